@@ -1,0 +1,88 @@
+"""The materialised form: one .npy file per array, read memory-mapped by training.
+
+Arrays are written in streaming fashion (header first, then rows appended), so the
+ingest worker never holds a whole split in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+
+
+def load_split(version_dir: str | os.PathLike[str], split: str, mmap: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of one split; memory-mapped (read-only) unless mmap=False."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    folder = Path(version_dir)
+    mode = "r" if mmap else None
+    return np.load(folder / f"X_{split}.npy", mmap_mode=mode), np.load(folder / f"y_{split}.npy", mmap_mode=mode)
+
+
+def load_ids(version_dir: str | os.PathLike[str], split: str) -> np.ndarray:
+    """Original row (tables, text) or file (images) index of each sample in the split."""
+    return np.load(Path(version_dir) / f"ids_{split}.npy")
+
+
+class NpyWriter:
+    """Writes an .npy file of known shape row-block by row-block."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any) -> None:
+        self.path = path
+        self.shape = shape
+        self.dtype = np.dtype(dtype)
+        self.rows_written = 0
+        self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self._file, header)
+
+    def write(self, block: np.ndarray) -> None:
+        if block.shape[1:] != self.shape[1:]:
+            raise ValueError(f"{self.path.name}: block shape {block.shape} does not match {self.shape}")
+        self._file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.rows_written += len(block)
+
+    def close(self) -> None:
+        self._file.close()
+        if self.rows_written != self.shape[0]:
+            raise ValueError(f"{self.path.name}: wrote {self.rows_written} rows, expected {self.shape[0]}")
+
+
+class SplitWriters:
+    """X, y and ids writers for the three splits, fed with whole batches plus their split ids."""
+
+    def __init__(
+        self, folder: Path, counts: dict[str, int], x_shape: tuple[int, ...], x_dtype: Any, y_dtype: Any
+    ) -> None:
+        self._writers: dict[str, tuple[NpyWriter, NpyWriter, NpyWriter]] = {}
+        for name in SPLITS:
+            n = counts[name]
+            self._writers[name] = (
+                NpyWriter(folder / f"X_{name}.npy", (n, *x_shape), x_dtype),
+                NpyWriter(folder / f"y_{name}.npy", (n,), y_dtype),
+                NpyWriter(folder / f"ids_{name}.npy", (n,), np.int64),
+            )
+
+    def write(self, split: np.ndarray, X: np.ndarray, y: np.ndarray, ids: np.ndarray) -> None:
+        for index, name in enumerate(SPLITS):
+            mask = split == index
+            if mask.any():
+                x_writer, y_writer, id_writer = self._writers[name]
+                x_writer.write(X[mask])
+                y_writer.write(y[mask])
+                id_writer.write(ids[mask])
+
+    def close(self) -> None:
+        for writers in self._writers.values():
+            for writer in writers:
+                writer.close()
+
+    def abort(self) -> None:
+        for writers in self._writers.values():
+            for writer in writers:
+                writer._file.close()

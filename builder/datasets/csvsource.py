@@ -1,0 +1,176 @@
+"""Reading an uploaded CSV file: header checks, encoding checks and streamed record batches.
+
+pyarrow's CSV reader parses in blocks on native threads, so a 1 GiB file streams through
+in bounded memory. Its errors are translated here into messages a person can act on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from builder.datasets.errors import DatasetError
+from builder.datasets.limits import Limits
+from builder.datasets.preprocessing import MISSING_TOKENS, sniff_image_format
+
+HEADER_PEEK_BYTES = 1024 * 1024
+_CONVERSION_RE = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", re.S)
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class ColumnTypeMismatch(Exception):
+    """A later block of the file has a value the column's type (guessed from the first block) cannot hold."""
+
+    def __init__(self, column_index: int, value: str) -> None:
+        super().__init__(column_index, value)
+        self.column_index = column_index
+        self.value = value
+
+
+def describe_binary(head: bytes) -> str | None:
+    """What a non-text file looks like, from its first bytes."""
+    image = sniff_image_format(head)
+    if image:
+        return f"a {image} image"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "a zip archive"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip archive"
+    if b"\x00" in head:
+        return "a binary file"
+    return None
+
+
+def find_invalid_utf8(path: Path, chunk_bytes: int = 16 * 1024 * 1024) -> tuple[int, int] | None:
+    """(byte offset, byte value) of the first byte that is not UTF-8, or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                pending = len(decoder.getstate()[0])
+                position = max(offset - pending + exc.start, 0)
+                return position, exc.object[exc.start] if exc.start < len(exc.object) else 0
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return offset - 1, 0
+    return None
+
+
+def read_header(path: Path, limits: Limits) -> list[str]:
+    """The column names, after the checks that need only the start of the file."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEADER_PEEK_BYTES)
+    if not head.strip():
+        raise DatasetError("The file is empty. Upload a CSV file with a header row and at least one data row.")
+    if what := describe_binary(head[:64]):
+        raise DatasetError(f"This file looks like {what}, not a CSV text file.")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        cut_at_end = len(head) == HEADER_PEEK_BYTES and exc.start >= len(head) - 3
+        if not cut_at_end:
+            raise _not_utf8((exc.start, head[exc.start])) from None
+        text = head[: exc.start].decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    row = next(csv.reader(io.StringIO(text)), None)
+    if not row or not any(name.strip() for name in row):
+        raise DatasetError("The first line is empty: the file needs a header row naming each column.")
+    if len(row) > limits.max_columns:
+        raise DatasetError(
+            f"The file has {len(row):,} columns; the limit is {limits.max_columns:,}. "
+            "Remove the columns the model does not need and upload again."
+        )
+    for position, name in enumerate(row, start=1):
+        if not name.strip():
+            raise DatasetError(f"Column {position} has no name in the header row. Give every column a name.")
+    seen: set[str] = set()
+    for name in row:
+        if name in seen:
+            raise DatasetError(f"The column name {name!r} appears more than once in the header. Names must be unique.")
+        seen.add(name)
+    return row
+
+
+def _not_utf8(found: tuple[int, int]) -> DatasetError:
+    offset, value = found
+    return DatasetError(
+        f"The file is not UTF-8 text (byte 0x{value:02X} at offset {offset:,}). "
+        "Save it as 'CSV UTF-8' in your spreadsheet program and upload it again."
+    )
+
+
+def check_utf8(path: Path) -> None:
+    if found := find_invalid_utf8(path):
+        raise _not_utf8(found)
+
+
+def first_ragged_line(path: Path, width: int) -> tuple[int, int] | None:
+    """(line number, values) of the first row whose width differs from the header's; slow, for messages."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != width:
+                return reader.line_num, len(row)
+    return None
+
+
+def iter_batches(
+    path: Path,
+    header: Sequence[str],
+    limits: Limits,
+    column_types: dict[str, pa.DataType] | None = None,
+    include: Sequence[str] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of the chosen columns; raises DatasetError or ColumnTypeMismatch."""
+    read_options = pacsv.ReadOptions(block_size=limits.csv_block_bytes, use_threads=True)
+    parse_options = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: "error")
+    convert_options = pacsv.ConvertOptions(
+        column_types=column_types or {},
+        include_columns=list(include) if include is not None else None,
+        null_values=list(MISSING_TOKENS),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    try:
+        reader = pacsv.open_csv(
+            path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise translate_error(exc, path, header) from None
+
+
+def translate_error(exc: Exception, path: Path, header: Sequence[str]) -> Exception:
+    message = str(exc)
+    if match := _CONVERSION_RE.search(message):
+        return ColumnTypeMismatch(int(match.group(1)), match.group(3))
+    if "Expected" in message and "columns, got" in message:
+        found = first_ragged_line(path, len(header))
+        if found:
+            line, width = found
+            return DatasetError(
+                f"Line {line:,} has {width} values but the header has {len(header)} columns. "
+                "Every row needs one value per column (check for unquoted commas)."
+            )
+        return DatasetError(
+            f"A row does not have {len(header)} values like the header. Every row needs one per column."
+        )
+    if "UTF8" in message or "utf8" in message.lower():
+        return _not_utf8(find_invalid_utf8(path) or (0, 0))
+    return DatasetError(f"The CSV file could not be read: {message.splitlines()[0][:300]}")

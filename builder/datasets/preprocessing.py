@@ -1,0 +1,239 @@
+"""Apply a dataset's preprocessing document (preprocessing.json) to raw inputs.
+
+This module is copied verbatim into the downloaded code bundle and used by the predict
+endpoint, so it imports only numpy, Pillow and the standard library. Ingestion calls the
+same functions to materialise the training arrays, so training and serving cannot drift.
+
+Raw inputs are what a person has before any processing:
+- tables: rows as dicts of column name -> string (as read from a CSV file);
+- text: the text strings;
+- images: the bytes of each image file (JPEG, PNG, BMP, GIF or WebP).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+FORMAT = 1
+
+# Cells that mean "no value". Ingestion passes the same list to the CSV reader.
+MISSING_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A", "?")
+_MISSING = frozenset(MISSING_TOKENS)
+
+# Text: index 0 pads a short sequence, index 1 stands for a word not in the vocabulary.
+PAD_INDEX = 0
+OOV_INDEX = 1
+TOKEN_PATTERN = r"\w+"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+
+# Images: formats are recognised by their first bytes, never by the file name.
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP")
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+# Pillow only warns between MAX_IMAGE_PIXELS and twice that; callers turn the warning into an error.
+if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > DEFAULT_MAX_IMAGE_PIXELS:
+    Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
+
+
+class InputError(ValueError):
+    """A raw input that cannot be turned into a model input; the message says which and why."""
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value in _MISSING
+
+
+def parse_number(value: Any, column: str) -> float:
+    """One table cell as a float; NaN for a missing cell. Infinity is refused."""
+    if is_missing(value):
+        return math.nan
+    if isinstance(value, bool):
+        raise InputError(f"column {column!r}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"column {column!r}: {str(value)[:40]!r} is not a number") from None
+    if math.isinf(number):
+        raise InputError(f"column {column!r}: infinity is not a usable value; leave the cell empty instead")
+    return number
+
+
+def encode_numeric(values: np.ndarray, feature: Mapping[str, Any]) -> np.ndarray:
+    """float64 values (NaN = missing) -> standardised float32 column of shape (n, 1)."""
+    filled = np.where(np.isnan(values), float(feature["impute"]), values)
+    return ((filled - float(feature["mean"])) / float(feature["std"])).astype(np.float32).reshape(-1, 1)
+
+
+def category_codes(values: Sequence[Any], feature: Mapping[str, Any]) -> np.ndarray:
+    """Category index per value; missing -> the imputed category; unseen -> -1."""
+    lookup = {category: index for index, category in enumerate(feature["categories"])}
+    impute = lookup[feature["impute"]]
+    return np.fromiter(
+        (impute if is_missing(v) else lookup.get(str(v), -1) for v in values), dtype=np.int64, count=len(values)
+    )
+
+
+def encode_categorical(values: Sequence[Any], feature: Mapping[str, Any]) -> np.ndarray:
+    codes = category_codes(values, feature)
+    if feature["encoding"] == "index":
+        # 0 is reserved for a category the training data never had.
+        return (codes + 1).astype(np.float32).reshape(-1, 1)
+    out = np.zeros((len(codes), len(feature["categories"])), dtype=np.float32)
+    known = codes >= 0
+    out[np.nonzero(known)[0], codes[known]] = 1.0
+    return out
+
+
+def feature_width(feature: Mapping[str, Any]) -> int:
+    if feature["type"] == "categorical" and feature["encoding"] == "onehot":
+        return len(feature["categories"])
+    return 1
+
+
+def transform_columns(doc: Mapping[str, Any], columns: Mapping[str, Any]) -> np.ndarray:
+    """Columns (numeric: float64 arrays with NaN for missing; categorical: sequences of str/None)
+    -> float32 matrix (n, width). Ingestion calls this on each batch it materialises."""
+    parts = []
+    for feature in doc["features"]:
+        values = columns[feature["name"]]
+        if feature["type"] == "numeric":
+            parts.append(encode_numeric(np.asarray(values, dtype=np.float64), feature))
+        else:
+            parts.append(encode_categorical(values, feature))
+    if not parts:
+        raise InputError("the preprocessing document has no input features")
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def records_to_columns(doc: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for feature in doc["features"]:
+        name = feature["name"]
+        raw = [record.get(name) for record in records]
+        if feature["type"] == "numeric":
+            columns[name] = np.array([parse_number(v, name) for v in raw], dtype=np.float64)
+        else:
+            columns[name] = [None if is_missing(v) else str(v) for v in raw]
+    return columns
+
+
+# --- text -----------------------------------------------------------------------------
+
+
+def tokenize(text: str | None) -> list[str]:
+    """Lower-cased words, after Unicode NFKC normalisation (so full-width letters match)."""
+    if text is None:
+        return []
+    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", str(text)).lower())
+
+
+def encode_texts(texts: Sequence[str | None], text_doc: Mapping[str, Any]) -> np.ndarray:
+    """Texts -> int32 token ids (n, sequence_length), truncated and padded at the end."""
+    index = {word: i for i, word in enumerate(text_doc["vocabulary"])}
+    length = int(text_doc["sequence_length"])
+    out = np.full((len(texts), length), PAD_INDEX, dtype=np.int32)
+    for row, text in enumerate(texts):
+        ids = [index.get(token, OOV_INDEX) for token in tokenize(text)[:length]]
+        out[row, : len(ids)] = ids
+    return out
+
+
+# --- images ---------------------------------------------------------------------------
+
+
+def sniff_image_format(head: bytes) -> str | None:
+    """The image format named by a file's first bytes, if it is one we accept."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:2] == b"BM" and len(head) >= 26:
+        return "BMP"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
+    """Decode image bytes fully, refusing unknown formats and decompression bombs."""
+    fmt = sniff_image_format(data[:32])
+    if fmt is None:
+        raise InputError("not a JPEG, PNG, BMP, GIF or WebP image")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InputError(f"the image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels")
+            image.load()
+        except InputError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InputError(f"the image is too large to decode safely (over {max_pixels:,} pixels)") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InputError(f"the image could not be decoded ({exc.__class__.__name__})") from None
+    return image
+
+
+def convert_mode(image: Image.Image, mode: str) -> Image.Image:
+    """RGB or grayscale; transparent pixels are laid over white, photos turned upright (EXIF)."""
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image.convert("RGB" if mode == "rgb" else "L")
+
+
+def image_to_array(image: Image.Image, image_doc: Mapping[str, Any]) -> np.ndarray:
+    """A decoded image -> float32 (height, width, channels) in [0, 1]."""
+    height, width = (int(v) for v in image_doc["size"])
+    converted = convert_mode(image, image_doc["mode"]).resize((width, height), Image.Resampling.BILINEAR)
+    array = np.asarray(converted, dtype=np.uint8).astype(np.float32) / np.float32(255.0)
+    return array.reshape(height, width, 3 if image_doc["mode"] == "rgb" else 1)
+
+
+def encode_images(images: Sequence[bytes], image_doc: Mapping[str, Any]) -> np.ndarray:
+    max_pixels = int(image_doc.get("max_pixels", DEFAULT_MAX_IMAGE_PIXELS))
+    return np.stack([image_to_array(open_image(data, max_pixels), image_doc) for data in images])
+
+
+# --- the one entry point --------------------------------------------------------------
+
+
+def transform_records(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray:
+    """Raw inputs -> the model's input batch, exactly as the training arrays were made.
+
+    Raises InputError with a message naming the bad value.
+    """
+    if doc.get("format") != FORMAT:
+        raise InputError(f"unsupported preprocessing format {doc.get('format')!r} (expected {FORMAT})")
+    kind = doc["kind"]
+    if kind == "tabular":
+        if any(not isinstance(r, Mapping) for r in records):
+            raise InputError("each table row must be an object of column name -> value")
+        return transform_columns(doc, records_to_columns(doc, records))
+    if kind == "text":
+        return encode_texts([r.decode("utf-8") if isinstance(r, bytes) else r for r in records], doc["text"])
+    if kind == "images":
+        if any(not isinstance(r, bytes | bytearray) for r in records):
+            raise InputError("each image must be given as the bytes of an image file")
+        return encode_images([bytes(r) for r in records], doc["image"])
+    raise InputError(f"unknown dataset kind {kind!r}")
