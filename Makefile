@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: setup run test lint bench clean
+
+# Reinstall only when requirements.txt changes.
+$(VENV)/.requirements-installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.requirements-installed
+
+run: setup
+	$(PY) manage.py preflight
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_demo_user
+	@echo "Layerloom on http://127.0.0.1:$(PORT)/ (Ctrl-C stops everything)"
+	$(VENV)/bin/honcho start --port $(PORT)
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf var

@@ -1,0 +1,47 @@
+"""An architecture: a named spec document (format 1) owned by one user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Architecture(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="architectures")
+    name = models.CharField(max_length=120)
+    spec = models.JSONField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated", "-id"]
+        indexes = [models.Index(fields=["owner", "-updated"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec_errors(self) -> list[dict[str, Any]]:
+        """Every problem with the spec, as validate_spec reports them."""
+        from builder.spec import Limits, validate_spec
+
+        limits = Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+        report = validate_spec(self.spec, limits=limits)
+        return [error.to_dict() for error in report.errors]
+
+    def clean(self) -> None:
+        errors = self.spec_errors()
+        if errors:
+            raise ValidationError({"spec": [_format_error(e) for e in errors]})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The same validation guards every way in: forms, API, admin, shell.
+        self.clean()
+        super().save(*args, **kwargs)
+
+
+def _format_error(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in (error.get("layer_id"), error.get("param")) if part)
+    return f"{where}: {error['message']}" if where else str(error["message"])

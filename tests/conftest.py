@@ -1,0 +1,49 @@
+"""Shared fixtures: users alice and bob, and real Celery worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.workers import WorkerProcess, start_worker
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def alice_client(client: Any, alice: Any) -> Any:
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+    """One real worker on both queues for the whole session; tests using it need transactional_db."""
+    worker = start_worker(queues="default,training", concurrency=1)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker_factory(django_db_setup: None) -> Iterator[Any]:
+    """Start extra workers inside a test (for crash and concurrency tests); all stopped after it."""
+    started: list[WorkerProcess] = []
+
+    def factory(**kwargs: Any) -> WorkerProcess:
+        worker = start_worker(**kwargs)
+        started.append(worker)
+        return worker
+
+    yield factory
+    for worker in started:
+        worker.stop()

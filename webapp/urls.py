@@ -1,0 +1,14 @@
+"""URL configuration. Feature apps add their own include() lines here."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from webapp import accounts, health, views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]
