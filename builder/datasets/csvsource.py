@@ -9,9 +9,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import queue
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -151,9 +154,50 @@ def iter_batches(
         reader = pacsv.open_csv(
             path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
         )
-        yield from reader
+        yield from _prefetch(reader)
     except pa.ArrowInvalid as exc:
         raise translate_error(exc, path, header) from None
+
+
+def _prefetch(reader: pacsv.CSVStreamingReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Parse the next blocks on a thread (pyarrow releases the GIL) while the caller works on this one."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in reader:
+                while not stop.is_set():
+                    try:
+                        items.put(("batch", batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed over to the consuming thread
+            items.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="csv-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "batch":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+        reader.close()
 
 
 def translate_error(exc: Exception, path: Path, header: Sequence[str]) -> Exception:

@@ -18,6 +18,7 @@ class Limits:
     min_per_class: int = 2
     max_categories: int = 1000  # categories kept per categorical column (the rarest are dropped)
     auto_categorical_max: int = 50  # a text column with more distinct values is ignored unless overridden
+    max_distinct_values: int = 1_000_000  # per categorical column, over the whole file
     max_feature_width: int = 20_000  # input width after one-hot encoding
     csv_block_bytes: int = 8 * MiB
     # Zip archives, enforced on the bytes actually decompressed (headers can lie).

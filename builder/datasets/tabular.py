@@ -1,0 +1,491 @@
+"""Tables: a CSV file with a target column -> standardised, encoded float32 arrays.
+
+Three streamed passes keep memory bounded by one block plus the per-row target:
+1. scan: column types, missing values, infinities, the target and its classes;
+2. fit: means, standard deviations and categories, on the training rows only;
+3. write: every row through preprocessing.transform_columns into its split's files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from builder.datasets import preprocessing
+from builder.datasets.arrays import SplitWriters
+from builder.datasets.csvsource import ColumnTypeMismatch, check_utf8, iter_batches, read_header
+from builder.datasets.errors import DatasetError
+from builder.datasets.limits import Limits
+from builder.datasets.result import IngestResult, write_json
+from builder.datasets.split import TRAIN, assign_splits, split_counts
+from builder.datasets.targets import Target, TargetCollector
+
+_DISTINCT_TRACKED = 1000
+
+
+@dataclass
+class ColumnScan:
+    name: str
+    kind: str  # "numeric" | "categorical" | "ignore"
+    overridden: bool = False
+    missing: int = 0
+    distinct: set[Any] = field(default_factory=set)
+    distinct_capped: bool = False
+    minimum: float = np.inf
+    maximum: float = -np.inf
+    total: float = 0.0
+    count: int = 0
+    note: str = ""
+
+
+class RunningMoments:
+    """Count, mean and sum of squared deviations, merged block by block (Chan et al.)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        n_b = len(values)
+        mean_b = float(values.mean())
+        m2_b = float(((values - mean_b) ** 2).sum())
+        delta = mean_b - self.mean
+        total = self.n + n_b
+        self.mean += delta * n_b / total
+        self.m2 += m2_b + delta * delta * self.n * n_b / total
+        self.n = total
+
+    @property
+    def std(self) -> float:
+        return (self.m2 / self.n) ** 0.5 if self.n else 0.0
+
+
+def column_header(source: Path, limits: Limits) -> list[str]:
+    return read_header(source, limits)
+
+
+def _first_block_schema(source: Path, limits: Limits, target: str) -> pa.Schema:
+    read_options = pacsv.ReadOptions(block_size=min(limits.csv_block_bytes, 1024 * 1024))
+    convert_options = pacsv.ConvertOptions(
+        column_types={target: pa.string()},
+        null_values=list(preprocessing.MISSING_TOKENS),
+        strings_can_be_null=True,
+    )
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=read_options,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=convert_options,
+        )
+    except pa.ArrowInvalid as exc:
+        from builder.datasets.csvsource import translate_error
+
+        error = translate_error(exc, source, [])
+        raise error if isinstance(error, DatasetError) else DatasetError(str(exc)) from None
+    schema = reader.schema
+    reader.close()
+    return schema
+
+
+def _numeric_type(data_type: pa.DataType) -> bool:
+    return pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_decimal(data_type)
+
+
+def _to_float(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+class RawStore:
+    """Pass 1 keeps the parsed values on disk (numbers as float64, categories as codes), so the
+    CSV text is parsed once; later passes read row ranges back with plain reads, not mmap."""
+
+    def __init__(self, folder: Path, numeric: list[str], categorical: list[str]) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        self.numbers_path = folder / "raw-numbers.bin"
+        self.codes_path = folder / "raw-codes.bin"
+        self.dictionaries: dict[str, dict[str, int]] = {name: {} for name in categorical}
+        self.rows = 0
+        self._numbers = open(self.numbers_path, "wb")  # noqa: SIM115 - closed in seal()
+        self._codes = open(self.codes_path, "wb")  # noqa: SIM115
+
+    def append(self, numbers: np.ndarray, codes: np.ndarray) -> None:
+        self._numbers.write(np.ascontiguousarray(numbers, dtype=np.float64).tobytes())
+        self._codes.write(np.ascontiguousarray(codes, dtype=np.int32).tobytes())
+        self.rows += len(numbers)
+
+    def encode(self, name: str, array: pa.Array) -> np.ndarray:
+        """Codes into this column's dictionary of every value seen; -1 for missing."""
+        encoded = array.dictionary_encode()
+        lookup = self.dictionaries[name]
+        values = encoded.dictionary.to_pylist()
+        mapping = np.array([lookup.setdefault(v, len(lookup)) for v in values] + [-1], dtype=np.int32)
+        return mapping[encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)]
+
+    def seal(self) -> None:
+        self._numbers.close()
+        self._codes.close()
+
+    def chunks(self, rows_per_chunk: int = 262_144) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        k_num, k_cat = len(self.numeric), len(self.categorical)
+        with open(self.numbers_path, "rb") as numbers, open(self.codes_path, "rb") as codes:
+            for start in range(0, self.rows, rows_per_chunk):
+                n = min(rows_per_chunk, self.rows - start)
+                block_n = np.frombuffer(numbers.read(n * k_num * 8), dtype=np.float64).reshape(n, k_num)
+                block_c = np.frombuffer(codes.read(n * k_cat * 4), dtype=np.int32).reshape(n, k_cat)
+                yield start, block_n, block_c
+
+    def remove(self) -> None:
+        for path in (self.numbers_path, self.codes_path):
+            path.unlink(missing_ok=True)
+
+
+def _scan(
+    source: Path,
+    header: list[str],
+    columns: list[ColumnScan],
+    collector: TargetCollector,
+    limits: Limits,
+    store: RawStore,
+) -> int:
+    """Pass 1: parse once. Raises ColumnTypeMismatch to restart with a corrected type."""
+    numeric = [c for c in columns if c.kind == "numeric"]
+    categorical = [c for c in columns if c.kind == "categorical"]
+    types = {c.name: pa.float64() for c in numeric} | {c.name: pa.string() for c in categorical}
+    types[collector.column] = pa.string()
+    include = [c.name for c in numeric + categorical] + [collector.column]
+    rows = 0
+    for batch in iter_batches(source, header, limits, column_types=types, include=include):
+        n = batch.num_rows
+        numbers = np.empty((n, len(numeric)), dtype=np.float64)
+        for j, column in enumerate(numeric):
+            values = _to_float(batch.column(column.name))
+            numbers[:, j] = values
+            infinite = np.isinf(values)
+            if infinite.any():
+                line = rows + int(np.nonzero(infinite)[0][0]) + 2
+                raise DatasetError(
+                    f"Column {column.name!r} has an infinite value on line {line:,}. "
+                    "Replace it with a number, or leave the cell empty to mark it missing."
+                )
+            present = values[~np.isnan(values)]
+            column.missing += n - len(present)
+            if len(present):
+                column.minimum = min(column.minimum, float(present.min()))
+                column.maximum = max(column.maximum, float(present.max()))
+                column.total += float(present.sum())
+                column.count += len(present)
+            if not column.distinct_capped:
+                column.distinct.update(np.unique(present[: _DISTINCT_TRACKED + 1]).tolist())
+                column.distinct_capped = len(column.distinct) > _DISTINCT_TRACKED
+        codes = np.empty((n, len(categorical)), dtype=np.int32)
+        for j, column in enumerate(categorical):
+            data = batch.column(column.name)
+            column.missing += data.null_count
+            codes[:, j] = store.encode(column.name, data)
+            if not column.overridden and len(store.dictionaries[column.name]) > limits.auto_categorical_max:
+                column.distinct_capped = True
+            if len(store.dictionaries[column.name]) > limits.max_distinct_values:
+                raise DatasetError(
+                    f"Column {column.name!r} has more than {limits.max_distinct_values:,} distinct values; "
+                    "set it to ignore in column_types."
+                )
+        store.append(numbers, codes)
+        collector.add(batch.column(collector.column))
+        rows += n
+    for column in categorical:
+        column.distinct = set(store.dictionaries[column.name])
+        column.distinct_capped = len(column.distinct) > _DISTINCT_TRACKED
+    return rows
+
+
+def _scan_with_retries(
+    source: Path,
+    header: list[str],
+    columns: list[ColumnScan],
+    target: str,
+    task: str,
+    limits: Limits,
+    folder: Path,
+) -> tuple[int, TargetCollector, RawStore]:
+    by_index = {header.index(c.name): c for c in columns}
+    for _ in range(len(columns) + 1):
+        collector = TargetCollector(target, task, limits)
+        for column in columns:
+            column.missing, column.count, column.total = 0, 0, 0.0
+            column.minimum, column.maximum = np.inf, -np.inf
+            column.distinct, column.distinct_capped = set(), False
+        store = RawStore(
+            folder,
+            [c.name for c in columns if c.kind == "numeric"],
+            [c.name for c in columns if c.kind == "categorical"],
+        )
+        try:
+            rows = _scan(source, header, columns, collector, limits, store)
+            store.seal()
+            return rows, collector, store
+        except ColumnTypeMismatch as mismatch:
+            store.seal()
+            store.remove()
+            # pyarrow names the column by its position in the file.
+            column = by_index.get(mismatch.column_index)
+            if column is None:
+                raise DatasetError(
+                    f"The target column has a value that cannot be read: {mismatch.value[:40]!r}"
+                ) from None
+            if column.overridden:
+                raise DatasetError(
+                    f"Column {column.name!r} was set to numeric, but it has the value {mismatch.value[:40]!r}, "
+                    "which is not a number. Fix the value or set the column to categorical."
+                ) from None
+            column.kind = "categorical"  # numbers in the first block, text later: treat it as text
+        except BaseException:
+            store.seal()
+            store.remove()
+            raise
+    raise DatasetError("The column types could not be worked out; set them explicitly with column_types.")
+
+
+def _fit(
+    features: list[ColumnScan], store: RawStore, split: np.ndarray, limits: Limits, encoding: str
+) -> list[dict[str, Any]]:
+    """Pass 2 (over the stored values): preprocessing parameters from the training rows only."""
+    used = {c.name for c in features}
+    moments = {name: RunningMoments() for name in store.numeric if name in used}
+    counts = {
+        name: np.zeros(len(store.dictionaries[name]), dtype=np.int64) for name in store.categorical if name in used
+    }
+    numeric_used = [j for j, name in enumerate(store.numeric) if name in moments]
+    for start, numbers, codes in store.chunks():
+        train = split[start : start + len(numbers)] == TRAIN
+        train_numbers = numbers[train][:, numeric_used]
+        present = ~np.isnan(train_numbers)
+        for position, j in enumerate(numeric_used):
+            moments[store.numeric[j]].add(train_numbers[present[:, position], position])
+        train_codes = codes[train]
+        for j, name in enumerate(store.categorical):
+            if name in counts:
+                column_codes = train_codes[:, j]
+                counts[name] += np.bincount(column_codes[column_codes >= 0], minlength=len(counts[name]))
+    fitted: list[dict[str, Any]] = []
+    for column in features:
+        if column.kind == "numeric":
+            moment = moments[column.name]
+            if moment.n == 0:
+                column.note = "empty in every training row; left out"
+                column.kind = "ignore"
+                continue
+            std = moment.std
+            fitted.append(
+                {
+                    "name": column.name,
+                    "type": "numeric",
+                    "mean": moment.mean,
+                    "std": std if std > 1e-12 else 1.0,
+                    "impute": moment.mean,
+                }
+            )
+            if std <= 1e-12:
+                column.note = "the same value in every training row"
+        else:
+            names = list(store.dictionaries[column.name])
+            column_counts = counts[column.name]
+            ranked = sorted(
+                ((names[i], int(c)) for i, c in enumerate(column_counts) if c > 0), key=lambda item: (-item[1], item[0])
+            )
+            if not ranked:
+                column.note = "empty in every training row; left out"
+                column.kind = "ignore"
+                continue
+            if len(ranked) > limits.max_categories:
+                column.note = f"only the {limits.max_categories:,} most frequent categories are kept"
+            categories = [value for value, _ in ranked[: limits.max_categories]]
+            fitted.append(
+                {
+                    "name": column.name,
+                    "type": "categorical",
+                    "categories": categories,
+                    "encoding": encoding,
+                    "impute": categories[0],
+                }
+            )
+    return fitted
+
+
+def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Target, out_dir: Path) -> None:
+    """Pass 3 (over the stored values): every row through the shared transform, into its split's files."""
+    width = int(doc["input_shape"][0])
+    y_all = target.y.astype(np.int64 if target.task == "classification" else np.float32)
+    writers = SplitWriters(out_dir, split_counts(split), (width,), np.float32, y_all.dtype)
+    numeric_at = {name: j for j, name in enumerate(store.numeric)}
+    categorical_at = {name: j for j, name in enumerate(store.categorical)}
+    # Code -> original text; the last slot (code -1) is a missing cell.
+    values_of = {name: np.array([*store.dictionaries[name], None], dtype=object) for name in store.categorical}
+    try:
+        for start, numbers, codes in store.chunks():
+            n = len(numbers)
+            columns: dict[str, Any] = {}
+            for feature in doc["features"]:
+                name = feature["name"]
+                if feature["type"] == "numeric":
+                    columns[name] = numbers[:, numeric_at[name]]
+                else:
+                    columns[name] = values_of[name][codes[:, categorical_at[name]]]
+            X = preprocessing.transform_columns(doc, columns)
+            if not np.isfinite(X).all():
+                raise DatasetError(
+                    "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."
+                )
+            writers.write(split[start : start + n], X, y_all[start : start + n], np.arange(start, start + n))
+    except BaseException:
+        writers.abort()
+        raise
+    writers.close()
+
+
+def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
+    header = read_header(source, limits)
+    check_utf8(source)
+    target = options.get("target_column") or header[-1]
+    if target not in header:
+        raise DatasetError(f"There is no column {target!r}. The columns are: {_listing(header)}.")
+    overrides: dict[str, str] = options.get("column_types") or {}
+    unknown = [name for name in overrides if name not in header]
+    if unknown:
+        raise DatasetError(
+            f"column_types names {unknown[0]!r}, which is not a column. The columns are: {_listing(header)}."
+        )
+    if target in overrides:
+        raise DatasetError(f"{target!r} is the target column; its type comes from the task, not column_types.")
+    if len(header) < 2:
+        raise DatasetError("The file has only one column. A table needs input columns and a target column.")
+
+    schema = _first_block_schema(source, limits, target)
+    columns: list[ColumnScan] = []
+    for name in header:
+        if name == target:
+            continue
+        if name in overrides:
+            columns.append(ColumnScan(name, overrides[name], overridden=True))
+        else:
+            kind = "numeric" if _numeric_type(schema.field(name).type) else "categorical"
+            columns.append(ColumnScan(name, kind))
+
+    rows, collector, store = _scan_with_retries(
+        source, header, columns, target, options.get("task", ""), limits, out_dir
+    )
+    try:
+        return _finish(source, options, out_dir, limits, header, target, columns, rows, collector, store)
+    finally:
+        store.remove()
+
+
+def _finish(
+    source: Path,
+    options: dict[str, Any],
+    out_dir: Path,
+    limits: Limits,
+    header: list[str],
+    target: str,
+    columns: list[ColumnScan],
+    rows: int,
+    collector: TargetCollector,
+    store: RawStore,
+) -> IngestResult:
+    if rows == 0:
+        raise DatasetError("The file has a header row but no data rows.")
+    for column in columns:
+        if column.kind == "categorical" and not column.overridden:
+            if len(column.distinct) > limits.auto_categorical_max:
+                column.kind = "ignore"
+                column.note = (
+                    f"more than {limits.auto_categorical_max} distinct values (an identifier or free text?); "
+                    "left out unless set to categorical"
+                )
+    target_info = collector.finish()
+    labels = target_info.y if target_info.task == "classification" else None
+    split = assign_splits(rows, options["split"], options["seed"], labels=labels, usable=target_info.usable)
+
+    features = [c for c in columns if c.kind != "ignore"]
+    if not features:
+        raise DatasetError("No input column is usable: every column is empty, ignored or an identifier.")
+    fitted = _fit(features, store, split, limits, options["encoding"])
+    if not fitted:
+        raise DatasetError("No input column has values in the training rows.")
+    width = sum(preprocessing.feature_width(f) for f in fitted)
+    if width > limits.max_feature_width:
+        raise DatasetError(
+            f"One-hot encoding makes {width:,} inputs (limit {limits.max_feature_width:,}). "
+            "Use index encoding, or set high-cardinality columns to ignore."
+        )
+    doc: dict[str, Any] = {
+        "format": preprocessing.FORMAT,
+        "kind": "tabular",
+        "task": target_info.task,
+        "target_column": target,
+        "class_names": target_info.class_names,
+        "features": fitted,
+        "input_shape": [width],
+        "missing_values": list(preprocessing.MISSING_TOKENS),
+    }
+    _write(doc, store, split, target_info, out_dir)
+    write_json(out_dir / "preprocessing.json", doc)
+    (out_dir / "thumbs").mkdir(exist_ok=True)
+    profile = _profile(rows, columns, target, target_info, split, width)
+    return IngestResult(target_info.task, [width], target_info.class_names, profile, doc)
+
+
+def _profile(
+    rows: int, columns: list[ColumnScan], target: str, info: Target, split: np.ndarray, width: int
+) -> dict[str, Any]:
+    column_profiles = []
+    for column in columns:
+        entry: dict[str, Any] = {"name": column.name, "type": column.kind, "missing": column.missing}
+        entry["distinct"] = None if column.distinct_capped else len(column.distinct)
+        if column.count:
+            entry.update(min=column.minimum, max=column.maximum, mean=column.total / column.count)
+        if column.missing and column.kind != "ignore":
+            entry["imputed"] = column.missing
+        if column.note:
+            entry["note"] = column.note
+        column_profiles.append(entry)
+    target_profile: dict[str, Any] = {"column": target, "task": info.task, "missing": info.missing}
+    if info.task == "classification":
+        target_profile["classes"] = [
+            {"name": n, "count": c} for n, c in zip(info.class_names, info.class_counts, strict=True)
+        ]
+    else:
+        values = info.y[info.usable]
+        target_profile.update(min=float(values.min()), max=float(values.max()), mean=float(values.mean()))
+    notes = []
+    if info.missing:
+        notes.append(f"{info.missing:,} rows have no target value and are left out.")
+    imputed = sum(c.missing for c in columns if c.kind != "ignore")
+    if imputed:
+        notes.append(
+            f"{imputed:,} missing values were filled in (mean or most frequent category of the training rows)."
+        )
+    return {
+        "kind": "tabular",
+        "rows": rows,
+        "columns": column_profiles,
+        "target": target_profile,
+        "splits": split_counts(split),
+        "input_width": width,
+        "notes": notes,
+    }
+
+
+def _listing(names: list[str], limit: int = 20) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

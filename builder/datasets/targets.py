@@ -1,0 +1,150 @@
+"""The target column, collected batch by batch: class indices, or numbers for regression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from builder.datasets.errors import DatasetError
+from builder.datasets.limits import Limits
+
+# An integer-valued target with at most this many distinct values is taken to be classes.
+AUTO_CLASSES_MAX = 20
+
+
+@dataclass
+class Target:
+    task: str
+    y: np.ndarray  # int64 class index per row (-1 where missing) or float64 value (NaN where missing)
+    usable: np.ndarray  # bool per row: the row has a target
+    class_names: list[str] = field(default_factory=list)
+    class_counts: list[int] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        return int(np.count_nonzero(~self.usable))
+
+
+class TargetCollector:
+    """Reads the target as text, so a column of numbers can still be classes ("0", "1", "2")."""
+
+    def __init__(self, column: str, task: str, limits: Limits, allow_regression: bool = True) -> None:
+        self.column = column
+        self.task = task
+        self.limits = limits
+        self.allow_regression = allow_regression
+        self._ids: dict[str, int] = {}
+        self._codes: list[np.ndarray] = []
+        self._numbers: list[np.ndarray] = []
+        self._numeric = True
+        self._too_many = False
+        self._example_text = ""
+
+    def add(self, array: pa.Array | pa.ChunkedArray) -> None:
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if self._numeric:
+            try:
+                self._numbers.append(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                self._numeric = False
+                self._numbers = []
+                valid = array.drop_null()
+                self._example_text = str(valid[0]) if len(valid) else ""
+        if self._too_many:
+            return
+        encoded = array.dictionary_encode()
+        dictionary = encoded.dictionary.to_pylist()
+        mapping = np.empty(len(dictionary) + 1, dtype=np.int64)
+        for position, value in enumerate(dictionary):
+            mapping[position] = self._ids.setdefault(value, len(self._ids))
+        mapping[-1] = -1  # the slot nulls are sent to below
+        indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+        self._codes.append(mapping[indices])
+        if len(self._ids) > max(self.limits.max_classes, AUTO_CLASSES_MAX):
+            self._too_many = True
+            self._codes = []
+
+    def finish(self) -> Target:
+        task = self.task or self._guess_task()
+        if task == "regression":
+            return self._regression()
+        return self._classification()
+
+    def _guess_task(self) -> str:
+        if not self._numeric or not self.allow_regression:
+            return "classification"
+        if self._too_many:
+            return "regression"
+        values = np.concatenate(self._numbers) if self._numbers else np.empty(0)
+        values = values[~np.isnan(values)]
+        whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+        return "classification" if whole and len(self._ids) <= AUTO_CLASSES_MAX else "regression"
+
+    def _regression(self) -> Target:
+        if not self._numeric:
+            raise DatasetError(
+                f"The target column {self.column!r} has text such as {self._example_text[:40]!r}, so it cannot be "
+                "predicted by regression. Choose classification, or a column of numbers."
+            )
+        y = np.concatenate(self._numbers) if self._numbers else np.empty(0)
+        if np.isinf(y).any():
+            row = int(np.nonzero(np.isinf(y))[0][0]) + 2
+            raise DatasetError(
+                f"The target column {self.column!r} has an infinite value on line {row:,}. "
+                "Replace it with a number, or leave it empty to drop that row."
+            )
+        usable = ~np.isnan(y)
+        if not usable.any():
+            raise DatasetError(f"The target column {self.column!r} is empty in every row.")
+        values = y[usable]
+        if values.min() == values.max():
+            raise DatasetError(
+                f"The target column {self.column!r} has the same value ({values[0]:g}) in every row, "
+                "so there is nothing to predict. Choose another target column."
+            )
+        return Target("regression", y, usable)
+
+    def _classification(self) -> Target:
+        if self._too_many:
+            raise DatasetError(
+                f"The target column {self.column!r} has more than {self.limits.max_classes:,} distinct values. "
+                "Is it the right column? For numbers to predict, choose regression."
+            )
+        codes = np.concatenate(self._codes) if self._codes else np.empty(0, dtype=np.int64)
+        usable = codes >= 0
+        if not usable.any():
+            raise DatasetError(f"The target column {self.column!r} is empty in every row.")
+        names = list(self._ids)
+        order = sorted(range(len(names)), key=lambda i: _class_sort_key(names[i], self._numeric))
+        remap = np.empty(len(names) + 1, dtype=np.int64)
+        remap[np.array(order, dtype=np.int64)] = np.arange(len(order))
+        remap[-1] = -1
+        y = remap[codes]
+        names = [names[i] for i in order]
+        counts = np.bincount(y[usable], minlength=len(names)).tolist()
+        present = [(n, c) for n, c in zip(names, counts, strict=True) if c > 0]
+        if len(present) < 2:
+            raise DatasetError(
+                f"The target column {self.column!r} has only one class ({present[0][0]!r}). "
+                "Classification needs at least two classes; check that this is the right column."
+            )
+        for name, count in present:
+            if count < self.limits.min_per_class:
+                raise DatasetError(
+                    f"The class {name!r} has only {count} row{'s' if count != 1 else ''}; each class needs at least "
+                    f"{self.limits.min_per_class} (and many more for a useful model). Add rows or remove that class."
+                )
+        return Target("classification", y, usable, names, counts)
+
+
+def _class_sort_key(name: str, numeric: bool) -> tuple[float, str]:
+    if numeric:
+        try:
+            return float(name), name
+        except ValueError:
+            pass
+    return 0.0, name
