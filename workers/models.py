@@ -1,1 +1,156 @@
-"""Training jobs, their metrics and artifacts."""
+"""Training jobs, their metrics and artifacts.
+
+The job row is the single source of truth for a job's state: every transition that can
+race (a worker taking a job, a redelivered message, a cancel) is one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class TrainingJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Framework(models.TextChoices):
+        KERAS = "keras", "Keras (TensorFlow)"
+        TORCH = "torch", "PyTorch"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs")
+    # The architecture may be edited or deleted later: the job keeps its own frozen spec.
+    architecture = models.ForeignKey(
+        "builder.Architecture", null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"
+    )
+    spec = models.JSONField(help_text="Frozen copy of the architecture spec taken at submission.")
+    # PROTECT: a job's evaluation and artifacts are meaningless without the data they came from.
+    dataset = models.ForeignKey("builder.Dataset", on_delete=models.PROTECT, related_name="training_jobs")
+    dataset_version = models.PositiveIntegerField()
+    framework = models.CharField(max_length=8, choices=Framework.choices)
+    hyperparameters = models.JSONField(default=dict)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
+        help_text="The failed or cancelled job this one retries.",
+    )  # fmt: skip
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    queue = models.CharField(max_length=64, default="training")
+
+    # Progress, written by the worker (batch-level at most twice a second).
+    epoch = models.PositiveIntegerField(default=0, help_text="Epochs completed.")
+    total_epochs = models.PositiveIntegerField(default=0)
+    batch = models.PositiveIntegerField(default=0, help_text="Batches done in the current epoch.")
+    batches_per_epoch = models.PositiveIntegerField(default=0)
+    percent = models.FloatField(default=0.0)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    resumed_from_epoch = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set when a run resumed from a checkpoint after a crash."
+    )
+
+    worker_host = models.CharField(max_length=255, blank=True, help_text="Celery node name of the worker.")
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    device_name = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker has started it.")
+    # Set when a run takes the job; every write that run makes is filtered on it, so a run
+    # that lost the job (requeued, taken over after a stale heartbeat) can change nothing.
+    run_token = models.CharField(max_length=32, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the job failed, written for a person.")
+    evaluation = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.framework}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def dataset_dir(self) -> Path:
+        """The materialised arrays of the dataset version this job was submitted with."""
+        return self.dataset.data_dir / f"v{self.dataset_version}"
+
+    @property
+    def job_dir(self) -> Path:
+        return Path(settings.LAYERLOOM_DATA_ROOT) / "jobs" / str(self.pk)
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.job_dir / "artifacts"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.job_dir / "checkpoint"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        from django.utils import timezone
+
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+
+class Metric(models.Model):
+    """One epoch's metrics (train and validation), as the worker wrote them."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
+    epoch = models.PositiveIntegerField()
+    step = models.PositiveIntegerField(default=0, help_text="Global batch count at the end of the epoch.")
+    values: Any = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "epoch", "step", "id"]
+        # An epoch re-run after a crash replaces its row instead of adding a second one.
+        constraints = [models.UniqueConstraint(fields=["job", "epoch"], name="workers_metric_one_per_epoch")]
+
+    def __str__(self) -> str:
+        return f"Job {self.job_id} epoch {self.epoch}"
+
+
+class Artifact(models.Model):
+    """One downloadable file of a finished job, stored under LAYERLOOM_DATA_ROOT."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="artifacts")
+    kind = models.CharField(max_length=32, help_text="keras, savedmodel, safetensors, torchscript, onnx, ...")
+    filename = models.CharField(max_length=255)
+    path = models.CharField(max_length=500, help_text="Relative to LAYERLOOM_DATA_ROOT.")
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "kind", "filename"]
+        constraints = [models.UniqueConstraint(fields=["job", "filename"], name="workers_artifact_unique_name")]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def absolute_path(self) -> Path:
+        return Path(settings.LAYERLOOM_DATA_ROOT) / self.path

@@ -183,3 +183,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Training -------------------------------------------------------------------------
+# Owned by workers/ (issue 5). Jobs a user may have queued or running at once.
+LAYERLOOM_MAX_ACTIVE_JOBS = env_int("LAYERLOOM_MAX_ACTIVE_JOBS", 4)
+LAYERLOOM_TRAINING_QUEUE = "training"
+# A running job's worker writes a heartbeat this often (seconds) ...
+LAYERLOOM_HEARTBEAT_INTERVAL = env_int("LAYERLOOM_HEARTBEAT_INTERVAL", 2)
+# ... and a job whose heartbeat is older than this, with no worker answering, is recovered.
+LAYERLOOM_HEARTBEAT_TIMEOUT = env_int("LAYERLOOM_HEARTBEAT_TIMEOUT", 60)
+# A crashed job is resumed from its checkpoint this many times, then marked failed.
+LAYERLOOM_JOB_MAX_ATTEMPTS = env_int("LAYERLOOM_JOB_MAX_ATTEMPTS", 3)
+# Optional cap (MiB) on the address space of the process that trains one job; 0 = none.
+LAYERLOOM_JOB_MEMORY_LIMIT_MB = env_int("LAYERLOOM_JOB_MEMORY_LIMIT_MB", 0)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-training-jobs": {"task": "workers.reap_stale_jobs", "schedule": 30.0},
+}
+# --- end Training

@@ -1,0 +1,172 @@
+"""What each action on a training job means: submit, cancel, retry, requeue.
+
+The API, the admin and the `train` management command call these and nothing else, so
+the rules (checks, quota, state changes, enqueueing after commit) live in one place.
+Ownership is the caller's concern: these functions trust the objects they are given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from builder.models import Architecture, Dataset
+from workers.models import TrainingJob
+from workers.training.compat import compatibility_errors
+from workers.training.hyperparameters import field_errors, loss_errors, parse_hyperparameters
+
+
+class JobRejected(Exception):
+    """Bad input for a job, as {field: [message, ...]} (the API returns it as a 400)."""
+
+    def __init__(self, field_errors: dict[str, list[str]]) -> None:
+        self.field_errors = field_errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items()))
+
+
+class JobStateError(Exception):
+    """The action does not apply to the job in its current state (the API returns a 409)."""
+
+
+def submit_job(
+    owner: Any,
+    *,
+    architecture: Architecture | None = None,
+    spec: dict[str, Any] | None = None,
+    dataset: Dataset,
+    framework: str,
+    hyperparameters: dict[str, Any] | None = None,
+) -> TrainingJob:
+    """Check everything, create the queued job and enqueue it once the row is committed."""
+    errors: dict[str, list[str]] = {}
+    if (architecture is None) == (spec is None):
+        errors["architecture"] = ["Give either an architecture or a spec (exactly one)."]
+    frozen = dict(architecture.spec) if architecture is not None else spec
+    if framework not in TrainingJob.Framework.values:
+        errors["framework"] = [f"Choose one of {', '.join(TrainingJob.Framework.values)}."]
+    try:
+        hp = parse_hyperparameters(hyperparameters)
+    except ValidationError as exc:
+        errors.update(field_errors(exc))
+        hp = None
+    if frozen is not None:
+        for key, messages in compatibility_errors(frozen, dataset).items():
+            errors.setdefault(key, []).extend(messages)
+    if hp is not None and dataset.task:
+        for message in loss_errors(hp, dataset.task):
+            errors.setdefault("loss", []).append(message)
+    if errors:
+        raise JobRejected(errors)
+    assert hp is not None and frozen is not None
+    return _create_queued(
+        owner,
+        architecture=architecture,
+        spec=frozen,
+        dataset=dataset,
+        dataset_version=dataset.version,
+        framework=framework,
+        hyperparameters=hp.model_dump(),
+    )
+
+
+def _create_queued(owner: Any, **fields: Any) -> TrainingJob:
+    limit = settings.LAYERLOOM_MAX_ACTIVE_JOBS
+    with transaction.atomic():
+        # Lock the owner's row so concurrent submissions count active jobs one at a time.
+        get_user_model().objects.select_for_update().get(pk=owner.pk)
+        active = TrainingJob.objects.filter(owner=owner, status__in=TrainingJob.ACTIVE).count()
+        if active >= limit:
+            raise JobRejected(
+                {"quota": [f"You already have {active} queued or running jobs (the limit is {limit}); "
+                           "wait for one to finish or cancel one."]}
+            )  # fmt: skip
+        job = TrainingJob.objects.create(owner=owner, queue=settings.LAYERLOOM_TRAINING_QUEUE, **fields)
+        transaction.on_commit(lambda: enqueue(job.pk))
+    return job
+
+
+def enqueue(job_id: int) -> None:
+    """Send the job's id to its queue (tasks re-read the row; a duplicate message is harmless)."""
+    from workers.tasks import train_job
+
+    queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
+    train_job.apply_async(args=[job_id], queue=queue)
+
+
+def cancel_job(job: TrainingJob) -> TrainingJob:
+    """A queued job is cancelled at once and never starts; a running one is asked to stop.
+
+    The worker checks the flag every batch and stops within about a second, keeping the
+    metrics of the epochs it finished.
+    """
+    now = timezone.now()
+    took = TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.QUEUED).update(
+        status=TrainingJob.Status.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+        error="Cancelled before it started.",
+    )
+    if not took:
+        running = TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.RUNNING).update(cancel_requested=True)
+        if not running:
+            job.refresh_from_db()
+            raise JobStateError(f"Job {job.pk} has already finished ({job.status}); there is nothing to cancel.")
+    job.refresh_from_db()
+    return job
+
+
+def retry_job(job: TrainingJob) -> TrainingJob:
+    """A failed or cancelled job is retried as a new queued job (retry_of points back).
+
+    A new row keeps the history honest: the old job's error, metrics and attempts stay
+    as they were. The retry uses the same frozen spec, dataset version and hyperparameters
+    and counts against the quota like any submission.
+    """
+    if job.status not in (TrainingJob.Status.FAILED, TrainingJob.Status.CANCELLED):
+        raise JobStateError(f"Only a failed or cancelled job can be retried; job {job.pk} is {job.status}.")
+    if job.dataset.version != job.dataset_version:
+        raise JobRejected({"dataset": ["The dataset was re-ingested since this job; submit a new job instead."]})
+    return _create_queued(
+        job.owner,
+        architecture=job.architecture,
+        spec=job.spec,
+        dataset=job.dataset,
+        dataset_version=job.dataset_version,
+        framework=job.framework,
+        hyperparameters=job.hyperparameters,
+        retry_of=job,
+    )
+
+
+def requeue_job(job: TrainingJob, *, force: bool = False) -> TrainingJob:
+    """Put a stuck job back in the queue (an operator action from the admin).
+
+    It resumes from its last epoch checkpoint. A running job whose heartbeat is fresh is
+    refused unless force=True; even then the old run cannot write any more, because every
+    write a run makes is conditioned on its own attempt number.
+    """
+    if job.status not in TrainingJob.ACTIVE:
+        raise JobStateError(f"Job {job.pk} has finished ({job.status}); use retry instead.")
+    if job.status == TrainingJob.Status.RUNNING and not force and not heartbeat_is_stale(job):
+        raise JobStateError(f"Job {job.pk} is running and its worker is alive (heartbeat {job.heartbeat_at}).")
+    with transaction.atomic():
+        updated = TrainingJob.objects.filter(pk=job.pk, status__in=TrainingJob.ACTIVE).update(
+            # Clearing run_token fences the old run out: its writes are filtered on its token.
+            status=TrainingJob.Status.QUEUED, heartbeat_at=None, worker_host="", worker_pid=None, run_token="",
+        )  # fmt: skip
+        if updated:
+            transaction.on_commit(lambda: enqueue(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def heartbeat_is_stale(job: TrainingJob) -> bool:
+    if job.heartbeat_at is None:
+        return True
+    age = (timezone.now() - job.heartbeat_at).total_seconds()
+    return age > settings.LAYERLOOM_HEARTBEAT_TIMEOUT

@@ -1,0 +1,70 @@
+"""Hyperparameters of a training job: the one place they are validated.
+
+Pure Python (pydantic), so the API, the admin, the shell command and the worker all read
+the same rules and the same messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Optimizer = Literal["sgd", "adam", "adamw", "rmsprop"]
+# "auto" picks from the dataset's task: sparse categorical cross-entropy or mean squared error.
+Loss = Literal["auto", "sparse_categorical_crossentropy", "binary_crossentropy", "mse", "mae", "huber"]
+Device = Literal["auto", "cpu", "cuda"]
+CLASSIFICATION_LOSSES = {"sparse_categorical_crossentropy", "binary_crossentropy"}
+REGRESSION_LOSSES = {"mse", "mae", "huber"}
+
+
+class Hyperparameters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    optimizer: Optimizer = Field("adam", description="Optimizer.")
+    learning_rate: float = Field(1e-3, gt=0, le=10, description="Learning rate.")
+    batch_size: int = Field(32, ge=1, le=65536, description="Samples per batch.")
+    epochs: int = Field(10, ge=1, le=10000, description="Epochs to train.")
+    loss: Loss = Field("auto", description="Loss; auto chooses from the dataset's task.")
+    patience: int | None = Field(
+        None, ge=1, le=1000, description="Stop early after this many epochs without a better validation loss."
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed (weights, shuffling, dropout).")
+    device: Device = Field("auto", description="auto uses a GPU when the worker has one.")
+    mixed_precision: bool = Field(False, description="float16 compute on a GPU; ignored on the CPU.")
+
+    def resolved_loss(self, task: str, output_kind: str = "softmax") -> str:
+        """The loss to train with; output_kind is builder.codegen.scripts.output_kind's answer."""
+        if self.loss != "auto":
+            return self.loss
+        if task == "regression":
+            return "mse"
+        return "binary_crossentropy" if output_kind == "sigmoid" else "sparse_categorical_crossentropy"
+
+
+def field_errors(error: ValidationError) -> dict[str, list[str]]:
+    """pydantic's errors as {field: [message, ...]}, the shape JobRejected carries."""
+    out: dict[str, list[str]] = {}
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"]) or "hyperparameters"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = f"Unknown hyperparameter; allowed: {', '.join(sorted(Hyperparameters.model_fields))}."
+        out.setdefault(loc, []).append(message)
+    return out
+
+
+def parse_hyperparameters(data: dict[str, Any] | None) -> Hyperparameters:
+    """Validate (raising pydantic's ValidationError) and fill defaults."""
+    return Hyperparameters.model_validate(data or {})
+
+
+def loss_errors(hp: Hyperparameters, task: str) -> list[str]:
+    """A loss that does not fit the dataset's task, explained."""
+    if hp.loss == "auto":
+        return []
+    if task == "regression" and hp.loss in CLASSIFICATION_LOSSES:
+        return [f"{hp.loss} needs class labels; this dataset is a regression: use mse, mae or huber."]
+    if task == "classification" and hp.loss in REGRESSION_LOSSES:
+        return [f"{hp.loss} is a regression loss; this dataset has classes: use sparse_categorical_crossentropy."]
+    return []
