@@ -47,6 +47,10 @@ class InputError(ValueError):
     """A raw input that cannot be turned into a model input; the message says which and why."""
 
 
+class ImageTooLarge(InputError):
+    """More pixels than allowed: possibly a decompression bomb, never decoded."""
+
+
 # --- tables ---------------------------------------------------------------------------
 
 
@@ -182,12 +186,12 @@ def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image
             image = Image.open(io.BytesIO(data), formats=[fmt])
             width, height = image.size
             if width * height > max_pixels:
-                raise InputError(f"the image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels")
+                raise ImageTooLarge(f"the image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels")
             image.load()
         except InputError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise InputError(f"the image is too large to decode safely (over {max_pixels:,} pixels)") from None
+            raise ImageTooLarge(f"the image is too large to decode safely (over {max_pixels:,} pixels)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise InputError(f"the image could not be decoded ({exc.__class__.__name__})") from None
     return image

@@ -1,0 +1,73 @@
+"""Does an architecture fit a dataset? Errors that name the mismatch and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _shape_text(shape: Sequence[Any]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _dataset_facts(dataset: Any) -> tuple[list[int], str, int | None]:
+    if isinstance(dataset, Mapping):
+        return list(dataset["input_shape"]), dataset["task"], dataset.get("num_classes")
+    return list(dataset.input_shape), dataset.task, dataset.num_classes
+
+
+def check_against_dataset(spec_report_or_spec: Any, dataset: Any) -> list[str]:
+    """Errors (empty when it fits). Takes a SpecReport or a spec dict (validated here),
+    and a Dataset row or a dict with input_shape, task and num_classes."""
+    spec: Mapping[str, Any] | None = None
+    report = spec_report_or_spec
+    if isinstance(spec_report_or_spec, Mapping):
+        from builder.spec import validate_spec
+
+        spec = spec_report_or_spec
+        report = validate_spec(spec)
+    input_shape, task, num_classes = _dataset_facts(dataset)
+    if not input_shape or not task:
+        return ["The dataset is not ready yet: its shapes are known once ingestion has finished."]
+    errors: list[str] = []
+    expected = list(report.input_shape) if report.input_shape is not None else None
+    if expected is not None and expected != input_shape:
+        errors.append(
+            f"The dataset's input is {_shape_text(input_shape)} but the architecture expects {_shape_text(expected)}. "
+            f"Set the architecture's input shape to {input_shape}."
+        )
+    if report.output_shape is None or not report.layers:
+        return errors  # the spec has its own errors; validate_spec reports them
+    last = report.layers[-1]
+    units = report.output_shape[-1] if report.output_shape else None
+    if task == "classification" and num_classes:
+        binary_ok = num_classes == 2 and units == 1
+        if units != num_classes and not binary_ok:
+            errors.append(
+                f"The last {last.type} has {units} units but the dataset has {num_classes} classes. "
+                f"Set its units to {num_classes}."
+            )
+    elif task == "regression" and units != 1:
+        errors.append(
+            f"The last {last.type} has {units} units but the dataset's target is one number (regression). "
+            "Set its units to 1."
+        )
+    activation = _last_activation(spec)
+    if task == "regression" and activation in ("softmax", "sigmoid"):
+        errors.append(
+            f"The last layer uses {activation}, which squeezes outputs into 0..1; regression needs a linear output. "
+            "Set its activation to linear."
+        )
+    if task == "classification" and num_classes and num_classes > 2 and activation == "sigmoid":
+        errors.append(
+            f"The last layer uses sigmoid, but the dataset has {num_classes} classes. Use softmax for one class per sample."
+        )
+    return errors
+
+
+def _last_activation(spec: Mapping[str, Any] | None) -> str | None:
+    if not spec or not spec.get("layers"):
+        return None
+    params = spec["layers"][-1].get("params") or {}
+    activation = params.get("activation")
+    return activation if isinstance(activation, str) else None
