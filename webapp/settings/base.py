@@ -200,3 +200,41 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-training-jobs": {"task": "workers.reap_stale_jobs", "schedule": 30.0},
 }
 # --- end Training
+
+# --- API ------------------------------------------------------------------------------
+# Owned by api/ (issue 6).
+INSTALLED_APPS += ["drf_spectacular_sidecar", "api"]
+REST_FRAMEWORK.update(
+    {
+        # One error shape everywhere: {"status", "code", "message", "errors": [{"field", ...}]}.
+        "EXCEPTION_HANDLER": "api.errors.exception_handler",
+        # Token first, so an anonymous request gets 401 with `WWW-Authenticate: Token`, not a bare 403.
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.TokenAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+        "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    }
+)
+# Requests per user (anonymous: per address), read at request time by api.throttles.
+LAYERLOOM_API_THROTTLE_RATES: dict[str, str | None] = {
+    "user": env_str("LAYERLOOM_API_RATE", "1200/minute"),
+    "upload": env_str("LAYERLOOM_API_UPLOAD_RATE", "60/hour"),
+    "submit": env_str("LAYERLOOM_API_SUBMIT_RATE", "120/hour"),
+    "auth": env_str("LAYERLOOM_API_AUTH_RATE", "20/minute"),
+}
+SPECTACULAR_SETTINGS.update(
+    {
+        "COMPONENT_SPLIT_REQUEST": True,  # request and response bodies as separate schemas
+        "SCHEMA_PATH_PREFIX": "/api/",
+        # Swagger UI from the drf-spectacular-sidecar package's static files: no CDN.
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "ENUM_NAME_OVERRIDES": {},
+    }
+)
+# --- end API

@@ -1,0 +1,1 @@
+"""The REST API under /api/: serializers, views, permissions, errors and throttles."""

@@ -1,0 +1,167 @@
+"""Request and response bodies. Response-only serializers document dicts for the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from builder.models import Architecture, Dataset
+from builder.spec import Limits, validate_spec
+
+
+def spec_limits() -> Limits:
+    return Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+
+
+# --- errors (documentation only) --------------------------------------------------------
+
+
+class ErrorEntrySerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="The request field at fault; null when none is.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+    layer_id = serializers.CharField(required=False, allow_null=True, help_text="Spec errors: the layer at fault.")
+    param = serializers.CharField(required=False, allow_null=True, help_text="Spec errors: the parameter at fault.")
+    path = serializers.CharField(required=False, allow_blank=True, help_text="Spec errors: JSON path in the spec.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField(help_text="Every error in one line, for people.")
+    errors = ErrorEntrySerializer(many=True)
+
+
+# --- auth -------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    username = serializers.CharField()
+
+
+# --- architectures ----------------------------------------------------------------------
+
+
+class ArchitectureSerializer(serializers.ModelSerializer):
+    """An architecture: ``spec`` is validated completely, every problem reported at once."""
+
+    name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the spec's own name.")
+    spec = serializers.JSONField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
+
+    class Meta:
+        model = Architecture
+        fields = ["id", "name", "spec", "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
+
+    # Filled by validate_spec so the view can report spec errors with layer ids.
+    spec_errors: list[dict[str, Any]]
+
+    def validate_spec(self, value: Any) -> Any:
+        report = validate_spec(value, limits=spec_limits())
+        self.spec_errors = [e.to_dict() for e in report.errors]
+        if not report.ok:
+            raise serializers.ValidationError([e.message for e in report.errors])
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("name") and self.instance is None:
+            spec = attrs.get("spec")
+            attrs["name"] = str(spec.get("name") or "untitled")[:120] if isinstance(spec, dict) else "untitled"
+        return attrs
+
+
+class ValidateRequestSerializer(serializers.Serializer):
+    spec = serializers.JSONField(help_text="The spec to check; nothing is stored.")
+    batch_size = serializers.IntegerField(min_value=1, max_value=65536, default=32)
+
+
+class BatchSizeSerializer(serializers.Serializer):
+    batch_size = serializers.IntegerField(min_value=1, max_value=65536, default=32)
+
+
+class LayerReportSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField())
+    output_shape = serializers.ListField(child=serializers.IntegerField())
+    trainable_params = serializers.IntegerField()
+    non_trainable_params = serializers.IntegerField()
+    torch_extra_params = serializers.IntegerField()
+
+
+class SpecReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    errors = serializers.ListField(child=serializers.DictField(), help_text="Empty when ok.")
+    name = serializers.CharField()
+    input_shape = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    output_shape = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    layers = LayerReportSerializer(many=True)
+    total_params = serializers.IntegerField()
+    trainable_params = serializers.IntegerField()
+    non_trainable_params = serializers.IntegerField()
+    torch_extra_params = serializers.IntegerField(help_text="Extra parameters torch's layers carry (LSTM's 2nd bias).")
+    batch_size = serializers.IntegerField()
+    memory_estimate_bytes = serializers.IntegerField(help_text="Estimated training memory at this batch size.")
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class CodegenQuerySerializer(serializers.Serializer):
+    framework = serializers.ChoiceField(choices=["keras", "torch"], default="keras")
+
+
+class CodegenSerializer(serializers.Serializer):
+    framework = serializers.ChoiceField(choices=["keras", "torch"])
+    filename = serializers.CharField()
+    source = serializers.CharField(help_text="The generated model module: what the workers train.")
+
+
+# --- layers and presets -----------------------------------------------------------------
+
+
+class LayerTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    category = serializers.CharField()
+    help = serializers.CharField()
+    shape_rule = serializers.CharField()
+    min_inputs = serializers.IntegerField()
+    max_inputs = serializers.IntegerField(allow_null=True)
+    json_schema = serializers.DictField(help_text="JSON Schema of the layer's params object.")
+
+
+class PresetSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    spec = serializers.DictField()
+
+
+# --- datasets ---------------------------------------------------------------------------
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = [
+            "id", "name", "kind", "status", "error", "original_filename", "sha256", "size_bytes", "options",
+            "profile", "task", "input_shape", "num_classes", "class_names", "version", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    """multipart/form-data: the file streams to disk while its sha256 is computed."""
+
+    file = serializers.FileField(help_text="CSV for tabular or text data; a zip of class folders for images.")
+    name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
+    kind = serializers.ChoiceField(choices=Dataset.Kind.choices)
+    options = serializers.JSONField(
+        required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
+    )

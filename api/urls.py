@@ -1,0 +1,37 @@
+"""Routes under /api/. tests/api/test_isolation.py walks these: a new route needs a case there."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api.views.architectures import ArchitectureViewSet
+from api.views.auth import ObtainTokenView
+from api.views.catalog import LayerCatalogView, PresetListView
+from api.views.common import NotFoundView
+from api.views.datasets import DatasetViewSet
+
+app_name = "api"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("architectures", ArchitectureViewSet, basename="architecture")
+router.register("datasets", DatasetViewSet, basename="dataset")
+try:  # the jobs endpoints arrive with the training models
+    from api.views.jobs import JobViewSet
+
+    router.register("jobs", JobViewSet, basename="job")
+except ImportError:  # pragma: no cover
+    pass
+
+urlpatterns = [
+    path("auth/token/", ObtainTokenView.as_view(), name="token"),
+    path("layers/", LayerCatalogView.as_view(), name="layers"),
+    path("presets/", PresetListView.as_view(), name="presets"),
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[],
+                                                 permission_classes=[]), name="docs"),  # fmt: skip
+    path("", include(router.urls)),
+    re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
+]

@@ -1,0 +1,110 @@
+"""Datasets: streaming multipart upload, list, read (profile and splits), delete."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import ProtectedError
+from django.http import HttpRequest
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.errors import Conflict
+from api.filters import Filter
+from api.permissions import OwnedQuerysetMixin
+from api.serializers import DatasetSerializer, DatasetUploadSerializer
+from api.throttles import UploadThrottle, UserThrottle
+from api.views.common import COMMON_ERRORS, OwnedViewMixin, error
+from builder.models import Dataset
+
+NOT_FOUND = {404: error("No such dataset among yours.")}
+
+
+def install_upload_handlers(request: HttpRequest) -> None:
+    """Stream the upload to disk, hashing and size-checking it as it arrives.
+
+    This must happen before anything reads request.POST or request.FILES, including
+    the CSRF check of session authentication, which is why it runs in initialize_request.
+    """
+    from builder.datasets import upload
+
+    request.upload_handlers = upload.upload_handlers(request)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your datasets", responses={200: DatasetSerializer(many=True),
+                                                                400: error("Unknown filter."), **COMMON_ERRORS}),
+    retrieve=extend_schema(summary="Read a dataset with its profile and splits",
+                           responses={200: DatasetSerializer, **NOT_FOUND, **COMMON_ERRORS}),
+    destroy=extend_schema(summary="Delete a dataset and its files",
+                          responses={204: None, **NOT_FOUND, 409: error("Jobs still use this dataset."),
+                                     **COMMON_ERRORS}),
+)  # fmt: skip
+class DatasetViewSet(
+    OwnedViewMixin,
+    OwnedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = Dataset
+    serializer_class = DatasetSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UserThrottle, UploadThrottle]
+    filters = [
+        Filter("status", "status", "choice", tuple(Dataset.Status.values)),
+        Filter("kind", "kind", "choice", tuple(Dataset.Kind.values)),
+        Filter("name", "name"),
+    ]
+    ordering_fields = ["name", "created", "size_bytes"]
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        if request.method == "POST" and not getattr(self, "swagger_fake_view", False):
+            install_upload_handlers(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Upload a dataset (multipart/form-data)",
+        description="The file streams to disk; ingestion (profiling, splits, arrays) runs in the background. "
+        "Poll the dataset until status is ready or failed.",
+        request={"multipart/form-data": DatasetUploadSerializer},
+        responses={201: DatasetSerializer, 400: error("Invalid fields, each named."),
+                   413: error("The file is larger than the upload limit."), **COMMON_ERRORS},
+    )  # fmt: skip
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from builder.datasets.upload import create_dataset_from_upload
+
+        data = request.data
+        if len(request.FILES.getlist("file")) > 1:
+            raise exceptions.ValidationError({"file": ["Send one file per upload."]})
+        body = DatasetUploadSerializer(data=data)
+        body.is_valid(raise_exception=True)
+        options = body.validated_data.get("options") or {}
+        if isinstance(options, str):  # multipart sends JSON as text
+            try:
+                options = json.loads(options)
+            except ValueError:
+                raise exceptions.ValidationError({"options": ["Give the options as a JSON object."]}) from None
+        if not isinstance(options, dict):
+            raise exceptions.ValidationError({"options": ["Give the options as a JSON object."]})
+        uploaded = body.validated_data["file"]
+        dataset = create_dataset_from_upload(
+            request.user,
+            uploaded,
+            name=body.validated_data.get("name") or uploaded.name,
+            kind=body.validated_data["kind"],
+            options=options,
+        )
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Any) -> None:
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise Conflict("Jobs still use this dataset; delete them first.") from None
