@@ -1,0 +1,45 @@
+"""Where dataset files live under LAYERLOOM_DATA_ROOT, and removing them."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+
+def data_root() -> Path:
+    return Path(settings.LAYERLOOM_DATA_ROOT)
+
+
+def incoming_dir() -> Path:
+    """Uploads being received; on the data root's filesystem so that storing one is a rename."""
+    folder = data_root() / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def source_name(kind: str) -> str:
+    # Our own name, never the uploader's: nothing is ever served by a name a user chose.
+    return "upload.zip" if kind == "images" else "upload.csv"
+
+
+def remove_dataset_files(dataset: Any) -> None:
+    if dataset.pk is not None:
+        shutil.rmtree(dataset.data_dir, ignore_errors=True)
+
+
+def remove_stale_uploads(older_than_seconds: float = 24 * 3600) -> int:
+    """Delete uploads a crashed request left in incoming/; returns how many."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in incoming_dir().glob("upload-*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
