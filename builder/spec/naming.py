@@ -63,7 +63,7 @@ def class_name(spec_name: str) -> str:
     """A CamelCase Python class name from a free-text spec name ("small-cnn" -> "SmallCnn")."""
     words = re.findall(r"[A-Za-z0-9]+", spec_name)
     name = "".join(w[:1].upper() + w[1:] for w in words)[:64]
-    if not name or not name[0].isalpha():
+    if not name or not name[0].isalpha() or name in GENERATED_NAMES:
         name = "Model" + name
     return name[:64]
 

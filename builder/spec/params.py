@@ -39,4 +39,4 @@ class NoParams(Params):
 
 def activation_field(default: Any = "linear", description: str = "Activation applied to the output.") -> Any:
     """A Field for an activation name; pass ``default=...`` to make it required."""
-    return Field(default=default, description=description + " One of: " + ", ".join(ACTIVATIONS) + ".")
+    return Field(default=default, description=description)

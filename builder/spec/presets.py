@@ -58,7 +58,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("f6", "Dense", units=84, activation="tanh"),
             _layer("out", "Dense", units=10, activation="softmax"),
         ],
-        "LeNet-5 (LeCun et al., 1998) for 32x32 grey images: 61,706 parameters.",
+        "LeNet-5 (LeCun et al., 1998) for 32x32 grey images.",
     ),
     "residual_cnn": _spec(
         "residual-cnn",

@@ -70,7 +70,8 @@ class Registry(Mapping[str, LayerType]):
         return self._types[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._types)
+        # Palette order: by category, then in registration order within it.
+        return iter(sorted(self._types, key=lambda name: CATEGORIES.index(self._types[name].category)))
 
     def __len__(self) -> int:
         return len(self._types)

@@ -40,6 +40,46 @@ MAX_DESCRIPTION_LENGTH = 2_000
 BYTES_PER_VALUE = 4  # float32
 
 
+# Every SpecError.code, with what it means (rendered into docs/architecture-format.md).
+ERROR_CODES: dict[str, str] = {
+    "not_an_object": "The spec is not a JSON object.",
+    "unknown_field": "A field the format does not have (top level, input or layer).",
+    "missing_field": "A required top-level field (format, input) is missing.",
+    "unsupported_format": "format is not 1.",
+    "invalid_name": "name is not a non-empty string of at most 100 characters.",
+    "invalid_description": "description is not a string of at most 2,000 characters.",
+    "invalid_input": "input is not an object with a shape.",
+    "invalid_input_shape": "input.shape is not a list of 1 to 3 positive whole numbers.",
+    "input_too_large": "One sample has more values than the limit.",
+    "invalid_layers": "layers is missing, empty or not a list.",
+    "too_many_layers": "More layers than the limit.",
+    "invalid_layer": "A layer is not an object.",
+    "missing_id": "A layer has no id.",
+    "invalid_id": "A layer id is malformed or reserved.",
+    "duplicate_id": "Two layers share an id.",
+    "missing_type": "A layer has no type.",
+    "unknown_type": "A layer type is not in the registry.",
+    "invalid_params": "A layer's params is not an object.",
+    "missing_param": "A required parameter is missing.",
+    "unknown_param": "A parameter the layer type does not have.",
+    "wrong_type": "A parameter has the wrong JSON type.",
+    "out_of_range": "A parameter is outside its bounds.",
+    "invalid_choice": "A parameter is not one of its allowed values.",
+    "invalid_value": "A parameter's value is invalid for another reason (e.g. two -1 in target_shape).",
+    "invalid_inputs": "inputs is not a non-empty list of ids.",
+    "unknown_input": "inputs names an id that does not exist (a dangling reference).",
+    "forward_reference": "inputs names a layer that comes later.",
+    "cyclic_inputs": "inputs form a cycle.",
+    "wrong_input_count": "A layer gets too few or too many inputs.",
+    "shape_mismatch": "A layer cannot accept the shape it is given.",
+    "unused_layer": "A layer's output is never used (an unused branch).",
+    "unused_input": "No layer reads the model input.",
+    "embedding_input": "An Embedding does not read the model input, or another layer reads token ids.",
+    "too_many_params": "More parameters than the limit.",
+    "internal_error": "A bug in the validator; the spec was not checked.",
+}
+
+
 @dataclass(frozen=True)
 class Limits:
     """Configurable ceilings; the defaults are the product's limits."""
