@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from builder.datasets import preprocessing
 from builder.datasets.arrays import SplitWriters
-from builder.datasets.csvsource import ColumnTypeMismatch, check_utf8, iter_batches, read_header
+from builder.datasets.csvsource import ColumnTypeMismatch, check_utf8, iter_batches, read_header, translate_error
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult, write_json
@@ -73,7 +73,7 @@ def column_header(source: Path, limits: Limits) -> list[str]:
     return read_header(source, limits)
 
 
-def _first_block_schema(source: Path, limits: Limits, target: str) -> pa.Schema:
+def _first_block_schema(source: Path, header: list[str], limits: Limits, target: str) -> pa.Schema:
     read_options = pacsv.ReadOptions(block_size=min(limits.csv_block_bytes, 1024 * 1024))
     convert_options = pacsv.ConvertOptions(
         column_types={target: pa.string()},
@@ -88,9 +88,7 @@ def _first_block_schema(source: Path, limits: Limits, target: str) -> pa.Schema:
             convert_options=convert_options,
         )
     except pa.ArrowInvalid as exc:
-        from builder.datasets.csvsource import translate_error
-
-        error = translate_error(exc, source, [])
+        error = translate_error(exc, source, header)
         raise error if isinstance(error, DatasetError) else DatasetError(str(exc)) from None
     schema = reader.schema
     reader.close()
@@ -370,7 +368,7 @@ def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits:
     if len(header) < 2:
         raise DatasetError("The file has only one column. A table needs input columns and a target column.")
 
-    schema = _first_block_schema(source, limits, target)
+    schema = _first_block_schema(source, header, limits, target)
     columns: list[ColumnScan] = []
     for name in header:
         if name == target:
