@@ -1,7 +1,162 @@
-"""Runs one job from inside a Celery task: takes it atomically, then trains in a child."""
+"""Runs one job from inside a Celery task: takes it atomically, then trains in a child.
+
+Why a child process: TensorFlow and torch are imported only there (never in the Celery
+parent, so CUDA is never initialised before a fork), and all of the framework's memory,
+GPU memory included, is returned when the child exits. The supervisor keeps the job's
+heartbeat, enforces the soft time limit and turns a child that died into a message.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from workers.models import TrainingJob
+from workers.services import heartbeat_is_stale
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
+Status = TrainingJob.Status
+
 
 def run_job(job_id: int, node: str) -> str:
-    raise NotImplementedError
+    token = claim(job_id, node)
+    if token is None:
+        return "skipped"
+    heartbeat = Heartbeat(job_id, token)
+    child = start_child(job_id, token)
+    heartbeat.start()
+    try:
+        rc = wait_for(child)
+    except SoftTimeLimitExceeded:
+        stop_child(child)
+        limit = settings.LAYERLOOM_JOB_TIME_LIMIT
+        finish(job_id, token, Status.FAILED, f"Stopped: the job reached its time limit of {limit} seconds.")
+        return "time limit"
+    finally:
+        heartbeat.stop()
+    # A no-op when the child recorded its own result (the job is no longer running).
+    finish(job_id, token, Status.FAILED, describe_exit(rc))
+    return f"child exited {rc}"
+
+
+def claim(job_id: int, node: str) -> str | None:
+    """Take the job: queued -> running in one conditional UPDATE, or take over a crashed run.
+
+    Returns the new run token, or None when the message must be ignored (the job is done,
+    cancelled, or running with a live heartbeat somewhere else).
+    """
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    taken = dict(
+        status=Status.RUNNING, run_token=token, attempts=F("attempts") + 1, heartbeat_at=now,
+        worker_host=node, worker_pid=os.getpid(), started_at=Coalesce(F("started_at"), now), error="",
+    )  # fmt: skip
+    if TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED, cancel_requested=False).update(**taken):
+        return token
+    job = TrainingJob.objects.filter(pk=job_id).first()
+    if job is None or job.status != Status.RUNNING or not heartbeat_is_stale(job):
+        log.info("job %s: message ignored (%s)", job_id, job.status if job else "no such job")
+        return None
+    if job.attempts >= settings.LAYERLOOM_JOB_MAX_ATTEMPTS:
+        finish(job_id, job.run_token, Status.FAILED, f"The job's worker stopped {job.attempts} times; giving up.")
+        return None
+    # A redelivery after the worker crashed: take it over only if nobody else did meanwhile.
+    same = TrainingJob.objects.filter(pk=job_id, status=Status.RUNNING, run_token=job.run_token)
+    return token if same.update(**taken) else None
+
+
+def finish(job_id: int, token: str, status: str, error: str = "") -> bool:
+    """Final state, written only by the run that owns the job."""
+    return bool(
+        TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(
+            status=status, error=error, finished_at=timezone.now(), eta_seconds=None
+        )
+    )
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL when the supervisor dies (kill -9, hard time limit)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: the child also watches its parent pid
+
+
+def start_child(job_id: int, token: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env["LAYERLOOM_SUPERVISOR_PID"] = str(os.getpid())
+    cmd = [sys.executable, "-m", "workers.training.child", str(job_id), token]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509
+
+
+def wait_for(child: subprocess.Popen[bytes]) -> int:
+    # Short waits so that Celery's soft time limit (a signal in this thread) is seen promptly.
+    while True:
+        try:
+            return child.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def stop_child(child: subprocess.Popen[bytes], grace: float = 5) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def describe_exit(rc: int) -> str:
+    if rc == 0:
+        return "The training process ended without recording a result; see the worker's log."
+    if rc == -signal.SIGKILL:
+        return (
+            "The training process was killed by the operating system, most likely because it ran out of "
+            "memory. Try a smaller batch size or a smaller model."
+        )
+    if rc < 0:
+        return f"The training process stopped on signal {signal.Signals(-rc).name}."
+    return f"The training process exited unexpectedly (exit code {rc}); see the worker's log."
+
+
+class Heartbeat(threading.Thread):
+    """Writes heartbeat_at every LAYERLOOM_HEARTBEAT_INTERVAL seconds while the child runs."""
+
+    def __init__(self, job_id: int, token: str) -> None:
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.job_id, self.token = job_id, token
+        self._stop_event = threading.Event()
+        self.last: datetime | None = None
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.wait(settings.LAYERLOOM_HEARTBEAT_INTERVAL):
+                try:
+                    self.last = timezone.now()
+                    TrainingJob.objects.filter(pk=self.job_id, run_token=self.token).update(heartbeat_at=self.last)
+                except Exception:  # noqa: BLE001 - a database hiccup must not kill the job
+                    log.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)

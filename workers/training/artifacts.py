@@ -1,0 +1,72 @@
+"""Artifact files of a job and their rows: metrics.csv, the TensorBoard logs, the exports.
+
+Files live under LAYERLOOM_DATA_ROOT/jobs/<id>/artifacts/; each has an Artifact row with
+its size and sha256, so a download can be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from workers.models import Artifact, Metric
+from workers.training.context import JobContext, JobError
+from workers.training.csvexport import write_metrics_csv
+
+log = logging.getLogger(__name__)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record(job_id: int, kind: str, path: Path, size: int | None = None, sha256: str | None = None) -> Artifact:
+    relative = path.resolve().relative_to(Path(settings.LAYERLOOM_DATA_ROOT).resolve())
+    artifact, _ = Artifact.objects.update_or_create(
+        job_id=job_id, filename=path.name,
+        defaults={"kind": kind, "path": str(relative), "size_bytes": size if size is not None else path.stat().st_size,
+                  "sha256": sha256 or sha256_of(path)},
+    )  # fmt: skip
+    return artifact
+
+
+def record_logs(job_id: int, ctx: JobContext) -> None:
+    """metrics.csv and a zip of the TensorBoard run (also for a cancelled job: its partial logs)."""
+    ctx.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    rows = [{"epoch": m.epoch, "step": m.step, **m.values} for m in Metric.objects.filter(job_id=job_id)]
+    record(job_id, "metrics_csv", write_metrics_csv(ctx.artifacts_dir / "metrics.csv", rows))
+    archive = ctx.artifacts_dir / "tensorboard.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(ctx.tensorboard_dir.rglob("*")):
+            if path.is_file():
+                zf.write(path, Path("tensorboard") / path.relative_to(ctx.tensorboard_dir))
+    record(job_id, "tensorboard", archive)
+
+
+def export(job_id: int, ctx: JobContext, model: Any, sample_input: np.ndarray) -> None:
+    """The model files and the code bundle, made by workers.training.export."""
+    try:
+        from workers.training.export import export_artifacts
+    except ImportError:
+        log.warning("job %s: workers.training.export is not installed; model files not exported", job_id)
+        return
+    try:
+        files = export_artifacts(ctx.framework, model, ctx.spec, ctx.preprocessing(), ctx.artifacts_dir, sample_input)
+    except Exception as exc:
+        log.exception("job %s: export failed", job_id)
+        raise JobError(
+            f"Training finished and the evaluation is saved, but exporting the model failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    for item in files:
+        record(job_id, item.kind, Path(item.path), item.size_bytes, item.sha256)

@@ -1,0 +1,158 @@
+"""Keras: compile the generated model and `model.fit` it with a callback that reports.
+
+Imported only inside the child process that runs one job.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from builder.codegen import generate_keras  # noqa: E402
+from builder.codegen.guard import load_module  # noqa: E402
+from workers.training import checkpoints  # noqa: E402
+from workers.training.context import JobContext, JobError, Split  # noqa: E402
+from workers.training.reporter import EarlyStopping, Reporter  # noqa: E402
+
+
+def setup_device(ctx: JobContext) -> str:
+    """Pick the device (before any op runs), seed everything; returns the device's name."""
+    if ctx.hp.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")
+    gpus = tf.config.list_physical_devices("GPU")
+    if ctx.hp.device == "cuda" and not gpus:
+        raise JobError("The job asks for a CUDA device but this worker has none; use device auto or cpu.")
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)  # share the card with nothing held back
+    keras.utils.set_random_seed(ctx.hp.seed)
+    tf.config.experimental.enable_op_determinism()
+    if gpus and ctx.hp.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    return "CPU"
+
+
+def build(ctx: JobContext) -> keras.Model:
+    source = generate_keras(ctx.spec)
+    (ctx.job_dir / "model_keras.py").write_text(source)
+    module = load_module(source, f"layerloom_job_{ctx.job_id}")
+    model = module.build_model()
+    model.compile(optimizer=optimizer(ctx), loss=loss(ctx), metrics=metrics(ctx))
+    return model
+
+
+def optimizer(ctx: JobContext) -> keras.optimizers.Optimizer:
+    lr, name = ctx.hp.learning_rate, ctx.hp.optimizer
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=0.01)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr)
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def loss(ctx: JobContext) -> keras.losses.Loss:
+    if ctx.loss == "sparse_categorical_crossentropy":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=ctx.output_kind == "linear")
+    if ctx.loss == "binary_crossentropy":
+        return keras.losses.BinaryCrossentropy(from_logits=ctx.output_kind == "linear")
+    return {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError,
+            "huber": keras.losses.Huber}[ctx.loss]()  # fmt: skip
+
+
+def metrics(ctx: JobContext) -> list[Any]:
+    if ctx.classification:
+        return ["accuracy"]
+    return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+def save_checkpoint(model: keras.Model, folder: Path, epoch: int, early: EarlyStopping) -> None:
+    name = f"weights-{epoch}.npz"
+    arrays = {f"m{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+    arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+
+    checkpoints.atomic_write(folder / name, write)
+    checkpoints.save_state(folder, {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state()})
+    for old in folder.glob("weights-*.npz"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def restore_checkpoint(model: keras.Model, folder: Path, early: EarlyStopping) -> int:
+    """Load the last checkpoint into model and optimizer; the number of epochs it completed."""
+    state = checkpoints.load_state(folder, "keras")
+    if state is None:
+        return 0
+    with np.load(folder / state["weights"]) as data:
+        model.set_weights([data[f"m{i}"] for i in range(len(model.get_weights()))])
+        model.optimizer.build(model.trainable_variables)
+        variables = model.optimizer.variables
+        for i, variable in enumerate(variables):
+            variable.assign(data[f"o{i}"])
+    early.load(state.get("early", {}))
+    return int(state["epoch"])
+
+
+# --- the callback ----------------------------------------------------------------------------
+class Report(keras.callbacks.Callback):
+    def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train_size: int) -> None:
+        super().__init__()
+        self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size
+        self.epoch_index, self.started = 0, 0.0
+        self.complete = True
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch_index, self.started = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.reporter.batch_done(self.epoch_index, batch + 1):
+            self.complete = False
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self.complete:
+            return  # a cancelled, partial epoch is not recorded
+        seconds = time.perf_counter() - self.started
+        values = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+        values["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        values["epoch_seconds"] = seconds
+        values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
+        self.reporter.epoch_done(epoch + 1, values)
+        save_checkpoint(self.model, self.ctx.checkpoint_dir, epoch + 1, self.early)
+        if self.early.update(values.get("val_loss")):
+            self.model.stop_training = True
+
+
+def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -> tuple[keras.Model, int]:
+    """Fit; returns the model and the epoch it resumed from (0 for a fresh start)."""
+    model = build(ctx)
+    early = EarlyStopping(ctx.hp.patience)
+    start = restore_checkpoint(model, ctx.checkpoint_dir, early)
+    callback = Report(ctx, reporter, early, len(train_split.X))
+    if start < ctx.hp.epochs:
+        model.fit(
+            train_split.X, train_split.y, batch_size=ctx.hp.batch_size, epochs=ctx.hp.epochs, initial_epoch=start,
+            validation_data=(val.X, val.y) if len(val.X) else None, shuffle=True, verbose=0, callbacks=[callback],
+        )  # fmt: skip
+    return model, start
+
+
+def predict(model: keras.Model, X: np.ndarray, batch_size: int) -> np.ndarray:
+    return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float64)

@@ -1,0 +1,163 @@
+"""One job, start to finish, inside the child process: train, evaluate, export, record.
+
+Every write is filtered on this run's token, so a run that lost the job (requeued by an
+operator, taken over after a stale heartbeat) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import traceback
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from workers.models import TrainingJob
+from workers.training import artifacts
+from workers.training.context import JobContext, JobError
+from workers.training.reporter import Reporter
+from workers.training.tbevents import ScalarWriter
+
+log = logging.getLogger(__name__)
+Status = TrainingJob.Status
+
+
+def run(job_id: int, token: str) -> int:
+    job = TrainingJob.objects.select_related("dataset").get(pk=job_id)
+    if job.run_token != token or job.status != Status.RUNNING:
+        return 0
+    ctx = JobContext.from_job(job)
+    ctx.job_dir.mkdir(parents=True, exist_ok=True)
+    reporter: Reporter | None = None
+    try:
+        train_split, val, test = ctx.split("train"), ctx.split("val"), ctx.split("test")
+        batches = -(-len(train_split.X) // ctx.hp.batch_size)
+        reporter = Reporter(job_id, token, ctx.hp.epochs, batches, ScalarWriter(ctx.tensorboard_dir))
+        engine = Engine(ctx)
+        _update(job_id, token, device_name=engine.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
+        reporter.start()
+        apply_memory_cap()
+        model, resumed = engine.train(train_split, val, reporter)
+        if resumed:
+            _update(job_id, token, resumed_from_epoch=resumed)
+        if reporter.stop_reason == "cancelled":
+            artifacts.record_logs(job_id, ctx)
+            return _finish(job_id, token, Status.CANCELLED, "Cancelled while running; metrics so far are kept.")
+        if reporter.should_stop:
+            return 0  # orphaned or lost: the run that owns the job now records the result
+        outputs = engine.predict(model, test.X)
+        evaluation = evaluate(ctx, test, outputs)
+        _update(job_id, token, evaluation=evaluation)
+        artifacts.record_logs(job_id, ctx)
+        artifacts.export(job_id, ctx, engine.framework_model(model), test.X[: min(len(test.X), 256)])
+        return _finish(job_id, token, Status.SUCCEEDED, "")
+    except JobError as exc:
+        return _finish(job_id, token, Status.FAILED, str(exc))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message on the job
+        log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+        batch = ctx.hp.batch_size
+        if is_out_of_memory(exc):
+            return _finish(job_id, token, Status.FAILED, out_of_memory_message(exc, batch, _device(job_id)))
+        return _finish(job_id, token, Status.FAILED, f"Training failed: {type(exc).__name__}: {exc}"[:2000])
+    finally:
+        if reporter is not None:
+            reporter.stop()
+
+
+class Engine:
+    """The framework's runner, imported here (only in this child process)."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        if ctx.framework == "keras":
+            from workers.training import keras_runner as runner
+
+            self.device_name = runner.setup_device(ctx)
+            self.device = None
+        else:
+            from workers.training import torch_runner as runner  # type: ignore[no-redef]
+
+            self.device, self.device_name = runner.setup_device(ctx)
+        self.runner: Any = runner
+
+    def train(self, train_split: Any, val: Any, reporter: Reporter) -> tuple[Any, int]:
+        if self.device is None:
+            return self.runner.train(self.ctx, train_split, val, reporter)
+        return self.runner.train(self.ctx, train_split, val, reporter, self.device)
+
+    def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        if self.device is None:
+            return self.runner.predict(model, X, max(self.ctx.hp.batch_size, 256))
+        return self.runner.predict(model, X, self.ctx, self.device)
+
+    def framework_model(self, model: Any) -> Any:
+        return model.cpu() if self.device is not None else model
+
+
+def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
+    from workers.training.evaluation import evaluate as compute
+
+    result = compute(ctx.task, test.y, outputs, ctx.output_kind, ctx.class_names, test.ids)
+    result["split"] = "test"
+    return result
+
+
+def apply_memory_cap() -> None:
+    """LAYERLOOM_JOB_MEMORY_LIMIT_MB: room the job may allocate beyond what it holds now.
+
+    Applied after the framework and the data are loaded (their reserved address space is
+    not the job's to pay for); an allocation past it fails with MemoryError, reported as
+    out of memory instead of the machine swapping or the OOM killer choosing a victim.
+    """
+    extra = settings.LAYERLOOM_JOB_MEMORY_LIMIT_MB
+    if extra <= 0:
+        return
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[0])
+    current = pages * os.sysconf("SC_PAGE_SIZE")
+    cap = current + extra * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+OOM_MARKERS = ("out of memory", "can't allocate memory", "resource exhausted", "oom when allocating",
+               "failed to allocate", "std::bad_alloc")  # fmt: skip
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError) or type(seen).__name__ in {"OutOfMemoryError", "ResourceExhaustedError"}:
+            return True
+        if any(marker in str(seen).lower() for marker in OOM_MARKERS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def out_of_memory_message(exc: BaseException, batch_size: int, device: str) -> str:
+    smaller = max(1, batch_size // 2)
+    where = device or "this worker"
+    return (
+        f"Out of memory on {where} with batch size {batch_size}: the model's activations for one batch "
+        f"did not fit. Try a batch size of {smaller} or less, or a smaller model. ({type(exc).__name__})"
+    )
+
+
+def _device(job_id: int) -> str:
+    return TrainingJob.objects.filter(pk=job_id).values_list("device_name", flat=True).first() or ""
+
+
+def _update(job_id: int, token: str, **fields: Any) -> None:
+    TrainingJob.objects.filter(pk=job_id, run_token=token).update(**fields)
+
+
+def _finish(job_id: int, token: str, status: str, error: str) -> int:
+    TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(
+        status=status, error=error, finished_at=timezone.now(), eta_seconds=None,
+        **({"percent": 100.0} if status == Status.SUCCEEDED else {}),
+    )  # fmt: skip
+    return 0
