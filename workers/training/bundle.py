@@ -1,0 +1,144 @@
+"""The downloadable code bundle: model.py + weights + scripts that run without Layerloom.
+
+The scripts are fixed files (bundle_templates/), so no user text ever becomes code: every
+model- or dataset-specific value is read at run time from JSON files written here
+(preprocessing.json, bundle.json, training.json). Pure Python: nothing here imports
+TensorFlow or torch; export.py hands over the weights file it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import string
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from builder.datasets import preprocessing as preprocessing_module
+from builder.spec.validate import resolve
+
+TEMPLATES = Path(__file__).resolve().parent / "bundle_templates"
+FOLDER = "code_bundle"  # the one folder the zip unpacks into
+WEIGHTS = {"keras": "model.weights.h5", "torch": "model.safetensors"}
+# What each framework's bundle imports, by distribution name (installed version pinned).
+REQUIREMENTS = {
+    "keras": ("tensorflow", "keras", "h5py", "numpy", "pillow"),
+    "torch": ("torch", "safetensors", "numpy", "pillow"),
+}
+TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "seed")
+# A fixed timestamp makes the zip depend only on its contents (same weights, same bytes).
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+_EXAMPLES = {
+    "tabular": ("python predict.py rows.csv", "python train.py data.csv --validation more.csv --epochs 10"),
+    "text": ("python predict.py texts.csv      # or a .txt file, one text per line", "python train.py data.csv"),
+    "images": ("python predict.py photo.jpg more_photos/", "python train.py images/   # images/<class>/*.png"),
+}
+
+
+def head_kind(spec: Mapping[str, Any]) -> str:
+    """How to read the model's output: "softmax", "sigmoid" or "linear" (values or logits)."""
+    activation = getattr(resolve(spec).output.params, "activation", "linear")
+    return activation if activation in ("softmax", "sigmoid") else "linear"
+
+
+def requirements_text(framework: str, versions: Mapping[str, Any]) -> str:
+    packages = versions["packages"]
+    lines = []
+    for dist in REQUIREMENTS[framework]:
+        version = packages.get(dist)
+        if version is None:
+            continue
+        # "2.13.0+cpu" is a local build tag pip cannot find on PyPI; the release is the same.
+        lines.append(f"{dist}=={version.split('+')[0]}")
+    return "\n".join(lines) + "\n"
+
+
+def readme_text(framework: str, kind: str, versions: Mapping[str, Any]) -> str:
+    predict, train = _EXAMPLES.get(kind, _EXAMPLES["tabular"])
+    note = ""
+    if framework == "torch" and "+cpu" in versions["packages"].get("torch", ""):
+        note = (
+            "\nThe model was exported with the CPU build of PyTorch. For the small CPU-only wheel use\n"
+            "`pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu`.\n"
+        )
+    values = {
+        "framework_name": "Keras" if framework == "keras" else "PyTorch",
+        "weights": WEIGHTS[framework],
+        "weights_format": "Keras weights, HDF5" if framework == "keras" else "a state dict in safetensors",
+        "python_version": versions.get("python", platform.python_version()),
+        "install_note": note,
+        "predict_example": predict,
+        "train_example": train,
+    }
+    return string.Template((TEMPLATES / "README.md").read_text(encoding="utf-8")).substitute(values)
+
+
+def bundle_files(
+    framework: str,
+    model_source: str,
+    spec: Mapping[str, Any],
+    preprocessing: Mapping[str, Any],
+    versions: Mapping[str, Any],
+    hyperparameters: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """Name -> contents of every text file in the bundle (the weights are added by the caller)."""
+    if framework not in WEIGHTS:
+        raise ValueError(f"framework must be keras or torch, not {framework!r}")
+    settings = {k: hyperparameters[k] for k in TRAINING_KEYS if hyperparameters and k in hyperparameters}
+    bundle_info = {
+        "format": 1,
+        "framework": framework,
+        "head": head_kind(spec),
+        "weights": WEIGHTS[framework],
+        "input_layout": "channels-last, as preprocessing.py returns it",
+    }
+    texts = {
+        "model.py": model_source,
+        "predict.py": _template(f"predict_{framework}.py"),
+        "train.py": _template(f"train_{framework}.py"),
+        "dataio.py": _template("dataio.py"),
+        "preprocessing.py": Path(preprocessing_module.__file__).read_text(encoding="utf-8"),
+        "preprocessing.json": _json(preprocessing),
+        "bundle.json": _json(bundle_info),
+        "training.json": _json(settings),
+        "versions.json": _json(versions),
+        "requirements.txt": requirements_text(framework, versions),
+        "README.md": readme_text(framework, str(preprocessing.get("kind", "tabular")), versions),
+    }
+    return {name: text.encode("utf-8") for name, text in texts.items()}
+
+
+def write_bundle(path: Path, files: Mapping[str, bytes], weights: Path, weights_name: str) -> Path:
+    """Write the zip: files sorted by name under one folder, fixed dates and permissions."""
+    entries = dict(files)
+    entries[weights_name] = weights.read_bytes()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            archive.writestr(_entry(f"{FOLDER}/{name}"), entries[name])
+    return path
+
+
+def zip_directory(path: Path, source: Path, prefix: str) -> Path:
+    """Zip a folder (a SavedModel) reproducibly, its files under ``prefix``."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(p for p in source.rglob("*") if p.is_file()):
+            archive.writestr(_entry(f"{prefix}/{file.relative_to(source).as_posix()}"), file.read_bytes())
+    return path
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _template(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def _json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
