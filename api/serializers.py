@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from builder.models import Architecture, Dataset
 from builder.spec import Limits, validate_spec
+from workers.models import TrainingJob
 
 
 def spec_limits() -> Limits:
@@ -114,11 +116,11 @@ class SpecReportSerializer(serializers.Serializer):
 
 
 class CodegenQuerySerializer(serializers.Serializer):
-    framework = serializers.ChoiceField(choices=["keras", "torch"], default="keras")
+    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default="keras")
 
 
 class CodegenSerializer(serializers.Serializer):
-    framework = serializers.ChoiceField(choices=["keras", "torch"])
+    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices)
     filename = serializers.CharField()
     source = serializers.CharField(help_text="The generated model module: what the workers train.")
 
@@ -165,3 +167,86 @@ class DatasetUploadSerializer(serializers.Serializer):
     options = serializers.JSONField(
         required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
     )
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+def _hyperparameters_schema() -> dict[str, Any]:
+    """The job hyperparameters' JSON Schema from their pydantic model, in OpenAPI 3.0 terms."""
+    from workers.training.hyperparameters import Hyperparameters
+
+    schema = Hyperparameters.model_json_schema()
+    for prop in schema.get("properties", {}).values():
+        variants = prop.pop("anyOf", None)
+        if variants:  # Optional[X]: OpenAPI 3.0 spells "or null" as nullable
+            prop.update(next(v for v in variants if v.get("type") != "null"))
+            prop["nullable"] = True
+        prop.pop("title", None)
+        for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(prop.get(bound), int | float) and not isinstance(prop.get(bound), bool):
+                prop[plain], prop[bound] = prop[bound], True  # OpenAPI 3.0's boolean form
+    return {"type": "object", "properties": schema.get("properties", {}), "additionalProperties": False}
+
+
+@extend_schema_field(_hyperparameters_schema())
+class HyperparametersField(serializers.JSONField):
+    pass
+
+
+class JobCreateSerializer(serializers.Serializer):
+    architecture = serializers.IntegerField(
+        required=False, allow_null=True, help_text="One of your architectures; or give `spec` instead."
+    )
+    spec = serializers.JSONField(required=False, allow_null=True, help_text="An inline spec instead of an architecture.")
+    dataset = serializers.IntegerField(help_text="One of your datasets, ingested (status ready).")
+    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices)
+    hyperparameters = HyperparametersField(required=False, help_text="Omitted fields take their defaults.")
+
+
+class JobSerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    hyperparameters = HyperparametersField(read_only=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id", "architecture", "dataset", "dataset_version", "framework", "hyperparameters", "spec", "status",
+            "cancel_requested", "queue", "epoch", "total_epochs", "batch", "batches_per_epoch", "percent",
+            "eta_seconds", "resumed_from_epoch", "worker_host", "device_name", "attempts", "heartbeat_at", "created",
+            "started_at", "finished_at", "duration_seconds", "error", "evaluation", "retry_of",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class MetricSerializer(serializers.Serializer):
+    epoch = serializers.IntegerField()
+    step = serializers.IntegerField()
+    values = serializers.DictField(help_text="Metric name to value, e.g. loss, accuracy, val_loss, val_accuracy.")
+    created = serializers.DateTimeField()
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    since_epoch = serializers.IntegerField(min_value=0, required=False, help_text="Only epochs after this one.")
+    since_step = serializers.IntegerField(min_value=0, required=False, help_text="Only steps after this one.")
+
+
+class MetricsSerializer(serializers.Serializer):
+    """A poll: the job's progress and the metrics written since the client's last poll."""
+
+    status = serializers.CharField()
+    epoch = serializers.IntegerField()
+    total_epochs = serializers.IntegerField()
+    percent = serializers.FloatField()
+    eta_seconds = serializers.FloatField(allow_null=True)
+    results = MetricSerializer(many=True)
+
+
+class ArtifactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    filename = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    created = serializers.DateTimeField()
+    download_url = serializers.CharField(help_text="GET it with the same credentials.")

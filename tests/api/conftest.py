@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -59,3 +60,40 @@ def alice_dataset(alice: Any) -> Any:
         owner=alice, name="alice-table", kind="tabular", status="ready", sha256="0" * 64, size_bytes=10,
         task="classification", input_shape=[16], num_classes=3, class_names=["a", "b", "c"],
     )  # fmt: skip
+
+
+def make_job(owner: Any, dataset: Any, architecture: Any = None, status: str = "queued", **fields: Any) -> Any:
+    """A job row as a worker would leave it, without running one."""
+    from workers.models import TrainingJob
+
+    spec = architecture.spec if architecture is not None else presets()["mlp"]
+    return TrainingJob.objects.create(
+        owner=owner, architecture=architecture, spec=spec, dataset=dataset, dataset_version=dataset.version,
+        framework="keras", hyperparameters={"epochs": 2}, status=status, total_epochs=2, **fields,
+    )  # fmt: skip
+
+
+def add_artifact(job: Any, filename: str = "model.onnx", content: bytes = b"onnx-bytes") -> Any:
+    import hashlib
+
+    from workers.models import Artifact
+
+    job.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    (job.artifacts_dir / filename).write_bytes(content)
+    relative = (job.artifacts_dir / filename).relative_to(settings.LAYERLOOM_DATA_ROOT)
+    return Artifact.objects.create(
+        job=job, kind=filename.rsplit(".", 1)[-1], filename=filename, path=str(relative), size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def alice_job(alice: Any, alice_dataset: Any, alice_architecture: Any) -> Any:
+    """A finished job with metrics and an ONNX artifact."""
+    from workers.models import Metric
+
+    job = make_job(alice, alice_dataset, alice_architecture, status="succeeded", epoch=2, percent=100.0)
+    for epoch in (1, 2):
+        Metric.objects.create(job=job, epoch=epoch, step=epoch * 10, values={"loss": 1.0 / epoch})
+    add_artifact(job)
+    return job

@@ -1,0 +1,228 @@
+"""Training jobs: submit, list, read, poll metrics, cancel, retry, list and download artifacts.
+
+What cancel, retry and submit mean lives in workers.services (the admin calls the same
+functions); this module only checks ownership and translates errors to HTTP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, renderers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.errors import Conflict
+from api.filters import Filter
+from api.permissions import OwnedQuerysetMixin
+from api.serializers import (
+    ArtifactSerializer,
+    JobCreateSerializer,
+    JobSerializer,
+    MetricsQuerySerializer,
+    MetricsSerializer,
+)
+from api.throttles import SubmitThrottle, UserThrottle
+from api.views.common import COMMON_ERRORS, OwnedViewMixin, error
+from builder.models import Architecture, Dataset
+from workers import services
+from workers.models import Artifact, TrainingJob
+from workers.training.hyperparameters import Hyperparameters
+
+NOT_FOUND = {404: error("No such job among yours.")}
+MAX_METRICS_PER_POLL = 1000
+
+
+class BinaryRenderer(renderers.BaseRenderer):
+    """Lets a client ask for `Accept: application/octet-stream` on downloads."""
+
+    media_type = "application/octet-stream"
+    format = "bin"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return data if isinstance(data, bytes) else b""
+
+
+def rejected(exc: services.JobRejected) -> exceptions.ValidationError:
+    """JobRejected's {field: [messages]}, with hyperparameter fields under `hyperparameters.`."""
+    out: dict[str, list[str]] = {}
+    for field, messages in exc.field_errors.items():
+        head = field.split(".")[0]
+        name = f"hyperparameters.{field}" if head in Hyperparameters.model_fields else field
+        out.setdefault(name, []).extend(messages)
+    return exceptions.ValidationError(out)
+
+
+def _owned(model: type[Any], pk: Any, user: Any, field: str) -> Any:
+    """Another user's row and a missing row look the same: 404 naming the field."""
+    found = model.objects.filter(owner=user, pk=pk).first()
+    if found is None:
+        exc = exceptions.NotFound(f"No {field} with id {pk} among yours.")
+        exc.field = field  # type: ignore[attr-defined]
+        raise exc
+    return found
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your jobs", responses={200: JobSerializer(many=True),
+                                                            400: error("Unknown filter."), **COMMON_ERRORS}),
+    retrieve=extend_schema(summary="Read a job: status, progress, device, evaluation",
+                           responses={200: JobSerializer, **NOT_FOUND, **COMMON_ERRORS}),
+)  # fmt: skip
+class JobViewSet(
+    OwnedViewMixin,
+    OwnedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = TrainingJob
+    serializer_class = JobSerializer
+    throttle_classes = [UserThrottle, SubmitThrottle]
+    filters = [
+        Filter("status", "status", "choice", tuple(TrainingJob.Status.values)),
+        Filter("framework", "framework", "choice", tuple(TrainingJob.Framework.values)),
+        Filter("dataset", "dataset_id", "int", description="Only jobs trained on this dataset id."),
+        Filter("architecture", "architecture_id", "int", description="Only jobs of this architecture id."),
+    ]
+    ordering_fields = ["created", "status", "finished_at"]
+
+    @extend_schema(
+        summary="Start a training job",
+        description="Trains `architecture` (or an inline `spec`) on `dataset`. The job is queued at once; poll it "
+        "or its metrics. Naming another user's dataset or architecture answers 404.",
+        request=JobCreateSerializer,
+        responses={201: JobSerializer, 400: error("Invalid fields, the dataset not ready, or the quota reached."),
+                   404: error("No such dataset or architecture among yours."), **COMMON_ERRORS},
+    )  # fmt: skip
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = JobCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        dataset = _owned(Dataset, data["dataset"], request.user, "dataset")
+        architecture = None
+        if data.get("architecture") is not None:
+            architecture = _owned(Architecture, data["architecture"], request.user, "architecture")
+        hyperparameters = data.get("hyperparameters")
+        if hyperparameters is not None and not isinstance(hyperparameters, dict):
+            raise exceptions.ValidationError({"hyperparameters": ["Give the hyperparameters as an object."]})
+        try:
+            job = services.submit_job(
+                request.user,
+                architecture=architecture,
+                spec=data.get("spec"),
+                dataset=dataset,
+                framework=data["framework"],
+                hyperparameters=hyperparameters,
+            )
+        except services.JobRejected as exc:
+            raise rejected(exc) from None
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Poll a job's progress and new metrics",
+        description="Pass the last epoch (or step) you have seen as since_epoch (since_step) to get only newer rows.",
+        parameters=[MetricsQuerySerializer],
+        responses={200: MetricsSerializer, 400: error("Bad query."), **NOT_FOUND, **COMMON_ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def metrics(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = job.metrics.all()
+        if "since_epoch" in query.validated_data:
+            rows = rows.filter(epoch__gt=query.validated_data["since_epoch"])
+        if "since_step" in query.validated_data:
+            rows = rows.filter(step__gt=query.validated_data["since_step"])
+        results = [
+            {"epoch": m.epoch, "step": m.step, "values": m.values, "created": m.created}
+            for m in rows.order_by("epoch", "step")[:MAX_METRICS_PER_POLL]
+        ]
+        payload = {"status": job.status, "epoch": job.epoch, "total_epochs": job.total_epochs,
+                   "percent": job.percent, "eta_seconds": job.eta_seconds, "results": results}  # fmt: skip
+        return Response(MetricsSerializer(payload).data)
+
+    @extend_schema(
+        summary="Cancel a job",
+        description="A queued job is cancelled at once; a running one stops within about a second.",
+        request=None,
+        responses={200: JobSerializer, 409: error("The job has already finished."), **NOT_FOUND, **COMMON_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        try:
+            job = services.cancel_job(job)
+        except services.JobStateError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(JobSerializer(job).data)
+
+    @extend_schema(
+        summary="Retry a failed or cancelled job as a new job",
+        request=None,
+        responses={201: JobSerializer, 400: error("Quota reached or the dataset changed."),
+                   409: error("Only failed or cancelled jobs can be retried."), **NOT_FOUND, **COMMON_ERRORS},
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        try:
+            new = services.retry_job(job)
+        except services.JobStateError as exc:
+            raise Conflict(str(exc)) from None
+        except services.JobRejected as exc:
+            raise rejected(exc) from None
+        return Response(JobSerializer(new).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="List a job's artifacts (models, code, reports) with size and sha256",
+        responses={200: ArtifactSerializer(many=True), **NOT_FOUND, **COMMON_ERRORS},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def artifacts(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        return Response(ArtifactSerializer([self._artifact_dict(a) for a in job.artifacts.all()], many=True).data)
+
+    @extend_schema(
+        summary="Download one artifact",
+        parameters=[OpenApiParameter("artifact_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            **NOT_FOUND,
+            **COMMON_ERRORS,
+        },
+    )
+    @action(
+        detail=True, methods=["get"], url_path=r"artifacts/(?P<artifact_id>[0-9]+)", url_name="artifact-download",
+        renderer_classes=[renderers.JSONRenderer, BinaryRenderer],
+    )  # fmt: skip
+    def download(self, request: Request, pk: str | None = None, artifact_id: str | None = None) -> FileResponse:
+        job = self.get_object()
+        artifact = Artifact.objects.filter(job=job, pk=artifact_id).first()
+        if artifact is None:
+            raise exceptions.NotFound("No such artifact for this job.")
+        root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
+        path = artifact.absolute_path.resolve()
+        # The path is written by the worker, but a download must never leave the data root.
+        if not path.is_relative_to(root) or not path.is_file():
+            raise exceptions.NotFound("The artifact's file is missing.")
+        response = FileResponse(path.open("rb"), as_attachment=True, filename=artifact.filename,
+                                content_type="application/octet-stream")  # fmt: skip
+        response["X-Checksum-SHA256"] = artifact.sha256
+        return response
+
+    def _artifact_dict(self, artifact: Artifact) -> dict[str, Any]:
+        url = reverse("api:job-artifact-download", kwargs={"pk": artifact.job_id, "artifact_id": artifact.pk})
+        return {"id": artifact.pk, "kind": artifact.kind, "filename": artifact.filename,
+                "size_bytes": artifact.size_bytes, "sha256": artifact.sha256, "created": artifact.created,
+                "download_url": self.request.build_absolute_uri(url)}  # fmt: skip

@@ -1,0 +1,206 @@
+"""Bob can neither see nor touch anything of Alice's, through any endpoint under /api/.
+
+The endpoints are not listed by hand: they are read from the URL configuration, and every
+route with an object id in its path is called by Bob with Alice's ids, with every HTTP
+method the route accepts. Each must answer 404 and leave Alice's rows and files exactly as
+they were. Routes without ids must appear in COLLECTION_CASES, so adding an endpoint
+without deciding how it is isolated fails this test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.forms.models import model_to_dict
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from builder.models import Architecture, Dataset
+from tests.api.conftest import add_artifact, make_job
+from workers.models import Artifact, Metric, TrainingJob
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def api_routes() -> Iterator[tuple[str, URLPattern]]:
+    """(full regex, pattern) for every route under api/."""
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, URLPattern]]:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route)
+            else:
+                yield route, pattern
+
+    for route, pattern in walk(get_resolver().url_patterns, "/"):
+        if route.startswith("/api/") and pattern.name != "not-found":
+            yield route, pattern
+
+
+def methods_of(pattern: URLPattern) -> list[str]:
+    callback = pattern.callback
+    actions = getattr(callback, "actions", None)
+    if actions:  # a viewset route: exactly the methods it maps
+        return sorted(m for m in actions if m in METHODS)
+    view_class = callback.view_class  # type: ignore[attr-defined]
+    return [m for m in METHODS if hasattr(view_class, m)]
+
+
+def fill(route: str, ids: dict[str, int]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        return str(ids[match.group(1)])
+
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", substitute, route).replace("\\", "")
+
+
+def snapshot(user: Any) -> dict[str, Any]:
+    """Every row and artifact file of the user, to compare before and after."""
+    jobs = TrainingJob.objects.filter(owner=user).order_by("pk")
+    return {
+        "architectures": [model_to_dict(a) for a in Architecture.objects.filter(owner=user).order_by("pk")],
+        "datasets": [model_to_dict(d) for d in Dataset.objects.filter(owner=user).order_by("pk")],
+        "jobs": [model_to_dict(j) for j in jobs],
+        "metrics": [model_to_dict(m) for m in Metric.objects.filter(job__in=jobs).order_by("pk")],
+        "artifacts": [model_to_dict(a) for a in Artifact.objects.filter(job__in=jobs).order_by("pk")],
+        "files": [a.absolute_path.read_bytes() for a in Artifact.objects.filter(job__in=jobs).order_by("pk")],
+        "job_count": TrainingJob.objects.count(),
+    }
+
+
+@pytest.fixture(params=["running", "failed"])
+def alice_world(request: Any, alice: Any, alice_architecture: Any, alice_dataset: Any) -> dict[str, Any]:
+    """Alice's objects; her job is running (so a cancel would act) or failed (so a retry would)."""
+    job = make_job(alice, alice_dataset, alice_architecture, status=request.param)
+    Metric.objects.create(job=job, epoch=1, step=5, values={"loss": 0.5})
+    artifact = add_artifact(job)
+    return {"architecture": alice_architecture, "dataset": alice_dataset, "job": job, "artifact": artifact}
+
+
+def object_ids(route: str, name: str, world: dict[str, Any]) -> dict[str, int]:
+    resource = name.split("-")[0]
+    ids: dict[str, int] = {}
+    for key in re.findall(r"\(\?P<(\w+)>", route):
+        if key == "pk":
+            assert resource in world, f"{name}: add Alice's {resource} to alice_world so its isolation is tested"
+            ids[key] = world[resource].pk
+        elif key.endswith("_id") and key[:-3] in world:
+            ids[key] = world[key[:-3]].pk
+        else:
+            raise AssertionError(f"{name}: no rule for path parameter {key!r}; extend object_ids()")
+    return ids
+
+
+def body_for(name: str, world: dict[str, Any]) -> dict[str, Any]:
+    """A valid body, so a 404 cannot come from validation instead of ownership."""
+    if name == "architecture-detail":
+        return {"name": "taken", "spec": world["architecture"].spec}
+    return {}
+
+
+def test_every_object_route_is_404_for_another_user(
+    alice: Any, alice_api: Any, bob_api: Any, alice_world: dict[str, Any]
+) -> None:
+    checked = []
+    before = snapshot(alice)
+    for route, pattern in api_routes():
+        if "(?P<" not in route:
+            continue
+        url = fill(route, object_ids(route, str(pattern.name), alice_world))
+        for method in methods_of(pattern):
+            response = getattr(bob_api, method)(url, body_for(str(pattern.name), alice_world), format="json")
+            assert response.status_code == 404, f"bob {method.upper()} {url} -> {response.status_code}"
+            assert response.json()["code"] == "not_found"
+            checked.append(f"{method.upper()} {pattern.name}")
+            if method == "get":  # and the owner does get it
+                assert alice_api.get(url).status_code == 200, f"alice GET {url}"
+    assert snapshot(alice) == before
+    # Every kind of object route was exercised (guards against the walk silently finding nothing).
+    for expected in ("DELETE architecture-detail", "PUT architecture-detail", "GET architecture-codegen",
+                     "DELETE dataset-detail", "POST job-cancel", "POST job-retry", "GET job-artifact-download",
+                     "GET job-metrics", "GET job-artifacts"):  # fmt: skip
+        assert expected in checked
+
+
+# --- routes without ids: each must say how it is isolated ------------------------------
+
+
+def _lists_nothing_of_alice(url: str) -> Callable[[Any, dict[str, Any]], None]:
+    def check(bob_api: Any, world: dict[str, Any]) -> None:
+        body = bob_api.get(url).json()
+        assert body["count"] == 0 and body["results"] == [], url
+
+    return check
+
+
+def _job_naming_alices(field: str) -> Callable[[Any, dict[str, Any]], None]:
+    def check(bob_api: Any, world: dict[str, Any]) -> None:
+        from builder.spec import presets
+
+        bob = world["bob"]
+        bobs_dataset = Dataset.objects.create(owner=bob, name="b", kind="tabular", status="ready", sha256="1" * 64,
+                                              task="classification", input_shape=[16], num_classes=3)  # fmt: skip
+        bobs_arch = Architecture.objects.create(owner=bob, name="b", spec=presets()["mlp"])
+        body = {"framework": "keras", "dataset": bobs_dataset.pk, "architecture": bobs_arch.pk}
+        body[field] = world[field].pk
+        response = bob_api.post("/api/jobs/", body, format="json")
+        assert response.status_code == 404, response.json()
+        assert response.json()["errors"][0]["field"] == field
+        assert not TrainingJob.objects.filter(owner=bob).exists()
+
+    return check
+
+
+def _public(url: str) -> Callable[[Any, dict[str, Any]], None]:
+    def check(bob_api: Any, world: dict[str, Any]) -> None:
+        assert bob_api.get(url).status_code == 200
+
+    return check
+
+
+def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
+    """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
+
+
+def _own_objects_only(bob_api: Any, world: dict[str, Any]) -> None:
+    """Creates an object owned by the caller (tested in test_architectures / test_datasets)."""
+
+
+COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], None]]] = {
+    ("architecture-list", "get"): [_lists_nothing_of_alice("/api/architectures/")],
+    ("architecture-list", "post"): [_own_objects_only],
+    ("architecture-validate-new", "post"): [_no_object],
+    ("dataset-list", "get"): [_lists_nothing_of_alice("/api/datasets/")],
+    ("dataset-list", "post"): [_own_objects_only],
+    ("job-list", "get"): [_lists_nothing_of_alice("/api/jobs/"), _lists_nothing_of_alice("/api/jobs/?status=running")],
+    ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
+    ("token", "post"): [_no_object],
+    ("layers", "get"): [_public("/api/layers/")],
+    ("presets", "get"): [_public("/api/presets/")],
+    ("schema", "get"): [_public("/api/schema/")],
+    ("docs", "get"): [_public("/api/docs/")],
+}
+
+
+def test_every_collection_route_has_an_isolation_case(
+    alice: Any, bob: Any, bob_api: Any, alice_world: dict[str, Any], settings: Any
+) -> None:
+    settings.LAYERLOOM_TRAINING_QUEUE = "api-tests-unconsumed"
+    world = {**alice_world, "bob": bob}
+    before = snapshot(alice)
+    seen = set()
+    for route, pattern in api_routes():
+        if "(?P<" in route:
+            continue
+        for method in methods_of(pattern):
+            key = (str(pattern.name), method)
+            assert key in COLLECTION_CASES, f"{method.upper()} {route} has no isolation case: add one"
+            seen.add(key)
+            for check in COLLECTION_CASES[key]:
+                check(bob_api, world)
+    assert seen == set(COLLECTION_CASES), f"stale cases: {set(COLLECTION_CASES) - seen}"
+    assert snapshot(alice) == before
