@@ -475,8 +475,11 @@ class _Validator:
         self, exc: ValidationError, definition: LayerType, layer_id: str | None, label: str, path: str
     ) -> None:
         fields = definition.params_model.model_fields
-        grouped: dict[str, list[dict[str, Any]]] = {}
+        by_field: dict[Any, list[dict[str, Any]]] = {}
         for err in exc.errors(include_url=False):
+            by_field.setdefault(err["loc"][0] if err["loc"] else "", []).append(err)
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for err in [e for errs in by_field.values() for e in narrow_union_errors(errs)]:
             if err["type"] == "extra_forbidden":
                 # The unknown key is user text: keep it short and out of the path syntax.
                 key = err["loc"][-1]
@@ -512,8 +515,11 @@ class _Validator:
                 code = "wrong_type" if all(e["type"].endswith("_type") for e in errs) else "invalid_value"
             else:
                 detail = str(err["msg"]).removeprefix("Input ").removeprefix("Value error, ")
+                detail = detail[:1].lower() + detail[1:]
                 message = f"{where}: parameter '{param}' {detail}; got {describe(err.get('input'))}.{expected}"
-            self.errors.append(SpecError(layer_id, param, message, code, f"{path}.{param}" if param else path))
+            # The form field is the parameter itself; the path keeps the list index.
+            field_name = re.sub(r"\[\d+\]", "", param)
+            self.errors.append(SpecError(layer_id, field_name, message, code, f"{path}.{param}" if param else path))
 
     def raw_inputs(self, raw: Any, index: int, ids: list[str | None]) -> list[str] | None:
         """A layer's inputs as written (or the default), without checking; for cycle detection."""
@@ -654,6 +660,8 @@ class _Validator:
                 )
         if not embeddings:
             return "float32"
+        if any(layer.inputs != (MODEL_INPUT,) for layer in embeddings):
+            return "int32"  # the input is not token ids until the Embedding is moved
         embedding_ids = {layer.id for layer in embeddings}
         for position in consumers.get(MODEL_INPUT, []):
             other = ids[position]
@@ -693,6 +701,22 @@ def error_position(error: SpecError) -> int:
         return int(match.group(1))
     # Whole-model findings come after the layers; spec fields before them.
     return 1_000_000 if error.code in ("too_many_params", "unused_input") else -1
+
+
+def narrow_union_errors(errs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For `3 or [3, 3]` parameters keep the branch that matches what was given."""
+    if len(errs) < 2:
+        return errs
+    given = errs[0].get("input")
+    branch = (
+        "int" if isinstance(given, int) and not isinstance(given, bool) else "list" if isinstance(given, list) else None
+    )
+    if branch is None:
+        return errs
+    # Branch tags look like "constrained-int" and "list[constrained-int]".
+    tags = [[p for p in e["loc"] if isinstance(p, str) and ("int" in p or "list" in p)] for e in errs]
+    matching = [e for e, t in zip(errs, tags, strict=True) if t and t[0].startswith("list") == (branch == "list")]
+    return matching or errs
 
 
 _UNION_TAGS = frozenset({"LSTM", "GRU", "int", "float", "str", "bool", "none"})
