@@ -31,6 +31,7 @@ from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.options import validate_options
 from builder.datasets.storage import data_root, incoming_dir, remove_dataset_files, source_name
 
+INGEST_QUEUE = "default"
 CHUNK_BYTES = 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and the other form fields
 
@@ -228,7 +229,7 @@ def find_duplicate(owner: Any, sha256: str, kind: str, options: dict[str, Any]) 
 def enqueue_ingest(dataset_id: int) -> None:
     from builder.tasks import ingest_dataset
 
-    ingest_dataset.delay(dataset_id)
+    ingest_dataset.apply_async((dataset_id,), queue=INGEST_QUEUE)
 
 
 def create_dataset_from_upload(
