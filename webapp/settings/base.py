@@ -196,6 +196,8 @@ LAYERLOOM_HEARTBEAT_TIMEOUT = env_int("LAYERLOOM_HEARTBEAT_TIMEOUT", 60)
 LAYERLOOM_JOB_MAX_ATTEMPTS = env_int("LAYERLOOM_JOB_MAX_ATTEMPTS", 3)
 # Optional cap (MiB) on the address space of the process that trains one job; 0 = none.
 LAYERLOOM_JOB_MEMORY_LIMIT_MB = env_int("LAYERLOOM_JOB_MEMORY_LIMIT_MB", 0)
+# Off only for tests and benchmarks that measure training alone: no model files, no bundle.
+LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-training-jobs": {"task": "workers.reap_stale_jobs", "schedule": 30.0},
 }
@@ -216,6 +218,8 @@ REST_FRAMEWORK.update(
         "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
         "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        # JSON bodies; the dataset upload view adds multipart for itself.
+        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
         "TEST_REQUEST_DEFAULT_FORMAT": "json",
     }
 )

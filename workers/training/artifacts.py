@@ -55,6 +55,8 @@ def record_logs(job_id: int, ctx: JobContext) -> None:
 
 def export(job_id: int, ctx: JobContext, model: Any, sample_input: np.ndarray) -> None:
     """The model files and the code bundle, made by workers.training.export."""
+    if not settings.LAYERLOOM_EXPORT_ARTIFACTS:
+        return  # fault-injection tests and benchmarks that only measure training
     try:
         from workers.training.export import export_artifacts
     except ImportError:

@@ -127,7 +127,7 @@ class Reporter:
         done = min(total, self.epoch * self.batches_per_epoch + self.batch)
         elapsed = time.monotonic() - self._run_start
         eta = elapsed / self._batches_this_run * (total - done) if self._batches_this_run else None
-        TrainingJob.objects.filter(pk=self.job_id, run_token=self.token).update(
+        TrainingJob.objects.filter(pk=self.job_id, run_token=self.token, status=TrainingJob.Status.RUNNING).update(
             epoch=self.epoch, batch=self.batch, percent=round(100.0 * done / total, 2), eta_seconds=eta,
             total_epochs=self.total_epochs, batches_per_epoch=self.batches_per_epoch, heartbeat_at=timezone.now(),
         )  # fmt: skip

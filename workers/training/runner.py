@@ -152,7 +152,7 @@ def _device(job_id: int) -> str:
 
 
 def _update(job_id: int, token: str, **fields: Any) -> None:
-    TrainingJob.objects.filter(pk=job_id, run_token=token).update(**fields)
+    TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(**fields)
 
 
 def _finish(job_id: int, token: str, status: str, error: str) -> int:

@@ -151,7 +151,9 @@ class Heartbeat(threading.Thread):
             while not self._stop_event.wait(settings.LAYERLOOM_HEARTBEAT_INTERVAL):
                 try:
                     self.last = timezone.now()
-                    TrainingJob.objects.filter(pk=self.job_id, run_token=self.token).update(heartbeat_at=self.last)
+                    TrainingJob.objects.filter(pk=self.job_id, run_token=self.token, status=Status.RUNNING).update(
+                        heartbeat_at=self.last
+                    )
                 except Exception:  # noqa: BLE001 - a database hiccup must not kill the job
                     log.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
         finally:

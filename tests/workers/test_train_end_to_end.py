@@ -1,0 +1,65 @@
+"""Both frameworks on a table, images and text: a real worker trains, evaluates and exports."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
+from workers.models import Artifact, TrainingJob
+from workers.services import enqueue, submit_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NATIVE = {"keras": {"model.keras", "saved_model.zip"}, "torch": {"model.safetensors", "model.pt"}}
+
+
+@pytest.mark.parametrize(
+    ("framework", "kind"),
+    [("torch", "tabular"), ("keras", "tabular"), ("torch", "images"), ("keras", "images"),
+     ("torch", "text"), ("keras", "text")],
+)  # fmt: skip
+def test_a_job_trains_evaluates_and_exports(celery_worker, alice, framework, kind):
+    ds = make_dataset(alice, kind, n=160)
+    job = submit_job(alice, spec=SPECS[kind], dataset=ds, framework=framework, hyperparameters=hp(epochs=2))
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=celery_worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    assert job.epoch == 2 and job.percent == 100.0 and job.attempts == 1
+    assert job.device_name == "CPU" and job.worker_host.startswith("test-")
+    assert job.started_at <= job.finished_at and job.heartbeat_at is not None
+
+    metrics = list(job.metrics.all())
+    assert [m.epoch for m in metrics] == [1, 2]
+    wanted = {"loss", "val_loss", "learning_rate", "samples_per_second"}
+    wanted |= {"mae", "rmse", "val_rmse"} if kind == "regression" else {"accuracy", "val_accuracy"}
+    assert wanted <= set(metrics[-1].values)
+
+    evaluation = job.evaluation
+    assert evaluation["split"] == "test" and evaluation["samples"] == 32
+    if kind == "regression":
+        assert {"mae", "rmse", "r2", "residuals"} <= set(evaluation)
+    else:
+        assert evaluation["class_names"] == ds.class_names
+        assert len(evaluation["confusion_matrix"]) == len(ds.class_names)
+        assert {row["class"] for row in evaluation["per_class"]} == set(ds.class_names)
+
+    names = set(job.artifacts.values_list("filename", flat=True))
+    assert {"metrics.csv", "tensorboard.zip"} <= names
+    assert NATIVE[framework] <= names and "model.onnx" in names
+    for artifact in Artifact.objects.filter(job=job):
+        data = artifact.absolute_path.read_bytes()
+        assert artifact.path.startswith(f"jobs/{job.pk}/artifacts/")
+        assert len(data) == artifact.size_bytes and hashlib.sha256(data).hexdigest() == artifact.sha256
+
+    if (framework, kind) == ("torch", "tabular"):
+        redelivered_message_changes_nothing(job, celery_worker)
+
+
+def redelivered_message_changes_nothing(job: TrainingJob, worker) -> None:
+    before = TrainingJob.objects.filter(pk=job.pk).values().get()
+    metric_rows = list(job.metrics.values_list("id", "values"))
+    enqueue(job.pk)  # the same message again, as a broker would redeliver it
+    wait_for(lambda: f"job {job.pk}: message ignored" in worker.log(), 60, what="the worker to see the message")
+    assert TrainingJob.objects.filter(pk=job.pk).values().get() == before
+    assert list(job.metrics.values_list("id", "values")) == metric_rows
