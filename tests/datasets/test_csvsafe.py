@@ -28,10 +28,11 @@ def test_formula_cells_get_an_apostrophe_and_numbers_do_not():
 def test_no_written_text_cell_starts_a_formula(text):
     buf = io.StringIO()
     write_csv(buf, ["h"], [[text]])
-    cell = next(iter(csv.reader(io.StringIO(buf.getvalue()), strict=True)), None)
-    value = neutralise_cell(text)
-    assert not value.startswith(TRIGGERS) or float(value) == float(value)
-    assert cell == ["h"]
+    rows = list(csv.reader(io.StringIO(buf.getvalue(), newline="")))
+    cell = rows[1][0] if len(rows) > 1 and rows[1] else ""
+    if cell.startswith(TRIGGERS):
+        float(cell)  # only a real number may start with a sign
+    assert cell.removeprefix("'") == text or cell == text
 
 
 def test_profile_export_neutralises_column_names():
