@@ -7,6 +7,7 @@ command line can all use it.
 from builder.spec.presets import presets
 from builder.spec.registry import REGISTRY, LayerType, layer_catalog
 from builder.spec.report import LayerReport, ResolvedLayer, ResolvedSpec, SpecError, SpecReport, SpecValidationError
+from builder.spec.text import error_lines, report_table
 from builder.spec.validate import Limits, resolve, validate_spec
 
 __all__ = [
@@ -19,8 +20,10 @@ __all__ = [
     "SpecError",
     "SpecReport",
     "SpecValidationError",
+    "error_lines",
     "layer_catalog",
     "presets",
+    "report_table",
     "resolve",
     "validate_spec",
 ]
