@@ -63,7 +63,7 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExportedFile:
-    kind: str  # keras | saved_model | safetensors | torchscript | onnx | code_bundle | versions
+    kind: str  # keras | savedmodel | safetensors | torchscript | onnx | code_bundle | versions
     path: Path
     size_bytes: int
     sha256: str
@@ -201,7 +201,9 @@ def _export_keras(
             fresh.save(out_dir / "model.keras")
             saved = work / "saved_model" / "1"
             fresh.export(str(saved), format="tf_saved_model", input_signature=signature, verbose=False)
-            fresh.export(str(out_dir / "model.onnx"), format="onnx", input_signature=signature, verbose=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's numpy probes
+                fresh.export(str(out_dir / "model.onnx"), format="onnx", input_signature=signature, verbose=False)
             weights = work / bundle.WEIGHTS["keras"]
             fresh.save_weights(weights)
 
@@ -214,7 +216,7 @@ def _export_keras(
         keras.config.set_dtype_policy(policy)
     # Unzipped, saved_model/ is a TF Serving model_base_path holding version 1.
     bundle.zip_directory(out_dir / "saved_model.zip", saved, "saved_model/1")
-    files = [("keras", out_dir / "model.keras"), ("saved_model", out_dir / "saved_model.zip")]
+    files = [("keras", out_dir / "model.keras"), ("savedmodel", out_dir / "saved_model.zip")]
     return files, weights, reference, f"keras.Model.export (tf2onnx {_version('tf2onnx')})"
 
 
@@ -260,8 +262,12 @@ def _export_torch(
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about constants; the check below is what counts
         traced = torch.jit.trace(fresh, (native,), check_trace=False)
-    torch.jit.save(traced, str(out_dir / "model.pt"))
-    loaded = torch.jit.load(str(out_dir / "model.pt"), map_location="cpu")
+    with warnings.catch_warnings():
+        # torch 2.13 marks TorchScript deprecated in favour of torch.export; it still loads
+        # everywhere, without Python, which is what this file is for.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(traced, str(out_dir / "model.pt"))
+        loaded = torch.jit.load(str(out_dir / "model.pt"), map_location="cpu")
     with torch.no_grad():
         _compare("TorchScript model.pt", reference, loaded(native).numpy())
 
