@@ -25,6 +25,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from builder.datasets.errors import OptionsError
+from builder.datasets.upload import UploadTooLarge
 
 NON_FIELD_KEYS = {"non_field_errors", "__all__", "detail"}
 
@@ -113,6 +114,9 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.ValidationError({"file": ["Too many files in one request: send one file per upload."]})
     if isinstance(exc, TooManyFieldsSent):
         return exceptions.ValidationError("Too many form fields in one request.")
+    if isinstance(exc, exceptions.ParseError) and isinstance(exc.__context__, UploadTooLarge):
+        # DRF wraps the upload handler's error in a generic parse error; keep its message and say 413.
+        return PayloadTooLarge(str(exc.__context__), field="file")
     if isinstance(exc, SuspiciousOperation):
         return exceptions.ParseError("The request could not be read.")
     return exc

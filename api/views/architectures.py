@@ -22,7 +22,7 @@ from api.serializers import (
     ValidateRequestSerializer,
     spec_limits,
 )
-from api.views.common import COMMON_ERRORS, OwnedViewMixin, check_valid, error
+from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, check_valid, error
 from builder.models import Architecture
 from builder.spec import validate_spec
 
@@ -38,8 +38,8 @@ def _report(spec: Any, batch_size: int) -> Response:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your architectures", responses={200: ArchitectureSerializer(many=True),
-                                                                      400: error("Unknown filter."), **COMMON_ERRORS}),
+    list=extend_schema(summary="List your architectures", responses={200: ArchitectureSerializer(many=True), **LIST_ERRORS,
+                                                                      **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read an architecture", responses={200: ArchitectureSerializer, **NOT_FOUND,
                                                                        **COMMON_ERRORS}),
     create=extend_schema(summary="Create an architecture from a spec",

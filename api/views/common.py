@@ -31,6 +31,10 @@ COMMON_ERRORS = {
 }
 
 
+# Lists: a filter the view does not allow, or a page past the end.
+LIST_ERRORS = {400: error("Unknown or refused filter or ordering."), 404: error("No such page.")}
+
+
 class OwnedViewMixin:
     """Authenticated, owner-scoped, allowlisted filters, paginated, throttled per user."""
 

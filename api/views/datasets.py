@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import ProtectedError
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -18,7 +18,7 @@ from api.filters import Filter
 from api.permissions import OwnedQuerysetMixin
 from api.serializers import DatasetSerializer, DatasetUploadSerializer
 from api.throttles import UploadThrottle, UserThrottle
-from api.views.common import COMMON_ERRORS, OwnedViewMixin, error
+from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from builder.models import Dataset
 
 NOT_FOUND = {404: error("No such dataset among yours.")}
@@ -30,14 +30,14 @@ def install_upload_handlers(request: HttpRequest) -> None:
     This must happen before anything reads request.POST or request.FILES, including
     the CSRF check of session authentication, which is why it runs in initialize_request.
     """
-    from builder.datasets import upload
+    from builder.datasets.upload import HashingUploadHandler
 
-    request.upload_handlers = upload.upload_handlers(request)
+    request.upload_handlers = [HashingUploadHandler(request)]
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your datasets", responses={200: DatasetSerializer(many=True),
-                                                                400: error("Unknown filter."), **COMMON_ERRORS}),
+    list=extend_schema(summary="List your datasets", responses={200: DatasetSerializer(many=True), **LIST_ERRORS,
+                                                                **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read a dataset with its profile and splits",
                            responses={200: DatasetSerializer, **NOT_FOUND, **COMMON_ERRORS}),
     destroy=extend_schema(summary="Delete a dataset and its files",
@@ -65,16 +65,19 @@ class DatasetViewSet(
     ordering_fields = ["name", "created", "size_bytes"]
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
-        if request.method == "POST" and not getattr(self, "swagger_fake_view", False):
+        drf_request = super().initialize_request(request, *args, **kwargs)  # sets self.action; parses nothing yet
+        if self.action == "create" and not getattr(self, "swagger_fake_view", False):
             install_upload_handlers(request)
-        return super().initialize_request(request, *args, **kwargs)
+        return drf_request
 
     @extend_schema(
         summary="Upload a dataset (multipart/form-data)",
         description="The file streams to disk; ingestion (profiling, splits, arrays) runs in the background. "
         "Poll the dataset until status is ready or failed.",
         request={"multipart/form-data": DatasetUploadSerializer},
-        responses={201: DatasetSerializer, 400: error("Invalid fields, each named."),
+        responses={201: DatasetSerializer, 200: OpenApiResponse(DatasetSerializer, description=(
+                       "The same bytes with the same kind and options were uploaded before: that dataset.")),
+                   400: error("Invalid fields, each named."),
                    413: error("The file is larger than the upload limit."), **COMMON_ERRORS},
     )  # fmt: skip
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -101,7 +104,8 @@ class DatasetViewSet(
             kind=body.validated_data["kind"],
             options=options,
         )
-        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+        created = not getattr(dataset, "duplicate", False)
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def perform_destroy(self, instance: Any) -> None:
         try:

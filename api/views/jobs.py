@@ -14,8 +14,9 @@ from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, renderers, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,7 +31,7 @@ from api.serializers import (
     MetricsSerializer,
 )
 from api.throttles import SubmitThrottle, UserThrottle
-from api.views.common import COMMON_ERRORS, OwnedViewMixin, error
+from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from builder.models import Architecture, Dataset
 from workers import services
 from workers.models import Artifact, TrainingJob
@@ -40,16 +41,11 @@ NOT_FOUND = {404: error("No such job among yours.")}
 MAX_METRICS_PER_POLL = 1000
 
 
-class BinaryRenderer(renderers.BaseRenderer):
-    """Lets a client ask for `Accept: application/octet-stream` on downloads."""
+class AnyAccept(DefaultContentNegotiation):
+    """Downloads answer whatever the client accepts: the file as it is, or a JSON error."""
 
-    media_type = "application/octet-stream"
-    format = "bin"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return data if isinstance(data, bytes) else b""
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
 
 
 def rejected(exc: services.JobRejected) -> exceptions.ValidationError:
@@ -73,8 +69,8 @@ def _owned(model: type[Any], pk: Any, user: Any, field: str) -> Any:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your jobs", responses={200: JobSerializer(many=True),
-                                                            400: error("Unknown filter."), **COMMON_ERRORS}),
+    list=extend_schema(summary="List your jobs", responses={200: JobSerializer(many=True), **LIST_ERRORS,
+                                                            **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read a job: status, progress, device, evaluation",
                            responses={200: JobSerializer, **NOT_FOUND, **COMMON_ERRORS}),
 )  # fmt: skip
@@ -204,7 +200,7 @@ class JobViewSet(
     )
     @action(
         detail=True, methods=["get"], url_path=r"artifacts/(?P<artifact_id>[0-9]+)", url_name="artifact-download",
-        renderer_classes=[renderers.JSONRenderer, BinaryRenderer],
+        content_negotiation_class=AnyAccept,
     )  # fmt: skip
     def download(self, request: Request, pk: str | None = None, artifact_id: str | None = None) -> FileResponse:
         job = self.get_object()
