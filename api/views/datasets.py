@@ -108,7 +108,11 @@ class DatasetViewSet(
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def perform_destroy(self, instance: Any) -> None:
+        from builder.datasets.storage import remove_dataset_files
+
         try:
             instance.delete()
         except ProtectedError:
             raise Conflict("Jobs still use this dataset; delete them first.") from None
+        instance.pk = instance.id = self.kwargs["pk"]  # delete() cleared it; the files are found by id
+        remove_dataset_files(instance)
