@@ -1,0 +1,118 @@
+"""The job admin: list columns, filters, search, and cancel / retry / requeue on job rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from builder.models import Architecture, Dataset
+from builder.spec import presets
+from workers.models import Artifact, Metric, TrainingJob
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/workers/trainingjob/"
+
+
+@pytest.fixture(autouse=True)
+def _no_consumer(settings: Any) -> None:
+    settings.LAYERLOOM_TRAINING_QUEUE = "admin-tests-unconsumed"
+
+
+@pytest.fixture
+def dataset(alice: Any) -> Dataset:
+    return Dataset.objects.create(owner=alice, name="table", kind="tabular", status="ready", sha256="0" * 64,
+                                  task="classification", input_shape=[16], num_classes=3)  # fmt: skip
+
+
+def job(owner: Any, dataset: Dataset, status: str = "queued", **fields: Any) -> TrainingJob:
+    architecture = Architecture.objects.filter(owner=owner).first() or Architecture.objects.create(
+        owner=owner, name="mlp", spec=presets()["mlp"]
+    )
+    return TrainingJob.objects.create(owner=owner, architecture=architecture, spec=architecture.spec, dataset=dataset,
+                                      dataset_version=1, framework="keras", status=status, **fields)  # fmt: skip
+
+
+def act(admin_client: Any, action: str, *jobs: TrainingJob) -> Any:
+    return admin_client.post(CHANGELIST, {"action": action, "_selected_action": [j.pk for j in jobs]}, follow=True)
+
+
+def test_changelist_columns(admin_client: Any, alice: Any, dataset: Dataset) -> None:
+    now = timezone.now()
+    running = job(alice, dataset, "running", epoch=3, total_epochs=10, percent=30.0, device_name="NVIDIA H100",
+                  worker_host="w1@host", started_at=now - timedelta(seconds=125))  # fmt: skip
+    Metric.objects.create(job=running, epoch=3, step=30, values={"loss": 0.5, "val_accuracy": 0.875})
+    done = job(alice, dataset, "succeeded", evaluation={"accuracy": 0.9125}, started_at=now - timedelta(hours=1),
+               finished_at=now)  # fmt: skip
+    html = admin_client.get(CHANGELIST).content.decode()
+    for text in ("30%", "epoch 3/10", "NVIDIA H100", "w1@host", "2:05", "val_accuracy 0.8750",
+                 "test accuracy 0.9125", "1:00:00"):  # fmt: skip
+        assert text in html, text
+    assert f"/admin/workers/trainingjob/{done.pk}/change/" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status__exact=running", "framework__exact=keras", "queue__exact=training", "q=alice", "q=w1",
+     "created__year=2026", "owner__id__exact=1"],
+)  # fmt: skip
+def test_filters_and_search_answer(admin_client: Any, alice: Any, dataset: Dataset, query: str) -> None:
+    job(alice, dataset, "running", worker_host="w1@host")
+    assert admin_client.get(f"{CHANGELIST}?{query}").status_code == 200
+
+
+def test_filter_by_status_and_search(admin_client: Any, alice: Any, bob: Any, dataset: Dataset) -> None:
+    mine = job(alice, dataset, "running")
+    other = job(alice, dataset, "failed")
+    html = admin_client.get(f"{CHANGELIST}?status__exact=running").content.decode()
+    assert f"/trainingjob/{mine.pk}/change/" in html and f"/trainingjob/{other.pk}/change/" not in html
+    assert "0 results" in admin_client.get(f"{CHANGELIST}?q=nobody-by-this-name").content.decode()
+
+
+def test_change_page_shows_metrics_and_artifacts_read_only(admin_client: Any, alice: Any, dataset: Dataset) -> None:
+    j = job(alice, dataset, "succeeded")
+    Metric.objects.create(job=j, epoch=1, step=10, values={"loss": 0.25})
+    Artifact.objects.create(job=j, kind="onnx", filename="model.onnx", path="jobs/x/model.onnx", size_bytes=10,
+                            sha256="ab" * 32)  # fmt: skip
+    html = admin_client.get(f"/admin/workers/trainingjob/{j.pk}/change/").content.decode()
+    assert "model.onnx" in html and "0.25" in html
+    assert 'name="metrics-0-epoch"' not in html  # not an editable field
+    assert admin_client.get("/admin/workers/trainingjob/add/").status_code == 403
+
+
+def test_cancel_action(admin_client: Any, alice: Any, dataset: Dataset) -> None:
+    queued, running, done = job(alice, dataset), job(alice, dataset, "running"), job(alice, dataset, "succeeded")
+    response = act(admin_client, "cancel_jobs", queued, running, done)
+    queued.refresh_from_db(), running.refresh_from_db(), done.refresh_from_db()
+    assert queued.status == "cancelled"
+    assert running.status == "running" and running.cancel_requested  # the worker stops it
+    assert done.status == "succeeded"
+    text = response.content.decode()
+    assert f"Cancelled job(s) {queued.pk}, {running.pk}." in text and "already finished" in text
+
+
+def test_retry_action(admin_client: Any, alice: Any, dataset: Dataset) -> None:
+    failed, running = job(alice, dataset, "failed"), job(alice, dataset, "running")
+    response = act(admin_client, "retry_jobs", failed, running)
+    retry = TrainingJob.objects.get(retry_of=failed)
+    assert retry.status == "queued" and retry.owner == alice and retry.spec == failed.spec
+    assert not TrainingJob.objects.filter(retry_of=running).exists()
+    assert "Only a failed or cancelled job can be retried" in response.content.decode()
+
+
+def test_requeue_action(admin_client: Any, alice: Any, dataset: Dataset) -> None:
+    stale = job(alice, dataset, "running", worker_host="dead@host", heartbeat_at=timezone.now() - timedelta(hours=1))
+    alive = job(alice, dataset, "running", worker_host="w@host", heartbeat_at=timezone.now())
+    response = act(admin_client, "requeue_jobs", stale, alive)
+    stale.refresh_from_db(), alive.refresh_from_db()
+    assert stale.status == "queued" and stale.worker_host == ""
+    assert alive.status == "running" and alive.worker_host == "w@host"
+    assert "worker is alive" in response.content.decode()
+
+
+def test_admin_is_staff_only(client: Any, alice: Any) -> None:
+    client.force_login(alice)
+    response = client.get(CHANGELIST)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
