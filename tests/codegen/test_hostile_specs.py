@@ -116,13 +116,13 @@ def canary() -> Any:
     assert not CANARY.exists(), "hostile input ran code"
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_value)
 def test_arbitrary_json_never_crashes(document: Any) -> None:
     check_report(document)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_presets_never_crash_or_inject(data: st.DataObject) -> None:
     spec = copy.deepcopy(data.draw(st.sampled_from(PRESET_SPECS)))
@@ -132,7 +132,7 @@ def test_mutated_presets_never_crash_or_inject(data: st.DataObject) -> None:
     check_report(spec)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(layer_id=text, layer_type=text, name=text, param=text, value=scalar)
 def test_hostile_names_and_values(layer_id: str, layer_type: str, name: str, param: str, value: Any) -> None:
     spec = {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from builder.codegen import generate_predict_script, generate_torch, generate_train_script
 from builder.spec import presets
@@ -22,7 +25,7 @@ def transform_records(doc, records):
 """
 
 
-def test_torch_train_and_predict_scripts_run(tmp_path: Path) -> None:
+def test_torch_train_and_predict_scripts_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = presets()["mlp"]
     (tmp_path / "model.py").write_text(generate_torch(spec))
     (tmp_path / "train.py").write_text(generate_train_script(spec, "torch"))
@@ -40,12 +43,18 @@ def test_torch_train_and_predict_scripts_run(tmp_path: Path) -> None:
     header = ",".join(f"f{i}" for i in range(16))
     (tmp_path / "rows.csv").write_text(header + "\n" + ",".join(["0.5"] * 16) + "\n")
 
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+    # Run the scripts as __main__ in this process (torch is imported once), from their folder.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("model", "preprocessing"):  # the bundle's own modules; forgotten again afterwards
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    def run(script: str, *args: str) -> str:
+        monkeypatch.setattr(sys, "argv", [script, *args])
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            runpy.run_path(str(tmp_path / script), run_name="__main__")
+        return output.getvalue()
 
     out = run("train.py", "--data", "data", "--epochs", "2", "--batch-size", "4")
     assert "epoch 2/2" in out
