@@ -1,0 +1,97 @@
+"""The code bundle's contents: fixed scripts, pinned versions, reproducible zips.
+
+No TensorFlow or torch here: these check what is written, not what it computes
+(test_parity.py runs it).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from builder.codegen import generate_keras, generate_torch
+from builder.codegen.guard import check_source
+from builder.datasets import preprocessing
+from tests.export.helpers import tabular_case
+from workers.training import bundle
+from workers.training.export import ExportError, _compare, export_artifacts, library_versions
+
+HOSTILE = "x'); __import__('os').system('echo owned') #\n\"\"\""
+
+
+def hostile_case(tmp_path: Path) -> tuple[dict, dict]:
+    case = tabular_case(tmp_path, np.random.default_rng(0))
+    doc = dict(case.doc)
+    doc["class_names"] = [HOSTILE, "=1+2", "@SUM(A1)"]
+    doc["target_column"] = HOSTILE
+    doc["features"] = [dict(f, name=HOSTILE + f["name"]) for f in doc["features"]]
+    return case.spec, doc
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_scripts_are_fixed_files_whatever_the_data_says(framework: str, tmp_path: Path) -> None:
+    spec, doc = hostile_case(tmp_path)
+    source = generate_keras(spec) if framework == "keras" else generate_torch(spec)
+    files = bundle.bundle_files(framework, source, spec, doc, library_versions(framework), {"epochs": 4})
+    templates = bundle.TEMPLATES
+    assert files["predict.py"] == (templates / f"predict_{framework}.py").read_bytes()
+    assert files["train.py"] == (templates / f"train_{framework}.py").read_bytes()
+    assert files["dataio.py"] == (templates / "dataio.py").read_bytes()
+    assert files["preprocessing.py"] == Path(preprocessing.__file__).read_bytes()
+    assert files["model.py"] == source.encode()
+    check_source(source)  # the model passes the same guard as in training
+    for name, content in files.items():
+        if name != "preprocessing.json":  # the data's own words live only in the JSON document
+            assert b"__import__" not in content, name
+    assert b'"epochs": 4' in files["training.json"]
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_requirements_pin_the_versions_the_export_used(framework: str) -> None:
+    versions = library_versions(framework)
+    lines = bundle.requirements_text(framework, versions).split()
+    pinned = dict(line.split("==") for line in lines)
+    assert set(pinned) == set(bundle.REQUIREMENTS[framework])
+    for dist, version in pinned.items():
+        assert versions["packages"][dist].split("+")[0] == version  # "+cpu" is not on PyPI
+    assert versions["python"].count(".") == 2
+
+
+def test_bundle_zip_depends_only_on_its_contents(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"weights")
+    files = {"b.txt": b"two", "a.txt": b"one"}
+    first = bundle.write_bundle(tmp_path / "one.zip", files, weights, "model.safetensors").read_bytes()
+    second = bundle.write_bundle(tmp_path / "two.zip", dict(reversed(files.items())), weights, "model.safetensors")
+    assert first == second.read_bytes()
+    names = zipfile.ZipFile(io.BytesIO(first)).namelist()
+    assert names == ["code_bundle/a.txt", "code_bundle/b.txt", "code_bundle/model.safetensors"]
+
+
+def test_head_kind_reads_the_final_activation(tmp_path: Path) -> None:
+    spec, _ = hostile_case(tmp_path)
+    assert bundle.head_kind(spec) == "softmax"
+    spec["layers"][-1]["params"] = {"units": 1, "activation": "sigmoid"}
+    assert bundle.head_kind(spec) == "sigmoid"
+    spec["layers"][-1]["params"] = {"units": 3}
+    assert bundle.head_kind(spec) == "linear"  # logits: predict.py applies the softmax
+
+
+def test_outputs_that_differ_are_refused() -> None:
+    expected = np.array([[0.2, 0.8]])
+    assert _compare("x", expected, expected + 5e-5) == pytest.approx(5e-5)
+    with pytest.raises(ExportError, match="predicts differently"):
+        _compare("x", expected, expected + 2e-4)
+    with pytest.raises(ExportError):
+        _compare("x", expected, np.array([[np.nan, 0.8]]))
+
+
+def test_unknown_framework_is_refused(tmp_path: Path) -> None:
+    spec, doc = hostile_case(tmp_path)
+    with pytest.raises(ExportError, match="keras or torch"):
+        export_artifacts("jax", object(), spec, doc, tmp_path / "out", np.zeros((2, 5), "float32"))
+    assert not (tmp_path / "out").exists()
