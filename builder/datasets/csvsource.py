@@ -13,6 +13,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,20 @@ def describe_binary(head: bytes) -> str | None:
     return None
 
 
-def find_invalid_utf8(path: Path, chunk_bytes: int = 16 * 1024 * 1024) -> tuple[int, int] | None:
-    """(byte offset, byte value) of the first byte that is not UTF-8, or None."""
+@dataclass(frozen=True)
+class ByteScan:
+    invalid_utf8: tuple[int, int] | None  # (offset, byte) of the first non-UTF-8 byte
+    # No quotes and no lone CR: every b"\n" ends a row, so the file can be cut at newlines
+    # and the pieces parsed on several threads.
+    splittable: bool
+
+
+def scan_bytes(path: Path, chunk_bytes: int = 16 * 1024 * 1024) -> ByteScan:
+    """One fast pass over the raw bytes: UTF-8 validity, and whether rows can span lines."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
+    splittable = True
+    previous_last = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_bytes):
             try:
@@ -65,13 +76,23 @@ def find_invalid_utf8(path: Path, chunk_bytes: int = 16 * 1024 * 1024) -> tuple[
             except UnicodeDecodeError as exc:
                 pending = len(decoder.getstate()[0])
                 position = max(offset - pending + exc.start, 0)
-                return position, exc.object[exc.start] if exc.start < len(exc.object) else 0
+                return ByteScan((position, exc.object[exc.start] if exc.start < len(exc.object) else 0), False)
+            if splittable and b'"' in chunk:
+                splittable = False
+            if splittable and (b"\r" in chunk or previous_last == b"\r"):  # CRLF is fine; a lone CR is not
+                crlf = chunk.count(b"\r\n") + (previous_last == b"\r" and chunk.startswith(b"\n"))
+                splittable = chunk.count(b"\r") - chunk.endswith(b"\r") + (previous_last == b"\r") == crlf
+            previous_last = chunk[-1:]
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return offset - 1, 0
-    return None
+            return ByteScan((offset - 1, 0), False)
+    return ByteScan(None, splittable)
+
+
+def find_invalid_utf8(path: Path) -> tuple[int, int] | None:
+    return scan_bytes(path).invalid_utf8
 
 
 def read_header(path: Path, limits: Limits) -> list[str]:
@@ -117,9 +138,11 @@ def _not_utf8(found: tuple[int, int]) -> DatasetError:
     )
 
 
-def check_utf8(path: Path) -> None:
-    if found := find_invalid_utf8(path):
-        raise _not_utf8(found)
+def check_utf8(path: Path) -> ByteScan:
+    scan = scan_bytes(path)
+    if scan.invalid_utf8:
+        raise _not_utf8(scan.invalid_utf8)
+    return scan
 
 
 def first_ragged_line(path: Path, width: int) -> tuple[int, int] | None:
@@ -139,10 +162,14 @@ def iter_batches(
     limits: Limits,
     column_types: dict[str, pa.DataType] | None = None,
     include: Sequence[str] | None = None,
+    splittable: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches of the chosen columns; raises DatasetError or ColumnTypeMismatch."""
-    read_options = pacsv.ReadOptions(block_size=limits.csv_block_bytes, use_threads=True)
-    parse_options = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: "error")
+    """Record batches of the chosen columns; raises DatasetError or ColumnTypeMismatch.
+
+    With `splittable` (see scan_bytes) the file is cut at newlines into pieces that pyarrow
+    parses on all cores; otherwise its streaming reader, which handles quoted newlines, is used.
+    """
+    parse_options = pacsv.ParseOptions(newlines_in_values=not splittable, invalid_row_handler=lambda row: "error")
     convert_options = pacsv.ConvertOptions(
         column_types=column_types or {},
         include_columns=list(include) if include is not None else None,
@@ -151,15 +178,41 @@ def iter_batches(
         quoted_strings_can_be_null=True,
     )
     try:
-        reader = pacsv.open_csv(
-            path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
-        )
-        yield from _prefetch(reader)
+        if splittable:
+            yield from _prefetch(_split_batches(path, limits, parse_options, convert_options))
+        else:
+            read_options = pacsv.ReadOptions(block_size=limits.csv_block_bytes, use_threads=True)
+            reader = pacsv.open_csv(
+                path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+            )
+            yield from _prefetch(reader)
     except pa.ArrowInvalid as exc:
         raise translate_error(exc, path, header) from None
 
 
-def _prefetch(reader: pacsv.CSVStreamingReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+def _split_batches(
+    path: Path, limits: Limits, parse_options: pacsv.ParseOptions, convert_options: pacsv.ConvertOptions
+) -> Iterator[pa.RecordBatch]:
+    piece_bytes = limits.csv_block_bytes * 4
+    read_options = pacsv.ReadOptions(block_size=max(limits.csv_block_bytes // 2, 1 << 20), use_threads=True)
+    with open(path, "rb") as handle:
+        header_line = handle.readline()
+        while True:
+            piece = handle.read(piece_bytes)
+            if not piece:
+                return
+            if not piece.endswith(b"\n"):
+                piece += handle.readline()  # finish the row the cut fell in
+            table = pacsv.read_csv(
+                pa.BufferReader(header_line + piece),
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
+            yield from table.to_batches()
+
+
+def _prefetch(reader: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
     """Parse the next blocks on a thread (pyarrow releases the GIL) while the caller works on this one."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -197,7 +250,9 @@ def _prefetch(reader: pacsv.CSVStreamingReader, depth: int = 2) -> Iterator[pa.R
                 items.get_nowait()
             except queue.Empty:
                 thread.join(0.05)
-        reader.close()
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
 
 
 def translate_error(exc: Exception, path: Path, header: Sequence[str]) -> Exception:

@@ -77,10 +77,22 @@ def parse_number(value: Any, column: str) -> float:
     return number
 
 
+def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """float64 (n, k) values (NaN = missing) of k numeric features -> standardised float32 (n, k)."""
+    impute = np.array([float(f["impute"]) for f in features])
+    mean = np.array([float(f["mean"]) for f in features])
+    std = np.array([float(f["std"]) for f in features])
+    out = values - mean
+    out /= std
+    missing = np.isnan(out)
+    if missing.any():  # a missing value becomes its standardised imputed value
+        np.copyto(out, np.broadcast_to((impute - mean) / std, out.shape), where=missing)
+    return out.astype(np.float32)
+
+
 def encode_numeric(values: np.ndarray, feature: Mapping[str, Any]) -> np.ndarray:
     """float64 values (NaN = missing) -> standardised float32 column of shape (n, 1)."""
-    filled = np.where(np.isnan(values), float(feature["impute"]), values)
-    return ((filled - float(feature["mean"])) / float(feature["std"])).astype(np.float32).reshape(-1, 1)
+    return encode_numeric_block(np.asarray(values, dtype=np.float64).reshape(-1, 1), [feature])
 
 
 def category_codes(values: Sequence[Any], feature: Mapping[str, Any]) -> np.ndarray:
@@ -113,12 +125,20 @@ def transform_columns(doc: Mapping[str, Any], columns: Mapping[str, Any]) -> np.
     """Columns (numeric: float64 arrays with NaN for missing; categorical: sequences of str/None)
     -> float32 matrix (n, width). Ingestion calls this on each batch it materialises."""
     parts = []
-    for feature in doc["features"]:
-        values = columns[feature["name"]]
-        if feature["type"] == "numeric":
-            parts.append(encode_numeric(np.asarray(values, dtype=np.float64), feature))
+    features = doc["features"]
+    start = 0
+    while start < len(features):
+        end = start
+        while end < len(features) and features[end]["type"] == "numeric":
+            end += 1
+        if end > start:  # a run of numeric features is standardised as one block
+            group = features[start:end]
+            block = np.column_stack([np.asarray(columns[f["name"]], dtype=np.float64) for f in group])
+            parts.append(encode_numeric_block(block, group))
+            start = end
         else:
-            parts.append(encode_categorical(values, feature))
+            parts.append(encode_categorical(columns[features[start]["name"]], features[start]))
+            start += 1
     if not parts:
         raise InputError("the preprocessing document has no input features")
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

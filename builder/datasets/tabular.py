@@ -45,28 +45,35 @@ class ColumnScan:
 
 
 class RunningMoments:
-    """Count, mean and sum of squared deviations, merged block by block (Chan et al.)."""
+    """Per-column count, mean and sum of squared deviations, merged block by block (Chan et al.)."""
 
-    def __init__(self) -> None:
-        self.n = 0
-        self.mean = 0.0
-        self.m2 = 0.0
+    def __init__(self, columns: int) -> None:
+        self.n = np.zeros(columns)
+        self.mean = np.zeros(columns)
+        self.m2 = np.zeros(columns)
 
-    def add(self, values: np.ndarray) -> None:
-        if not len(values):
+    def add(self, block: np.ndarray) -> None:
+        """block: (rows, columns) float64, NaN where missing."""
+        if not len(block):
             return
-        n_b = len(values)
-        mean_b = float(values.mean())
-        m2_b = float(((values - mean_b) ** 2).sum())
-        delta = mean_b - self.mean
+        present = ~np.isnan(block)
+        if present.all():
+            n_b = np.full(block.shape[1], float(len(block)))
+            mean_b = block.mean(axis=0)
+            m2_b = ((block - mean_b) ** 2).sum(axis=0)
+        else:
+            n_b = present.sum(axis=0).astype(np.float64)
+            mean_b = np.where(present, block, 0.0).sum(axis=0) / np.maximum(n_b, 1.0)
+            m2_b = (np.where(present, block - mean_b, 0.0) ** 2).sum(axis=0)
         total = self.n + n_b
-        self.mean += delta * n_b / total
-        self.m2 += m2_b + delta * delta * self.n * n_b / total
+        safe = np.maximum(total, 1.0)
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * n_b / safe
+        self.m2 = self.m2 + m2_b + delta * delta * self.n * n_b / safe
         self.n = total
 
-    @property
-    def std(self) -> float:
-        return (self.m2 / self.n) ** 0.5 if self.n else 0.0
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / np.maximum(self.n, 1.0))
 
 
 def column_header(source: Path, limits: Limits) -> list[str]:
@@ -155,6 +162,7 @@ def _scan(
     collector: TargetCollector,
     limits: Limits,
     store: RawStore,
+    splittable: bool = False,
 ) -> int:
     """Pass 1: parse once. Raises ColumnTypeMismatch to restart with a corrected type."""
     numeric = [c for c in columns if c.kind == "numeric"]
@@ -163,7 +171,8 @@ def _scan(
     types[collector.column] = pa.string()
     include = [c.name for c in numeric + categorical] + [collector.column]
     rows = 0
-    for batch in iter_batches(source, header, limits, column_types=types, include=include):
+    batches = iter_batches(source, header, limits, column_types=types, include=include, splittable=splittable)
+    for batch in batches:
         n = batch.num_rows
         numbers = np.empty((n, len(numeric)), dtype=np.float64)
         for j, column in enumerate(numeric):
@@ -215,6 +224,7 @@ def _scan_with_retries(
     task: str,
     limits: Limits,
     folder: Path,
+    splittable: bool = False,
 ) -> tuple[int, TargetCollector, RawStore]:
     by_index = {header.index(c.name): c for c in columns}
     for _ in range(len(columns) + 1):
@@ -229,7 +239,7 @@ def _scan_with_retries(
             [c.name for c in columns if c.kind == "categorical"],
         )
         try:
-            rows = _scan(source, header, columns, collector, limits, store)
+            rows = _scan(source, header, columns, collector, limits, store, splittable)
             store.seal()
             return rows, collector, store
         except ColumnTypeMismatch as mismatch:
@@ -259,38 +269,37 @@ def _fit(
 ) -> list[dict[str, Any]]:
     """Pass 2 (over the stored values): preprocessing parameters from the training rows only."""
     used = {c.name for c in features}
-    moments = {name: RunningMoments() for name in store.numeric if name in used}
+    numeric_used = [j for j, name in enumerate(store.numeric) if name in used]
+    moments = RunningMoments(len(numeric_used))
     counts = {
         name: np.zeros(len(store.dictionaries[name]), dtype=np.int64) for name in store.categorical if name in used
     }
-    numeric_used = [j for j, name in enumerate(store.numeric) if name in moments]
     for start, numbers, codes in store.chunks():
         train = split[start : start + len(numbers)] == TRAIN
-        train_numbers = numbers[train][:, numeric_used]
-        present = ~np.isnan(train_numbers)
-        for position, j in enumerate(numeric_used):
-            moments[store.numeric[j]].add(train_numbers[present[:, position], position])
+        moments.add(numbers[train][:, numeric_used] if len(numeric_used) < numbers.shape[1] else numbers[train])
         train_codes = codes[train]
         for j, name in enumerate(store.categorical):
             if name in counts:
                 column_codes = train_codes[:, j]
                 counts[name] += np.bincount(column_codes[column_codes >= 0], minlength=len(counts[name]))
+    stds = moments.std()
+    position = {store.numeric[j]: p for p, j in enumerate(numeric_used)}
     fitted: list[dict[str, Any]] = []
     for column in features:
         if column.kind == "numeric":
-            moment = moments[column.name]
-            if moment.n == 0:
+            p = position[column.name]
+            if moments.n[p] == 0:
                 column.note = "empty in every training row; left out"
                 column.kind = "ignore"
                 continue
-            std = moment.std
+            std, mean = float(stds[p]), float(moments.mean[p])
             fitted.append(
                 {
                     "name": column.name,
                     "type": "numeric",
-                    "mean": moment.mean,
+                    "mean": mean,
                     "std": std if std > 1e-12 else 1.0,
-                    "impute": moment.mean,
+                    "impute": mean,
                 }
             )
             if std <= 1e-12:
@@ -353,7 +362,7 @@ def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Targ
 
 def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
     header = read_header(source, limits)
-    check_utf8(source)
+    byte_scan = check_utf8(source)
     target = options.get("target_column") or header[-1]
     if target not in header:
         raise DatasetError(f"There is no column {target!r}. The columns are: {_listing(header)}.")
@@ -380,7 +389,7 @@ def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits:
             columns.append(ColumnScan(name, kind))
 
     rows, collector, store = _scan_with_retries(
-        source, header, columns, target, options.get("task", ""), limits, out_dir
+        source, header, columns, target, options.get("task", ""), limits, out_dir, byte_scan.splittable
     )
     try:
         return _finish(source, options, out_dir, limits, header, target, columns, rows, collector, store)

@@ -27,7 +27,7 @@ MAX_DEFAULT_LENGTH = 512
 
 def ingest_text(source: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
     header = read_header(source, limits)
-    check_utf8(source)
+    splittable = check_utf8(source).splittable
     text_column, label_column = options["text_column"], options["label_column"]
     for role, name in (("text", text_column), ("label", label_column)):
         if name not in header:
@@ -39,7 +39,7 @@ def ingest_text(source: Path, options: dict[str, Any], out_dir: Path, limits: Li
     collector = TargetCollector(label_column, "classification", limits, allow_regression=False)
     rows = 0
     empty_texts = 0
-    for batch in iter_batches(source, header, limits, column_types=types, include=include):
+    for batch in iter_batches(source, header, limits, column_types=types, include=include, splittable=splittable):
         collector.add(batch.column(label_column))
         empty_texts += batch.column(text_column).null_count
         rows += batch.num_rows
@@ -51,7 +51,7 @@ def ingest_text(source: Path, options: dict[str, Any], out_dir: Path, limits: Li
     counts: Counter[str] = Counter()
     lengths: list[int] = []
     offset = 0
-    for batch in iter_batches(source, header, limits, column_types=types, include=[text_column]):
+    for batch in iter_batches(source, header, limits, column_types=types, include=[text_column], splittable=splittable):
         texts = batch.column(text_column).to_pylist()
         for text, where in zip(texts, split[offset : offset + len(texts)], strict=True):
             if where == TRAIN:
@@ -90,7 +90,9 @@ def ingest_text(source: Path, options: dict[str, Any], out_dir: Path, limits: Li
     writers = SplitWriters(out_dir, split_counts(split), (length,), np.int32, np.int64)
     offset = 0
     try:
-        for batch in iter_batches(source, header, limits, column_types=types, include=[text_column]):
+        for batch in iter_batches(
+            source, header, limits, column_types=types, include=[text_column], splittable=splittable
+        ):
             n = batch.num_rows
             X = preprocessing.encode_texts(batch.column(text_column).to_pylist(), doc["text"])
             writers.write(split[offset : offset + n], X, target.y[offset : offset + n], np.arange(offset, offset + n))

@@ -190,3 +190,24 @@ def test_binary_file_named_csv(tmp_path):
     from tests.datasets.factories import png_bytes
 
     fails(tmp_path, png_bytes() + b"<html><script>alert(1)</script></html>", "looks like a PNG image")
+
+
+def test_cut_into_pieces_crlf_or_quoted_the_arrays_are_the_same(tmp_path):
+    body = [[f"{i * 0.37:.3f}", ["x", "y", ""][i % 3], "ab"[i % 2]] for i in range(3000)]
+    plain = csv_bytes(["v", "c", "y"], body)
+    variants = {
+        "pieces": (plain, Limits(csv_block_bytes=1024)),  # many pieces parsed separately
+        "crlf": (plain.replace(b"\n", b"\r\n"), Limits()),
+        "quoted": (plain.replace(b",x,", b',"x",'), Limits()),  # quotes: the streaming reader
+    }
+    expected = None
+    for name, (data, limits) in variants.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        source = write(folder / "upload.csv", data)
+        materialise("tabular", source, validate_options("tabular", {}), folder / "v1", limits)
+        arrays = [np.asarray(load_split(folder / "v1", s)[0]) for s in ("train", "val", "test")]
+        if expected is None:
+            expected = arrays
+        for got, want in zip(arrays, expected, strict=True):
+            assert np.array_equal(got, want), name
