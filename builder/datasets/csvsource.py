@@ -193,26 +193,31 @@ def iter_batches(
 def _split_batches(
     path: Path, limits: Limits, parse_options: pacsv.ParseOptions, convert_options: pacsv.ConvertOptions
 ) -> Iterator[pa.RecordBatch]:
-    piece_bytes = limits.csv_block_bytes * 4
-    read_options = pacsv.ReadOptions(block_size=max(limits.csv_block_bytes // 2, 1 << 20), use_threads=True)
+    piece_bytes = limits.csv_block_bytes * 2
+    read_options = pacsv.ReadOptions(block_size=max(limits.csv_block_bytes // 4, 1 << 20), use_threads=True)
     with open(path, "rb") as handle:
         header_line = handle.readline()
         while True:
-            piece = handle.read(piece_bytes)
-            if not piece:
+            # The header goes in front of every piece; reading into place avoids copying the piece.
+            buffer = bytearray(len(header_line) + piece_bytes)
+            buffer[: len(header_line)] = header_line
+            size = handle.readinto(memoryview(buffer)[len(header_line) :])
+            if not size:
                 return
-            if not piece.endswith(b"\n"):
-                piece += handle.readline()  # finish the row the cut fell in
+            del buffer[len(header_line) + size :]
+            if not buffer.endswith(b"\n"):
+                buffer += handle.readline()  # finish the row the cut fell in
             table = pacsv.read_csv(
-                pa.BufferReader(header_line + piece),
+                pa.BufferReader(pa.py_buffer(buffer)),
                 read_options=read_options,
                 parse_options=parse_options,
                 convert_options=convert_options,
             )
+            del buffer
             yield from table.to_batches()
 
 
-def _prefetch(reader: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+def _prefetch(reader: Iterator[pa.RecordBatch], depth: int = 1) -> Iterator[pa.RecordBatch]:
     """Parse the next blocks on a thread (pyarrow releases the GIL) while the caller works on this one."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -141,7 +141,7 @@ class RawStore:
         self._numbers.close()
         self._codes.close()
 
-    def chunks(self, rows_per_chunk: int = 262_144) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    def chunks(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         k_num, k_cat = len(self.numeric), len(self.categorical)
         with open(self.numbers_path, "rb") as numbers, open(self.codes_path, "rb") as codes:
             for start in range(0, self.rows, rows_per_chunk):
