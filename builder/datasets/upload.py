@@ -51,13 +51,20 @@ class HashedUploadedFile(UploadedFile):
         super().__init__(open(path, "rb"), name, content_type, size, charset)  # noqa: SIM115 - the file object owns it
         self.path = path
         self.sha256 = sha256
+        self.claimed = False  # set once a dataset has taken the file over
 
     def temporary_file_path(self) -> str:
         return str(self.path)
 
+    def close(self) -> None:
+        # Django closes every uploaded file when the request ends: one nobody took is deleted then.
+        super().close()
+        if not self.claimed:
+            self.path.unlink(missing_ok=True)
+
     def discard(self) -> None:
+        self.claimed = False
         self.close()
-        self.path.unlink(missing_ok=True)
 
 
 class HashingUploadHandler(FileUploadHandler):
@@ -135,6 +142,7 @@ def stage_upload(uploaded_file: Any, limits: Limits) -> StagedFile:
         if uploaded_file.size > limits.max_upload_bytes:
             uploaded_file.discard()
             raise OptionsError({"file": too_large_message(limits.max_upload_bytes)})
+        uploaded_file.claimed = True
         uploaded_file.close()
         return StagedFile(uploaded_file.path, uploaded_file.sha256, uploaded_file.size)
     handle, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=incoming_dir())

@@ -156,3 +156,11 @@ def test_handled_upload_is_moved_not_copied(alice, data_root, enqueued):
     _, files = MultiPartParser(meta, io.BytesIO(body), [HashingUploadHandler(None)]).parse()
     dataset = create_dataset_from_upload(alice, files["file"], "Moved", "tabular", {})
     assert files_under(data_root) == [dataset.source]
+
+
+def test_a_handled_upload_nobody_takes_is_deleted_when_the_request_closes_it(data_root):
+    meta, body = multipart(iris_like())
+    _, files = MultiPartParser(meta, io.BytesIO(body), [HashingUploadHandler(None)]).parse()
+    assert files_under(data_root) != []
+    files["file"].close()  # what HttpRequest.close() does at the end of every request
+    assert files_under(data_root) == []
