@@ -52,6 +52,9 @@ def reloaded_native(framework: str, files: dict[str, Path], module: Any, x: np.n
     tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=module.INPUT_DTYPE))
     if module.INPUT_PERMUTATION:
         tensor = tensor.permute(*module.INPUT_PERMUTATION)
+    with zipfile.ZipFile(files["torchscript"]) as archive:  # TorchScript keeps its tracing input
+        stored = b"".join(archive.read(n) for n in archive.namelist() if "traced_inputs" in n)
+    assert x[:4].astype(module.INPUT_DTYPE).tobytes()[:64] not in stored, "training data inside model.pt"
     scripted = torch.jit.load(str(files["torchscript"]))
     fresh = module.build_model()
     fresh.load_state_dict(load_file(str(files["safetensors"])))

@@ -203,7 +203,13 @@ def _export_keras(
             fresh.export(str(saved), format="tf_saved_model", input_signature=signature, verbose=False)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's numpy probes
-                fresh.export(str(out_dir / "model.onnx"), format="onnx", input_signature=signature, verbose=False)
+                fresh.export(
+                    str(out_dir / "model.onnx"),
+                    format="onnx",
+                    input_signature=signature,
+                    opset_version=ONNX_OPSET,
+                    verbose=False,
+                )
             weights = work / bundle.WEIGHTS["keras"]
             fresh.save_weights(weights)
 
@@ -261,7 +267,9 @@ def _export_torch(
 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about constants; the check below is what counts
-        traced = torch.jit.trace(fresh, (native,), check_trace=False)
+        # TorchScript stores the example it traced with; a synthetic one keeps the
+        # person's data out of the file.
+        traced = torch.jit.trace(fresh, (_synthetic(native),), check_trace=False)
     with warnings.catch_warnings():
         # torch 2.13 marks TorchScript deprecated in favour of torch.export; it still loads
         # everywhere, without Python, which is what this file is for.
@@ -271,9 +279,18 @@ def _export_torch(
     with torch.no_grad():
         _compare("TorchScript model.pt", reference, loaded(native).numpy())
 
-    exporter = _torch_onnx(fresh, permutation, channels_last, out_dir / "model.onnx")
+    exporter = _torch_onnx(fresh, permutation, _synthetic(channels_last), out_dir / "model.onnx")
     files = [("safetensors", weights), ("torchscript", out_dir / "model.pt")]
     return files, weights, reference, exporter
+
+
+def _synthetic(example: Any) -> Any:
+    """A tracing input of the example's shape and dtype, with no real data in it."""
+    import torch
+
+    if example.is_floating_point():
+        return torch.randn(example.shape, generator=torch.Generator().manual_seed(0)).to(example.dtype)
+    return torch.ones_like(example)  # token ids: 1 is a valid index in any vocabulary
 
 
 def _torch_onnx(fresh: Any, permutation: tuple[int, ...] | None, sample: Any, path: Path) -> str:
@@ -365,6 +382,9 @@ def _tidy_onnx(path: Path, framework: str, versions: Mapping[str, Any]) -> None:
     model.metadata_props.extend(kept)
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
+    # tf2onnx names the graph after a per-process function counter; without it equal
+    # weights give an equal file.
+    graph.doc_string = ""
     onnx.checker.check_model(model)
     for stray in path.parent.glob(path.name + ".data"):
         stray.unlink()
