@@ -6,9 +6,13 @@ No TensorFlow or torch here: these check what is written, not what it computes
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import io
+import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -95,3 +99,33 @@ def test_unknown_framework_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="keras or torch"):
         export_artifacts("jax", object(), spec, doc, tmp_path / "out", np.zeros((2, 5), "float32"))
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def dataio(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py)."""
+    monkeypatch.setitem(sys.modules, "preprocessing", preprocessing)
+    spec = importlib.util.spec_from_file_location("bundle_dataio", bundle.TEMPLATES / "dataio.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_predictions_csv_for_classes_and_values(dataio: Any, tmp_path: Path) -> None:
+    doc = {"task": "classification", "class_names": ["-1", "@x", "ok"]}
+    outputs = np.array([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]], dtype=np.float32)
+    dataio.report(doc, "softmax", ["=cmd.png", "b.png"], outputs, tmp_path / "p.csv")
+    rows = list(csv.reader((tmp_path / "p.csv").open()))
+    assert rows[0] == ["input", "label", "probability", "p(-1)", "p(@x)", "p(ok)"]
+    assert rows[1][:3] == ["'=cmd.png", "'@x", "0.699999988"]  # formulas neutralised; float32 exact
+    assert rows[2][1] == "-1"  # a number, not a formula
+
+    dataio.report({"task": "regression"}, "linear", ["r1"], np.array([[-3.25]]), tmp_path / "r.csv")
+    assert list(csv.reader((tmp_path / "r.csv").open())) == [["input", "prediction"], ["r1", "-3.25"]]
+
+
+def test_probabilities_from_each_kind_of_head(dataio: Any) -> None:
+    np.testing.assert_allclose(dataio.probabilities(np.array([[0.25]]), "sigmoid"), [[0.75, 0.25]])
+    np.testing.assert_allclose(dataio.probabilities(np.array([[0.0]]), "linear"), [[0.5, 0.5]])
+    logits = dataio.probabilities(np.array([[1.0, 1.0, np.log(2.0)]]), "linear")
+    np.testing.assert_allclose(logits, [[np.e / (2 * np.e + 2), np.e / (2 * np.e + 2), 2 / (2 * np.e + 2)]])

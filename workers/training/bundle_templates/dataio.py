@@ -145,10 +145,21 @@ def probabilities(outputs: np.ndarray, head: str) -> np.ndarray:
 
 
 def safe_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading quote; numbers stay numbers."""
     if isinstance(value, float | int):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    if text.startswith(FORMULA_TRIGGERS) and not is_number(text):
+        return "'" + text
+    return text
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text
 
 
 def number(value: float) -> str:
