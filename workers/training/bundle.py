@@ -60,9 +60,10 @@ def readme_text(framework: str, kind: str, versions: Mapping[str, Any]) -> str:
     predict, train = _EXAMPLES.get(kind, _EXAMPLES["tabular"])
     note = ""
     if framework == "torch" and "+cpu" in versions["packages"].get("torch", ""):
+        release = versions["packages"]["torch"].split("+")[0]
         note = (
-            "\nThe model was exported with the CPU build of PyTorch. For the small CPU-only wheel use\n"
-            "`pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu`.\n"
+            "\nThe model was exported with the CPU build of PyTorch. For that smaller build, install it\n"
+            f"first: `pip install torch=={release} --index-url https://download.pytorch.org/whl/cpu`.\n"
         )
     values = {
         "framework_name": "Keras" if framework == "keras" else "PyTorch",
