@@ -239,6 +239,10 @@ def main() -> None:
             f"(x{epoch['csv_seconds'] / epoch['npy_seconds']:.0f} faster, target >= 10; "
             f"CPU-s {epoch['npy_cpu']:.2f} vs {epoch['csv_cpu']:.2f})"
         )
+        print(
+            f"ratio:   ingestion took {ingest['seconds'] / epoch['csv_seconds']:.2f}x the time of one bare pyarrow parse "
+            "of the same file (measured side by side, so both feel the same load)"
+        )
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
     finally:
         if not args.keep:
