@@ -270,7 +270,7 @@ def _export_torch(
         warnings.simplefilter("ignore")  # tracer notes about constants; the check below is what counts
         # TorchScript stores the example it traced with; a synthetic one keeps the
         # person's data out of the file.
-        traced = torch.jit.trace(fresh, (_synthetic(native),), check_trace=False)
+        traced = torch.jit.trace(fresh, (_synthetic(native[:2]),), check_trace=False)
     with warnings.catch_warnings():
         # torch 2.13 marks TorchScript deprecated in favour of torch.export; it still loads
         # everywhere, without Python, which is what this file is for.
@@ -280,13 +280,14 @@ def _export_torch(
     with torch.no_grad():
         _compare("TorchScript model.pt", reference, loaded(native).numpy())
 
-    exporter = _torch_onnx(fresh, permutation, _synthetic(channels_last), out_dir / "model.onnx")
+    exporter = _torch_onnx(fresh, permutation, _synthetic(channels_last[:2]), out_dir / "model.onnx")
     files = [("safetensors", weights), ("torchscript", out_dir / "model.pt")]
     return files, weights, reference, exporter
 
 
 def _synthetic(example: Any) -> Any:
-    """A tracing input of the example's shape and dtype, with no real data in it."""
+    """A tracing input of the example's shape and dtype, with no real data in it (kept small:
+    TorchScript stores it in the file)."""
     import torch
 
     if example.is_floating_point():
