@@ -25,7 +25,7 @@ class Policy:
     calls: frozenset[str] | None  # dotted callables of those modules; None: any public attribute
     builtins: frozenset[str]  # builtins that may be called
     methods: frozenset[str] | None  # methods callable on values; None: any public method
-    allow_dunder_name: bool = False  # `if __name__ == "__main__":` in scripts
+    dunder_names: frozenset[str] = frozenset()  # e.g. `if __name__ == "__main__":` in scripts
     call_locals: bool = False  # calling a local value, e.g. model(x) in a training loop
 
 
@@ -47,14 +47,17 @@ MODEL_POLICY = Policy(
     methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long"}),
 )
 
+# train.py, predict.py and dataio.py (builder.codegen.scripts): the standard library they
+# need, the frameworks, and the bundle's own modules next to them.
 SCRIPT_POLICY = Policy(
     modules=MODEL_POLICY.modules
-    | {"argparse", "csv", "json", "sys", "pathlib", "numpy", "torch.utils.data", "model", "preprocessing"},
+    | {"argparse", "collections.abc", "csv", "json", "sys", "pathlib", "typing", "numpy"}
+    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "dataio"},
     calls=None,
     builtins=frozenset({"super", "print", "range", "len", "float", "int", "str", "list", "dict", "zip", "enumerate"})
-    | {"min", "max", "sum", "round", "sorted", "tuple", "isinstance", "SystemExit", "ValueError"},
+    | {"min", "max", "sum", "round", "sorted", "tuple", "isinstance", "map", "format", "SystemExit", "ValueError"},
     methods=None,
-    allow_dunder_name=True,
+    dunder_names=frozenset({"__name__", "__doc__", "__file__"}),
     call_locals=True,
 )
 
@@ -135,7 +138,7 @@ class _Checker(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_NAMES:
             self.fail(node, f"use of {node.id!r} is not allowed")
-        if node.id.startswith("__") and not (self.policy.allow_dunder_name and node.id == "__name__"):
+        if node.id.startswith("__") and node.id not in self.policy.dunder_names:
             self.fail(node, f"use of {node.id!r} is not allowed")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -162,6 +165,8 @@ class _Checker(ast.NodeVisitor):
             return
         if isinstance(func, ast.Call):
             return  # calling what an allowed call built, e.g. layers.Dense(10)(x); the inner call is checked
+        if isinstance(func, ast.Subscript) and self.policy.call_locals:
+            return  # a value looked up in a table, e.g. OPTIMIZERS[name](...); the lookup is visited as usual
         if not isinstance(func, ast.Attribute):
             self.fail(node, "only calls of names and attributes are allowed")
             return

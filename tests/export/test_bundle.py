@@ -17,8 +17,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from builder.codegen import generate_keras, generate_torch
+from builder.codegen import (
+    generate_dataio_module,
+    generate_keras,
+    generate_predict_script,
+    generate_torch,
+    generate_train_script,
+)
 from builder.codegen.guard import check_source
+from builder.codegen.scripts import TEMPLATES
 from builder.datasets import preprocessing
 from tests.export.helpers import tabular_case
 from workers.training import bundle
@@ -41,10 +48,9 @@ def test_scripts_are_fixed_files_whatever_the_data_says(framework: str, tmp_path
     spec, doc = hostile_case(tmp_path)
     source = generate_keras(spec) if framework == "keras" else generate_torch(spec)
     files = bundle.bundle_files(framework, source, spec, doc, library_versions(framework), {"epochs": 4})
-    templates = bundle.TEMPLATES
-    assert files["predict.py"] == (templates / f"predict_{framework}.py").read_bytes()
-    assert files["train.py"] == (templates / f"train_{framework}.py").read_bytes()
-    assert files["dataio.py"] == (templates / "dataio.py").read_bytes()
+    assert files["predict.py"] == generate_predict_script(spec, framework).encode()
+    assert files["train.py"] == generate_train_script(spec, framework).encode()
+    assert files["dataio.py"] == generate_dataio_module().encode()
     assert files["preprocessing.py"] == Path(preprocessing.__file__).read_bytes()
     assert files["model.py"] == source.encode()
     check_source(source)  # the model passes the same guard as in training
@@ -105,7 +111,7 @@ def test_unknown_framework_is_refused(tmp_path: Path) -> None:
 def dataio(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py)."""
     monkeypatch.setitem(sys.modules, "preprocessing", preprocessing)
-    spec = importlib.util.spec_from_file_location("bundle_dataio", bundle.TEMPLATES / "dataio.py")
+    spec = importlib.util.spec_from_file_location("bundle_dataio", TEMPLATES / "dataio.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,8 +1,8 @@
 """The downloadable code bundle: model.py + weights + scripts that run without Layerloom.
 
-The scripts are fixed files (bundle_templates/), so no user text ever becomes code: every
-model- or dataset-specific value is read at run time from JSON files written here
-(preprocessing.json, bundle.json, training.json). Pure Python: nothing here imports
+The scripts come from builder.codegen.scripts (fixed files, so no user text ever becomes
+code): every model- or dataset-specific value is read at run time from JSON files written
+here (preprocessing.json, bundle.json, training.json). Pure Python: nothing here imports
 TensorFlow or torch; export.py hands over the weights file it wrote.
 """
 
@@ -16,10 +16,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from builder.codegen.scripts import (
+    bundle_readme_template,
+    generate_dataio_module,
+    generate_predict_script,
+    generate_train_script,
+)
 from builder.datasets import preprocessing as preprocessing_module
 from builder.spec.validate import resolve
 
-TEMPLATES = Path(__file__).resolve().parent / "bundle_templates"
 FOLDER = "code_bundle"  # the one folder the zip unpacks into
 WEIGHTS = {"keras": "model.weights.h5", "torch": "model.safetensors"}
 # What each framework's bundle imports, by distribution name (installed version pinned).
@@ -74,7 +79,7 @@ def readme_text(framework: str, kind: str, versions: Mapping[str, Any]) -> str:
         "predict_example": predict,
         "train_example": train,
     }
-    return string.Template((TEMPLATES / "README.md").read_text(encoding="utf-8")).substitute(values)
+    return string.Template(bundle_readme_template()).substitute(values)
 
 
 def bundle_files(
@@ -98,9 +103,9 @@ def bundle_files(
     }
     texts = {
         "model.py": model_source,
-        "predict.py": _template(f"predict_{framework}.py"),
-        "train.py": _template(f"train_{framework}.py"),
-        "dataio.py": _template("dataio.py"),
+        "predict.py": generate_predict_script(spec, framework),
+        "train.py": generate_train_script(spec, framework),
+        "dataio.py": generate_dataio_module(),
         "preprocessing.py": Path(preprocessing_module.__file__).read_text(encoding="utf-8"),
         "preprocessing.json": _json(preprocessing),
         "bundle.json": _json(bundle_info),
@@ -135,10 +140,6 @@ def _entry(name: str) -> zipfile.ZipInfo:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
-
-
-def _template(name: str) -> str:
-    return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
 def _json(document: Mapping[str, Any]) -> str:

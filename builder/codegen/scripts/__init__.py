@@ -1,0 +1,69 @@
+"""The standalone train.py and predict.py that sit next to the generated model.py.
+
+The scripts are fixed files in this folder, the same for every model: nothing from a spec
+or a dataset is ever written into them. Everything model- or data-specific is read at run
+time from JSON files next to them:
+
+- ``preprocessing.json``: the dataset's fitted preprocessing (applied by preprocessing.py,
+  the copy of builder.datasets.preprocessing that ships with them);
+- ``bundle.json``: ``head`` (how to read the output: "softmax", "sigmoid" or "linear") and
+  ``weights`` (the weights file name);
+- ``training.json``: the job's settings, train.py's defaults (optimizer, learning_rate,
+  batch_size, epochs, loss, seed; any may be missing).
+
+Both scripts import ``dataio.py`` (reading CSV, text and image files; writing predictions),
+which ships with them (:func:`generate_dataio_module`). workers.training.bundle packs them
+into the downloadable code bundle. Pure Python: the files are read as text, never imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from builder.spec.report import ResolvedSpec
+from builder.spec.validate import resolve
+
+FRAMEWORKS = ("keras", "torch")
+TEMPLATES = Path(__file__).resolve().parent
+
+
+def output_kind(resolved: ResolvedSpec) -> str:
+    """How training reads the output: "softmax" (class probabilities), "sigmoid" or "linear"."""
+    act = getattr(resolved.output.params, "activation", "linear")
+    if act == "softmax":
+        return "softmax"
+    if act == "sigmoid" and resolved.output.output_shape == (1,):
+        return "sigmoid"
+    return "linear"
+
+
+def generate_train_script(spec: Any, framework: str) -> str:
+    """train.py: trains model.py again from raw files laid out like the upload."""
+    return _script("train", spec, framework)
+
+
+def generate_predict_script(spec: Any, framework: str) -> str:
+    """predict.py: raw files in, a CSV of predictions out."""
+    return _script("predict", spec, framework)
+
+
+def generate_dataio_module() -> str:
+    """dataio.py: the file handling both scripts import (the same for both frameworks)."""
+    return _read("dataio.py")
+
+
+def bundle_readme_template() -> str:
+    """The bundle's README.md, a string.Template: how to install and run the scripts."""
+    return _read("bundle_readme.md")
+
+
+def _script(role: str, spec: Any, framework: str) -> str:
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}, not {framework!r}")
+    resolve(spec)  # scripts only for a spec that has a model.py (raises SpecValidationError)
+    return _read(f"{role}_{framework}.py")
+
+
+def _read(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
