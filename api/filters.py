@@ -70,8 +70,11 @@ class AllowlistFilterBackend(BaseFilterBackend):
             if param in request.query_params:
                 queryset = queryset.filter(**{spec.lookup: spec.parse(request.query_params[param])})
         if ordering and "ordering" in request.query_params:
-            keys = [k.strip() for k in request.query_params["ordering"].split(",") if k.strip()]
+            keys = [k.strip() for k in request.query_params["ordering"].split(",")]
             for key in keys:
+                if not key.lstrip("-"):
+                    raise _bad("ordering", f"Order by one of: {', '.join(ordering)} (prefix '-' to reverse).",
+                               "invalid_choice")  # fmt: skip
                 if "__" in key:
                     raise _bad("ordering", "Ordering across fields ('__') is not allowed.", "lookup_not_allowed")
                 if key.lstrip("-") not in ordering:

@@ -33,6 +33,7 @@ def test_filter_and_order(alice_api: Any, three: None) -> None:
         ("owner=2", "owner", "unknown_param"),
         ("ordering=owner__password", "ordering", "lookup_not_allowed"),
         ("ordering=spec", "ordering", "invalid_choice"),
+        ("ordering=", "ordering", "invalid_choice"),
     ],
 )
 def test_refused(alice_api: Any, three: None, query: str, field: str, code: str) -> None:
