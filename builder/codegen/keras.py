@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from builder.codegen.source import call, literal, name
+from builder.codegen.source import MAX_LINE, call, literal, name
 from builder.spec.naming import model_name
 from builder.spec.params import Params
 from builder.spec.report import ResolvedLayer, ResolvedSpec
@@ -94,6 +94,15 @@ def keras_source(resolved: ResolvedSpec) -> str:
         for layer in resolved.layers:
             sources = ["inputs" if ref == "input" else name(ref) for ref in layer.inputs]
             argument = sources[0] if len(sources) == 1 else "[" + ", ".join(sources) + "]"
-            lines.append(f"    {name(layer.id)} = {layer_expression(layer, 4)}({argument})")
+            line = f"    {name(layer.id)} = {layer_expression(layer, 4)}({argument})"
+            if len(line) <= MAX_LINE or len(sources) == 1:
+                lines.append(line)
+            else:
+                # Many inputs: one per line, as a formatter would wrap the list.
+                lines.append(f"    {name(layer.id)} = {layer_expression(layer, 4)}(")
+                lines.append("        [")
+                lines.extend(f"            {source}," for source in sources)
+                lines.append("        ]")
+                lines.append("    )")
         lines.append(f"    return keras.Model(inputs=inputs, outputs={name(resolved.output.id)}, name={model})")
     return "\n".join(lines) + "\n"

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from builder.codegen.source import call, literal, name
+from builder.codegen.source import MAX_LINE, call, literal, name
 from builder.spec.naming import class_name
 from builder.spec.report import ResolvedLayer, ResolvedSpec
 from builder.spec.shapes import Shape, pair, same_padding
 from builder.spec.validate import resolve
+
+# forward() statements sit two levels deep in the class.
+FORWARD_INDENT = 8
 
 TO_LAST = ".permute(0, 2, 3, 1)"  # NCHW -> NHWC
 TO_FIRST = ".permute(0, 3, 1, 2)"  # NHWC -> NCHW
@@ -320,7 +323,11 @@ def bidirectional(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
 
 @emits("Add")
 def add(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
-    return None, [f"{out} = {' + '.join(ins)}"]
+    line = f"{out} = {' + '.join(ins)}"
+    if FORWARD_INDENT + len(line) <= MAX_LINE:
+        return None, [line]
+    # Many inputs: one term per line, as a formatter would wrap it.
+    return None, [f"{out} = (\n    {ins[0]}\n" + "".join(f"    + {i}\n" for i in ins[1:]) + ")"]
 
 
 @emits("Concatenate")
@@ -330,7 +337,11 @@ def concatenate(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
     position = axis + rank + 1 if axis < 0 else axis  # Keras axis, batch = 0
     if rank == 3:
         position = {1: 2, 2: 3, 3: 1}[position]  # NHWC axis -> NCHW axis
-    return None, [f"{out} = torch.cat(({', '.join(ins)}), dim={position})"]
+    line = f"{out} = torch.cat(({', '.join(ins)}), dim={position})"
+    if FORWARD_INDENT + len(line) <= MAX_LINE:
+        return None, [line]
+    items = "".join(f"        {i},\n" for i in ins)
+    return None, [f"{out} = torch.cat(\n    (\n{items}    ),\n    dim={position},\n)"]
 
 
 # -- module -----------------------------------------------------------------------------
