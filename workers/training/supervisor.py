@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +43,8 @@ def run_job(job_id: int, node: str) -> str:
     child = start_child(job_id, token)
     heartbeat.start()
     try:
-        rc = wait_for(child)
-    except SoftTimeLimitExceeded:
+        rc = wait_for(child, deadline=time.monotonic() + settings.LAYERLOOM_JOB_TIME_LIMIT)
+    except (SoftTimeLimitExceeded, TimeLimitReached):
         stop_child(child)
         limit = settings.LAYERLOOM_JOB_TIME_LIMIT
         finish(job_id, token, Status.FAILED, f"Stopped: the job reached its time limit of {limit} seconds.")
@@ -105,13 +106,19 @@ def start_child(job_id: int, token: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509
 
 
-def wait_for(child: subprocess.Popen[bytes]) -> int:
-    # Short waits so that Celery's soft time limit (a signal in this thread) is seen promptly.
+class TimeLimitReached(Exception):
+    """The job ran for LAYERLOOM_JOB_TIME_LIMIT seconds."""
+
+
+def wait_for(child: subprocess.Popen[bytes], deadline: float) -> int:
+    # The supervisor keeps the time limit itself (Celery's soft and hard limits stay as a
+    # backstop); short waits also let Celery's soft-limit signal through promptly.
     while True:
         try:
             return child.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
-            continue
+            if time.monotonic() > deadline:
+                raise TimeLimitReached from None
 
 
 def stop_child(child: subprocess.Popen[bytes], grace: float = 5) -> None:
@@ -131,6 +138,11 @@ def describe_exit(rc: int) -> str:
         return (
             "The training process was killed by the operating system, most likely because it ran out of "
             "memory. Try a smaller batch size or a smaller model."
+        )
+    if rc == -signal.SIGABRT:
+        return (
+            "The training process crashed inside the framework (SIGABRT), often a failed memory or thread "
+            "allocation. Try a smaller batch size or a smaller model; the worker's log has the details."
         )
     if rc < 0:
         return f"The training process stopped on signal {signal.Signals(-rc).name}."

@@ -1,0 +1,77 @@
+"""The broker goes away mid-training and comes back: the job finishes and a new job then runs.
+
+With Redis (CELERY_BROKER_URL=redis://..., as in CI) the server is really stopped and
+restarted. With the embedded filesystem broker the queue folder is taken away and put
+back, which is what an unmounted or unreachable broker volume looks like to kombu.
+
+Found with this test: kombu's filesystem transport treats a missing queue folder as an
+unrecoverable error, so that worker finishes its running job and then exits; the process
+manager (Procfile / systemd) starts it again. The test checks exactly that contract for the
+embedded broker, and the stricter one (the same worker keeps consuming) for Redis.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.faults.helpers import fault_worker, long_job
+from tests.workers.helpers import wait_for, wait_status
+from workers.models import TrainingJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_START = [
+    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def redis_outage(seconds: float) -> None:
+    subprocess.run(["redis-cli", "shutdown", "nosave"], check=False, timeout=20)
+    time.sleep(seconds)
+    subprocess.run(REDIS_START, check=True, timeout=20)
+    wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).stdout.strip() == b"PONG", 20)
+
+
+def folder_outage(seconds: float) -> None:
+    queue = Path(settings.BROKER_DIR) / "queue"
+    away = queue.with_name("queue.away")
+    shutil.move(queue, away)
+    try:
+        time.sleep(seconds)
+    finally:
+        shutil.move(away, queue)
+
+
+def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worker_factory, private_queue):
+    worker = fault_worker(worker_factory, private_queue)
+    job = long_job(alice, epochs=3, n=1500)
+
+    def training() -> bool:
+        job.refresh_from_db()
+        return job.status == "running" and job.batch > 0
+
+    wait_for(training, 180, 0.1, "training to start")
+    if settings.CELERY_BROKER_IS_FILESYSTEM:
+        folder_outage(3)
+    else:
+        redis_outage(2)
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    assert job.attempts == 1  # it was never restarted
+
+    if settings.CELERY_BROKER_IS_FILESYSTEM:
+        wait_for(lambda: not worker.alive(), 60, what="the worker to stop after the unrecoverable error")
+        worker = fault_worker(worker_factory, private_queue)  # what the process manager does
+    else:
+        assert worker.alive()
+    # The worker (reconnected, or restarted) consumes again (celery #8030): a new job runs to the end.
+    after = long_job(alice, epochs=1, n=200)
+    after = wait_status(after, *TrainingJob.FINISHED, timeout=240, worker=worker)
+    assert after.status == TrainingJob.Status.SUCCEEDED, after.error
