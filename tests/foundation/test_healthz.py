@@ -18,9 +18,10 @@ def test_healthz_is_200_when_all_is_up(client, celery_worker):
 
 def test_healthz_is_503_naming_the_broker_when_it_is_unreachable(client, monkeypatch):
     # Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    # Celery reads CELERY_BROKER_URL from the environment before its own settings.
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    # Celery reads CELERY_BROKER_URL from the environment before its own settings. The
+    # attribute is patched first so that undoing restores it after the environment.
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
