@@ -115,11 +115,16 @@ class Report(keras.callbacks.Callback):
     def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train_size: int) -> None:
         super().__init__()
         self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size
-        self.epoch_index, self.started = 0, 0.0
+        self.epoch_index, self.started, self.trained = 0, 0.0, 0.0
         self.complete = True
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.epoch_index, self.started = epoch, time.perf_counter()
+        self.epoch_index, self.started, self.trained = epoch, time.perf_counter(), 0.0
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        # epoch_seconds is training time only (validation excluded), as in the torch loop.
+        if not self.trained:
+            self.trained = time.perf_counter() - self.started
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.reporter.batch_done(self.epoch_index, batch + 1):
@@ -129,7 +134,7 @@ class Report(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if not self.complete:
             return  # a cancelled, partial epoch is not recorded
-        seconds = time.perf_counter() - self.started
+        seconds = self.trained or time.perf_counter() - self.started
         values = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
         values["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         values["epoch_seconds"] = seconds

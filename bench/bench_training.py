@@ -1,0 +1,208 @@
+"""Training overhead and start-up latency of the platform.
+
+1. Epoch time of a platform job over that of a minimal hand-written loop, same framework,
+   same generated model, same data and batch size, measured side by side (alternating)
+   in one run, for Keras and torch, a tabular MLP and a small CNN. The platform side is
+   the real job process (`python -m workers.training.child`), with its DB progress,
+   per-epoch metrics, TensorBoard events and checkpoints; its `epoch_seconds` metric is
+   training time without validation, measured the same way as the hand loop's.
+2. Submission to first trained batch with a running worker on the embedded broker.
+
+Run: .venv/bin/python bench/bench_training.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("LAYERLOOM_VAR_DIR", tempfile.mkdtemp(prefix="layerloom-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.base")
+os.environ["LAYERLOOM_EXPORT_ARTIFACTS"] = "0"
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+MLP = {"format": 1, "name": "bench-mlp", "input": {"shape": [32]}, "layers": [
+    {"id": "h1", "type": "Dense", "params": {"units": 128, "activation": "relu"}},
+    {"id": "h2", "type": "Dense", "params": {"units": 64, "activation": "relu"}},
+    {"id": "out", "type": "Dense", "params": {"units": 4, "activation": "softmax"}}]}  # fmt: skip
+CNN = {"format": 1, "name": "bench-cnn", "input": {"shape": [16, 16, 3]}, "layers": [
+    {"id": "c1", "type": "Conv2D", "params": {"filters": 16, "kernel_size": 3, "activation": "relu"}},
+    {"id": "p1", "type": "MaxPooling2D", "params": {"pool_size": 2}},
+    {"id": "c2", "type": "Conv2D", "params": {"filters": 32, "kernel_size": 3, "activation": "relu"}},
+    {"id": "flat", "type": "Flatten"},
+    {"id": "out", "type": "Dense", "params": {"units": 4, "activation": "softmax"}}]}  # fmt: skip
+
+# The hand-written baselines: what someone would type without the platform (run in a fresh process).
+HAND_KERAS = """
+import sys, time, json, numpy as np, keras
+from builder.codegen import generate_keras
+from builder.codegen.guard import load_module
+spec, data, epochs, bs = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+keras.utils.set_random_seed(0)
+X, y = np.load(data + "/X_train.npy"), np.load(data + "/y_train.npy")
+model = load_module(generate_keras(spec), "m").build_model()
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+class T(keras.callbacks.Callback):
+    times = []
+    def on_epoch_begin(self, e, logs=None): self.t = time.perf_counter()
+    def on_epoch_end(self, e, logs=None): self.times.append(time.perf_counter() - self.t)
+model.fit(X, y, batch_size=bs, epochs=epochs, shuffle=True, verbose=0, callbacks=[T()])
+print(json.dumps(T.times))
+"""
+HAND_TORCH = """
+import sys, time, json, numpy as np, torch, torch.nn.functional as F
+from builder.codegen import generate_torch, torch_input_permutation
+from builder.codegen.guard import load_module
+spec, data, epochs, bs = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+torch.manual_seed(0)
+X, y = torch.from_numpy(np.load(data + "/X_train.npy")), torch.from_numpy(np.load(data + "/y_train.npy")).long()
+perm = torch_input_permutation(spec)
+model = load_module(generate_torch(spec), "m").build_model()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+times = []
+for epoch in range(epochs):
+    t = time.perf_counter()
+    model.train()
+    order = torch.randperm(len(X))
+    for i in range(0, len(X), bs):
+        idx = order[i:i + bs]
+        xb, yb = X[idx], y[idx]
+        if perm: xb = xb.permute(*perm).contiguous()
+        out = model(xb)
+        loss = F.nll_loss(torch.log(out.clamp(1e-7, 1.0)), yb)
+        opt.zero_grad(); loss.backward(); opt.step()
+    times.append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+
+
+def make_dataset(owner, name: str, shape: tuple[int, ...], n: int):  # type: ignore[no-untyped-def]
+    from builder.models import Dataset
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, *shape)).astype(np.float32)
+    y = rng.integers(0, 4, n).astype(np.int64)
+    ds = Dataset.objects.create(owner=owner, name=name, kind="tabular", status="ready", sha256="0" * 64,
+                                task="classification", input_shape=list(shape), num_classes=4,
+                                class_names=["a", "b", "c", "d"])  # fmt: skip
+    ds.version_dir.mkdir(parents=True, exist_ok=True)
+    cut = {"train": (0, int(n * 0.8)), "val": (int(n * 0.8), int(n * 0.9)), "test": (int(n * 0.9), n)}
+    for split, (a, b) in cut.items():
+        np.save(ds.version_dir / f"X_{split}.npy", X[a:b])
+        np.save(ds.version_dir / f"y_{split}.npy", y[a:b])
+        np.save(ds.version_dir / f"ids_{split}.npy", np.arange(a, b))
+    return ds
+
+
+def platform_epochs(owner, ds, spec: dict, framework: str, epochs: int, batch: int) -> list[float]:  # type: ignore[no-untyped-def]
+    from workers.models import TrainingJob
+    from workers.training.supervisor import claim
+
+    hp = {"epochs": epochs, "batch_size": batch, "learning_rate": 1e-3, "device": "cpu"}
+    job = TrainingJob.objects.create(owner=owner, spec=spec, dataset=ds, dataset_version=1, framework=framework,
+                                     hyperparameters=hp)  # fmt: skip
+    token = claim(job.pk, "bench")
+    subprocess.run([sys.executable, "-m", "workers.training.child", str(job.pk), str(token)], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    return [m.values["epoch_seconds"] for m in job.metrics.all()]
+
+
+def hand_epochs(ds, spec: dict, framework: str, epochs: int, batch: int) -> list[float]:  # type: ignore[no-untyped-def]
+    code = HAND_KERAS if framework == "keras" else HAND_TORCH
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(spec), str(ds.version_dir), str(epochs), str(batch)],
+                         cwd=ROOT, check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def steady(times: list[float]) -> float:
+    """Median epoch time without the first epoch (graph tracing, allocator warm-up)."""
+    return statistics.median(times[1:] if len(times) > 1 else times)
+
+
+def overhead(owner, quick: bool) -> list[dict]:  # type: ignore[no-untyped-def]
+    epochs, rounds = (3, 1) if quick else (4, 2)
+    cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 12000 if quick else 30000), 64),
+             ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 2000 if quick else 5000), 32)]  # fmt: skip
+    rows = []
+    for framework in ("keras", "torch"):
+        for name, spec, ds, batch in cases:
+            plat, hand = [], []
+            for _ in range(rounds):  # alternate so both see the same machine load
+                hand.append(steady(hand_epochs(ds, spec, framework, epochs, batch)))
+                plat.append(steady(platform_epochs(owner, ds, spec, framework, epochs, batch)))
+            p, h = statistics.median(plat), statistics.median(hand)
+            rows.append({"framework": framework, "model": name, "batch": batch, "platform_s": p, "hand_s": h,
+                         "ratio": p / h})  # fmt: skip
+            print(f"{framework:6} {name:4} batch {batch:3}: platform {p:.3f}s/epoch, hand loop {h:.3f}s/epoch, "
+                  f"ratio {p / h:.3f}", flush=True)  # fmt: skip
+    return rows
+
+
+def first_batch_latency(owner, tries: int) -> list[float]:  # type: ignore[no-untyped-def]
+    """Seconds from submit_job to the job's first recorded batch, with a warm worker waiting."""
+    from workers.models import TrainingJob
+    from workers.services import submit_job
+
+    ds = make_dataset(owner, "latency", (32,), 4000)
+    log = open(Path(os.environ["LAYERLOOM_VAR_DIR"]) / "bench-worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "training", "-c", "1",
+                               "--max-tasks-per-child", "1", "-l", "INFO", "--without-gossip", "--without-mingle"],
+                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    results = []
+    try:
+        for _ in range(tries):
+            time.sleep(8)  # the worker (re)starts its pool process after each job
+            start = time.monotonic()
+            job = submit_job(owner, spec=MLP, dataset=ds, framework="torch",
+                             hyperparameters={"epochs": 1, "batch_size": 8, "device": "cpu"})  # fmt: skip
+            while True:
+                job.refresh_from_db(fields=["status", "batch", "epoch", "error"])
+                if job.batch > 0 or job.epoch > 0:
+                    results.append(time.monotonic() - start)
+                    break
+                assert job.status in ("queued", "running"), job.error
+                time.sleep(0.02)
+            while TrainingJob.objects.get(pk=job.pk).status == "running":
+                time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller data, one round")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    from django.contrib.auth import get_user_model
+
+    owner = get_user_model().objects.create_user("bench")
+    print(f"CPU threads available: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
+    rows = overhead(owner, args.quick)
+    latencies = first_batch_latency(owner, 3)
+    print("submission to first batch (torch, warm worker, filesystem broker): "
+          + ", ".join(f"{s:.2f}s" for s in latencies) + f"; median {statistics.median(latencies):.2f}s")  # fmt: skip
+    print(json.dumps({"overhead": rows, "first_batch_s": latencies}))
+
+
+if __name__ == "__main__":
+    main()
