@@ -112,6 +112,10 @@ def restore_checkpoint(model: keras.Model, folder: Path, early: EarlyStopping) -
 
 # --- the callback ----------------------------------------------------------------------------
 class Report(keras.callbacks.Callback):
+    # Lets Keras dispatch batch ends on its helper thread instead of syncing every step:
+    # batch_done only writes a few attributes, and stop_training is read after each batch.
+    async_safe = True
+
     def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train_size: int) -> None:
         super().__init__()
         self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size

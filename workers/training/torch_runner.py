@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
@@ -68,11 +68,29 @@ def loss_fn(ctx: JobContext) -> Any:
     return lambda out, y: base(out.reshape(-1), y)
 
 
+class ShuffledBatches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Item i is the i-th batch of this epoch's permutation: one slice per batch, no per-sample collate."""
+
+    def __init__(self, split: Split, batch_size: int, generator: torch.Generator | None) -> None:
+        self.X, self.y = torch.from_numpy(split.X), torch.from_numpy(split.y)
+        self.batch_size, self.generator = batch_size, generator
+        self.order: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return -(-len(self.X) // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if index == 0 and self.generator is not None:
+            self.order = torch.randperm(len(self.X), generator=self.generator)
+        start = index * self.batch_size
+        if self.order is None:
+            return self.X[start : start + self.batch_size], self.y[start : start + self.batch_size]
+        rows = self.order[start : start + self.batch_size]
+        return self.X[rows], self.y[rows]
+
+
 def loader(split: Split, batch_size: int, generator: torch.Generator | None) -> DataLoader[Any]:
-    """Batches indexed as whole slices (a BatchSampler) instead of sample by sample and collated."""
-    dataset = TensorDataset(torch.from_numpy(split.X), torch.from_numpy(split.y))
-    base = RandomSampler(dataset, generator=generator) if generator is not None else SequentialSampler(dataset)
-    return DataLoader(dataset, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None)
+    return DataLoader(ShuffledBatches(split, batch_size, generator), batch_size=None, shuffle=False)
 
 
 class Batches:
@@ -80,29 +98,29 @@ class Batches:
 
     def __init__(self, classification: bool, kind: str) -> None:
         self.classification, self.kind = classification, kind
-        self.n, self.loss, self.correct, self.abs, self.sq = 0, 0.0, 0, 0.0, 0.0
+        # Summed as tensors and read once per epoch: no host sync per batch.
+        self.n = 0
+        self.loss = self.correct = self.abs = self.sq = torch.zeros((), dtype=torch.float64)
 
     def add(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
         n = len(y)
         self.n += n
-        self.loss += float(loss) * n
+        self.loss = self.loss + loss.double() * n
         if self.classification:
-            pred = (
-                (out.reshape(-1) > (0.5 if self.kind == "sigmoid" else 0.0)).long()
-                if out.shape[-1] == 1
-                else out.argmax(1)
-            )
-            self.correct += int((pred == y.long()).sum())
+            threshold = 0.5 if self.kind == "sigmoid" else 0.0
+            pred = (out.reshape(-1) > threshold).long() if out.shape[-1] == 1 else out.argmax(1)
+            self.correct = self.correct + (pred == y.long()).sum()
         else:
-            diff = out.reshape(-1) - y
-            self.abs += float(diff.abs().sum())
-            self.sq += float((diff * diff).sum())
+            diff = (out.reshape(-1) - y).double()
+            self.abs = self.abs + diff.abs().sum()
+            self.sq = self.sq + (diff * diff).sum()
 
     def values(self, prefix: str = "") -> dict[str, float]:
         n = max(1, self.n)
         if self.classification:
-            return {f"{prefix}loss": self.loss / n, f"{prefix}accuracy": self.correct / n}
-        return {f"{prefix}loss": self.loss / n, f"{prefix}mae": self.abs / n, f"{prefix}rmse": (self.sq / n) ** 0.5}
+            return {f"{prefix}loss": float(self.loss) / n, f"{prefix}accuracy": float(self.correct) / n}
+        return {f"{prefix}loss": float(self.loss) / n, f"{prefix}mae": float(self.abs) / n,
+                f"{prefix}rmse": (float(self.sq) / n) ** 0.5}  # fmt: skip
 
 
 def to_input(x: torch.Tensor, perm: tuple[int, ...] | None, device: torch.device) -> torch.Tensor:
