@@ -23,25 +23,16 @@ class Architecture(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def spec_errors(self) -> list[dict[str, Any]]:
-        """Every problem with the spec, as validate_spec reports them."""
+    def clean(self) -> None:
         from builder.spec import Limits, validate_spec
 
         limits = Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
         report = validate_spec(self.spec, limits=limits)
-        return [error.to_dict() for error in report.errors]
-
-    def clean(self) -> None:
-        errors = self.spec_errors()
-        if errors:
-            raise ValidationError({"spec": [_format_error(e) for e in errors]})
+        if report.errors:
+            raise ValidationError({"spec": [str(error) for error in report.errors]})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The same validation guards every way in: forms, API, admin, shell.
         self.clean()
         super().save(*args, **kwargs)
 
-
-def _format_error(error: dict[str, Any]) -> str:
-    where = ".".join(str(part) for part in (error.get("layer_id"), error.get("param")) if part)
-    return f"{where}: {error['message']}" if where else str(error["message"])
