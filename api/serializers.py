@@ -169,6 +169,25 @@ class DatasetUploadSerializer(serializers.Serializer):
     )
 
 
+class DemoDatasetSerializer(serializers.Serializer):
+    """A demo dataset made from data a package ships; nothing is downloaded."""
+
+    demo = serializers.ChoiceField(choices=[], help_text="Which demo: see GET /api/datasets/demo/.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from builder.demo import DEMOS
+
+        super().__init__(*args, **kwargs)
+        self.fields["demo"].choices = [(key, demo.name) for key, demo in DEMOS.items()]
+
+
+class DemoInfoSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    description = serializers.CharField()
+
+
 # --- jobs -------------------------------------------------------------------------------
 
 

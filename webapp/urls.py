@@ -3,11 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from builder import views as builder_views
 from webapp import accounts, health, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
+    path("datasets/demo/", builder_views.add_demo_dataset, name="add_demo_dataset"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

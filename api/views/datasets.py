@@ -9,14 +9,15 @@ from django.db.models import ProtectedError
 from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import Conflict
 from api.filters import Filter
 from api.permissions import OwnedQuerysetMixin
-from api.serializers import DatasetSerializer, DatasetUploadSerializer
+from api.serializers import DatasetSerializer, DatasetUploadSerializer, DemoDatasetSerializer, DemoInfoSerializer
 from api.throttles import UploadThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from builder.models import Dataset
@@ -104,6 +105,30 @@ class DatasetViewSet(
             kind=body.validated_data["kind"],
             options=options,
         )
+        created = not getattr(dataset, "duplicate", False)
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        methods=["GET"], summary="List the demo datasets", responses={200: DemoInfoSerializer(many=True),
+                                                                      **COMMON_ERRORS},
+    )  # fmt: skip
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a demo dataset to your datasets (one click; a second click returns the same one)",
+        request=DemoDatasetSerializer,
+        responses={201: DatasetSerializer, 200: DatasetSerializer, 400: error("Unknown demo."), **COMMON_ERRORS},
+    )
+    @action(detail=False, methods=["get", "post"], parser_classes=[JSONParser, FormParser], url_path="demo",
+            pagination_class=None, filter_backends=[])  # fmt: skip
+    def demo(self, request: Request) -> Response:
+        from builder.demo import DEMOS, create_demo_dataset
+
+        if request.method == "GET":
+            demos = [{"key": k, "name": d.name, "kind": d.kind, "description": d.description} for k, d in DEMOS.items()]
+            return Response(DemoInfoSerializer(demos, many=True).data)
+        body = DemoDatasetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dataset = create_demo_dataset(request.user, body.validated_data["demo"])
         created = not getattr(dataset, "duplicate", False)
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
