@@ -35,6 +35,11 @@ def report_table(report: SpecReport) -> str:
         f"Total params: {report.total_params:,}",
         f"Trainable params: {report.trainable_params:,}",
         f"Non-trainable params: {report.non_trainable_params:,}",
+        *(
+            [f"torch extra params: {report.torch_extra_params:,} (redundant biases torch's layers carry)"]
+            if report.torch_extra_params
+            else []
+        ),
         f"Estimated training memory (batch size {report.batch_size}): {human_bytes(report.memory_estimate_bytes)}",
     ]
     lines += [f"Note: {note}" for note in report.notes]
