@@ -7,6 +7,7 @@ import hashlib
 import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
+from tests.workers.test_thumbnails import assert_thumbnails_served
 from workers.models import Artifact, TrainingJob
 from workers.services import enqueue, submit_job
 
@@ -20,7 +21,7 @@ NATIVE = {"keras": {"model.keras", "saved_model.zip"}, "torch": {"model.safetens
     [("torch", "tabular"), ("keras", "tabular"), ("torch", "images"), ("keras", "images"),
      ("torch", "text"), ("keras", "text")],
 )  # fmt: skip
-def test_a_job_trains_evaluates_and_exports(celery_worker, alice, framework, kind):
+def test_a_job_trains_evaluates_and_exports(celery_worker, alice, bob, framework, kind):
     ds = make_dataset(alice, kind, n=160)
     job = submit_job(alice, spec=SPECS[kind], dataset=ds, framework=framework, hyperparameters=hp(epochs=2))
     job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=celery_worker)
@@ -43,6 +44,14 @@ def test_a_job_trains_evaluates_and_exports(celery_worker, alice, framework, kin
         assert evaluation["class_names"] == ds.class_names
         assert len(evaluation["confusion_matrix"]) == len(ds.class_names)
         assert {row["class"] for row in evaluation["per_class"]} == set(ds.class_names)
+        worst, matrix = evaluation["worst_misclassified"], evaluation["confusion_matrix"]
+        mistakes = sum(map(sum, matrix)) - sum(row[i] for i, row in enumerate(matrix))
+        assert len(worst) == min(mistakes, 20)
+        if kind == "images":
+            assert worst, "the tiny CNN is expected to get some of the test images wrong"
+            assert_thumbnails_served(job, alice, bob)
+        else:
+            assert all("thumbnail" not in w for w in worst)
 
     names = set(job.artifacts.values_list("filename", flat=True))
     assert {"metrics.csv", "tensorboard.zip"} <= names

@@ -1,4 +1,5 @@
-"""Artifact files of a job and their rows: metrics.csv, the TensorBoard logs, the exports.
+"""Artifact files of a job and their rows: metrics.csv, the TensorBoard logs, the thumbnails of
+the worst-misclassified test images (image datasets), the exports.
 
 Files live under LAYERLOOM_DATA_ROOT/jobs/<id>/artifacts/; each has an Artifact row with
 its size and sha256, so a download can be checked.
@@ -15,7 +16,9 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from workers.models import Artifact, Metric
+from builder.datasets.arrays import load_split
+from workers.models import Artifact, Metric, TrainingJob
+from workers.training import thumbnails
 from workers.training.context import JobContext, JobError
 from workers.training.csvexport import write_metrics_csv
 
@@ -41,7 +44,8 @@ def record(job_id: int, kind: str, path: Path, size: int | None = None, sha256: 
 
 
 def record_logs(job_id: int, ctx: JobContext) -> None:
-    """metrics.csv and a zip of the TensorBoard run (also for a cancelled job: its partial logs)."""
+    """metrics.csv, a zip of the TensorBoard run (also for a cancelled job: its partial logs) and,
+    once the evaluation is saved, the thumbnails of its worst-misclassified images."""
     ctx.artifacts_dir.mkdir(parents=True, exist_ok=True)
     rows = [{"epoch": m.epoch, "step": m.step, **m.values} for m in Metric.objects.filter(job_id=job_id)]
     record(job_id, "metrics_csv", write_metrics_csv(ctx.artifacts_dir / "metrics.csv", rows))
@@ -51,6 +55,36 @@ def record_logs(job_id: int, ctx: JobContext) -> None:
             if path.is_file():
                 zf.write(path, Path("tensorboard") / path.relative_to(ctx.tensorboard_dir))
     record(job_id, "tensorboard", archive)
+    try:
+        record_thumbnails(job_id, ctx)
+    except Exception:  # noqa: BLE001 - a missing picture must not fail a trained job
+        log.warning("job %s: thumbnails of the misclassified examples not written", job_id, exc_info=True)
+
+
+def record_thumbnails(job_id: int, ctx: JobContext) -> int:
+    """A PNG artifact per worst-misclassified test image, named in its evaluation entry.
+
+    Each entry of `evaluation["worst_misclassified"]` gains "thumbnail": {"artifact_id",
+    "filename", "width", "height"}; the file downloads from the job's artifact endpoint.
+    Nothing happens for tables and text, or before the evaluation exists (a cancelled job).
+    Returns the number of thumbnails written.
+    """
+    evaluation = TrainingJob.objects.filter(pk=job_id).values_list("evaluation", flat=True).first() or {}
+    worst = evaluation.get("worst_misclassified") or []
+    if not worst:
+        return 0
+    X, _ = load_split(ctx.dataset_dir, "test", mmap=True)
+    if not thumbnails.is_image_input(ctx.preprocessing(), tuple(X.shape[1:])):
+        return 0
+    folder = ctx.artifacts_dir / "thumbnails"
+    for entry in worst:
+        path = folder / thumbnails.filename(entry)
+        width, height = thumbnails.write_png(X[int(entry["index"])], path)
+        artifact = record(job_id, thumbnails.KIND, path)
+        entry["thumbnail"] = {"artifact_id": artifact.pk, "filename": path.name, "width": width, "height": height}
+    # Only while the run still holds the job (the runner saves the evaluation the same way).
+    TrainingJob.objects.filter(pk=job_id, status=TrainingJob.Status.RUNNING).update(evaluation=evaluation)
+    return len(worst)
 
 
 def export(job_id: int, ctx: JobContext, model: Any, sample_input: np.ndarray) -> None:
