@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,43 @@ REDIS_START = [
 ]  # fmt: skip
 
 
+def redis_up() -> bool:
+    ping = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping"], capture_output=True, timeout=10)
+    return ping.stdout.strip() == b"PONG"
+
+
+def start_redis(timeout: float = 60) -> None:
+    """Start the server again and wait until it answers.
+
+    `redis-server --daemonize yes` returns before the new server has bound its port (and
+    exits 0 even when binding fails because the old one still holds it), so start it
+    again until a PING answers instead of trusting one start.
+    """
+    deadline = time.monotonic() + timeout
+    while not redis_up():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Redis did not come back within {timeout}s")
+        subprocess.run(REDIS_START, check=False, timeout=20, capture_output=True)
+        answers_within(redis_up, 5)
+
+
+def answers_within(predicate: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def redis_outage(seconds: float) -> None:
-    subprocess.run(["redis-cli", "shutdown", "nosave"], check=False, timeout=20)
-    time.sleep(seconds)
-    subprocess.run(REDIS_START, check=True, timeout=20)
-    wait_for(lambda: subprocess.run(["redis-cli", "ping"], capture_output=True).stdout.strip() == b"PONG", 20)
+    subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"], check=False, timeout=20)
+    try:
+        wait_for(lambda: not redis_up(), 20, 0.2, what="Redis to stop")
+        time.sleep(seconds)  # the outage itself: a stretch of time with no broker
+    finally:
+        # Whatever happened above, the rest of the suite needs its broker back.
+        start_redis()
 
 
 def folder_outage(seconds: float) -> None:

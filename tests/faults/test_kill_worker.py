@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -25,9 +26,12 @@ def test_killed_worker_job_resumes_on_a_new_worker(alice, worker_factory, privat
 
     wait_for(mid_epoch_two, 180, 0.1, "the job to be inside its second epoch")
     first.kill()  # SIGKILL to the worker's whole process group, the training child included
-    killed_at = job.epoch
     job.refresh_from_db()
     position = (job.epoch, job.batch)
+    # What a resume must start from: the last checkpoint written (read after the kill, since the
+    # run may have finished another epoch between the wait above and the kill).
+    checkpoint = json.loads((job.checkpoint_dir / "state.json").read_text())["epoch"]
+    assert 1 <= checkpoint <= job.epoch
     time.sleep(2)
     job.refresh_from_db()
     assert (job.epoch, job.batch) == position, "a training process outlived its worker"
@@ -41,7 +45,7 @@ def test_killed_worker_job_resumes_on_a_new_worker(alice, worker_factory, privat
     second = fault_worker(worker_factory, private_queue)
     job = wait_status(job, *TrainingJob.FINISHED, timeout=180, worker=second)
     assert job.status == TrainingJob.Status.SUCCEEDED, job.error
-    assert job.attempts == 2 and job.resumed_from_epoch == killed_at
+    assert job.attempts == 2 and job.resumed_from_epoch == checkpoint
     assert job.worker_host != "" and job.epoch == 4
     assert list(job.metrics.values_list("epoch", flat=True)) == [1, 2, 3, 4]
     assert job.evaluation["split"] == "test"

@@ -27,7 +27,9 @@ def test_soft_time_limit_fails_the_job_and_frees_the_worker(alice, worker_factor
     job = wait_status(job, *TrainingJob.FINISHED, timeout=120, worker=worker)
     assert job.status == TrainingJob.Status.FAILED and "time limit of 8 seconds" in job.error
     wait_for(lambda: "child exited" in worker.log() or "time limit" in worker.log(), 30)
-    assert job.metrics.count() >= 0  # whatever finished before the limit is kept
+    # Whatever finished before the limit is kept: one row per completed epoch, no gaps.
+    epochs = list(job.metrics.values_list("epoch", flat=True))
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= job.epoch, (epochs, job.epoch)
 
 
 def test_out_of_memory_names_the_cause_and_suggests_a_smaller_batch(alice, worker_factory, private_queue):

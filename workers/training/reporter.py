@@ -65,6 +65,11 @@ class Reporter:
     _written: tuple[int, int] = (-1, -1)
     _thread: threading.Thread | None = None
     _done: threading.Event = field(default_factory=threading.Event)
+    # Progress is written from two threads (this one at each epoch end, the reporter's every
+    # 0.5 s). Without the lock the reporter could read the position just before an epoch
+    # ends and land its UPDATE just after the epoch-end write, leaving the row one epoch
+    # behind its Metric rows; a job cancelled right then kept that stale row.
+    _progress_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- called from the training loop ------------------------------------------------
     def batch_done(self, epoch: int, batch: int) -> bool:
@@ -78,8 +83,9 @@ class Reporter:
         step = epoch * self.batches_per_epoch
         clean = {k: (float(v) if isinstance(v, int | float) else v) for k, v in values.items()}
         Metric.objects.update_or_create(job_id=self.job_id, epoch=epoch, defaults={"step": step, "values": clean})
-        self.epoch, self.batch = epoch, 0
-        self._write_progress(force=True)
+        with self._progress_lock:
+            self.epoch, self.batch = epoch, 0
+            self._write_progress(force=True)
         if self.tensorboard is not None:
             self.tensorboard.scalars(epoch, {k: v for k, v in clean.items() if isinstance(v, float)})
 
@@ -105,7 +111,8 @@ class Reporter:
                     self.stop_reason = "orphaned"  # the worker died; a new delivery will resume
                     continue
                 try:
-                    self._write_progress()
+                    with self._progress_lock:
+                        self._write_progress()
                     self._poll_flags()
                 except Exception:  # noqa: BLE001 - keep training through a database hiccup
                     log.warning("job %s: progress not written", self.job_id, exc_info=True)
@@ -120,15 +127,16 @@ class Reporter:
             self.stop_reason = "cancelled"
 
     def _write_progress(self, force: bool = False) -> None:
-        position = (self.epoch, self.batch)
+        """Called with _progress_lock held; writes one consistent (epoch, batch) snapshot."""
+        position = epoch, batch = self.epoch, self.batch
         if position == self._written and not force:
             return
         total = max(1, self.total_epochs * self.batches_per_epoch)
-        done = min(total, self.epoch * self.batches_per_epoch + self.batch)
+        done = min(total, epoch * self.batches_per_epoch + batch)
         elapsed = time.monotonic() - self._run_start
         eta = elapsed / self._batches_this_run * (total - done) if self._batches_this_run else None
         TrainingJob.objects.filter(pk=self.job_id, run_token=self.token, status=TrainingJob.Status.RUNNING).update(
-            epoch=self.epoch, batch=self.batch, percent=round(100.0 * done / total, 2), eta_seconds=eta,
+            epoch=epoch, batch=batch, percent=round(100.0 * done / total, 2), eta_seconds=eta,
             total_epochs=self.total_epochs, batches_per_epoch=self.batches_per_epoch, heartbeat_at=timezone.now(),
         )  # fmt: skip
         self._written = position
