@@ -1,14 +1,18 @@
 """Celery tasks for training. They stay thin: ids in, the row re-read, work elsewhere.
 
 Neither this module nor anything it imports at module level touches TensorFlow or torch;
-the job itself runs in a fresh child process started by workers.training.supervisor.
+the job itself runs in a child process started by workers.training.supervisor.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_init, worker_process_init
+
+ONE_TASK_PER_CHILD = "LAYERLOOM_POOL_ONE_TASK"  # set by the worker for the pool processes it forks
 
 
 @shared_task(name="workers.train_job", bind=True, acks_late=True, ignore_result=True)
@@ -25,3 +29,25 @@ def reap_stale_jobs() -> dict[str, list[int]]:
     from workers.training.recovery import reap_stale_jobs as reap
 
     return reap()
+
+
+@worker_init.connect
+def _note_max_tasks_per_child(sender: Any = None, **kwargs: Any) -> None:
+    """With --max-tasks-per-child 1 a pool process ends after its job: no standby after it."""
+    if getattr(sender, "max_tasks_per_child", None) == 1:
+        os.environ[ONE_TASK_PER_CHILD] = "1"
+
+
+@worker_process_init.connect
+def _start_standby_children(**kwargs: Any) -> None:
+    """In a training worker's new pool process: start the children that wait, frameworks imported."""
+    from celery import current_app
+    from django.conf import settings
+
+    queues = list(current_app.amqp.queues.consume_from or ())
+    base = settings.LAYERLOOM_TRAINING_QUEUE
+    if not any(name == base or name.startswith(f"{base}-") for name in queues):
+        return
+    from workers.training.supervisor import STANDBY
+
+    STANDBY.enable(settings.LAYERLOOM_STANDBY_FRAMEWORKS, rewarm=os.environ.get(ONE_TASK_PER_CHILD) != "1")

@@ -10,7 +10,9 @@ from workers.services import submit_job
 
 # Workers for fault tests: a fast heartbeat, and no model export (these tests are about
 # the job's lifecycle; the end-to-end tests cover exports).
-FAULT_ENV = {"LAYERLOOM_HEARTBEAT_INTERVAL": "1", "LAYERLOOM_EXPORT_ARTIFACTS": "0"}
+# Their jobs are torch jobs: only a torch standby process waits (no TensorFlow import per job).
+FAULT_ENV = {"LAYERLOOM_HEARTBEAT_INTERVAL": "1", "LAYERLOOM_EXPORT_ARTIFACTS": "0",
+             "LAYERLOOM_STANDBY_FRAMEWORKS": "torch"}  # fmt: skip
 
 
 def long_job(owner: Any, epochs: int = 8, n: int = 3000, **overrides: Any) -> TrainingJob:

@@ -1,13 +1,29 @@
-"""Entry point of the process that runs one job: `python -m workers.training.child JOB_ID TOKEN`.
+"""Entry point of the process that runs one job.
 
+`python -m workers.training.child JOB_ID TOKEN` runs that job at once.
+`python -m workers.training.child --standby FRAMEWORK` is a standby: it imports Django and the
+framework's runner (TensorFlow or torch) ahead of time, then reads `JOB_ID TOKEN` on stdin and
+runs that job; end of input (the supervisor went away) makes it exit without doing anything.
 Started by the supervisor in the Celery task; this is the only process that imports
-TensorFlow or torch.
+TensorFlow or torch, and it never forks.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+FRAMEWORKS = ("keras", "torch")
+
+
+def preload(framework: str) -> None:
+    """Import what a job of this framework needs before its first batch (not the job's data)."""
+    if framework == "keras":
+        from workers.training import keras_runner  # noqa: F401
+    elif framework == "torch":
+        from workers.training import torch_runner
+
+        torch_runner.warm_up()
 
 
 def main(argv: list[str]) -> int:
@@ -17,7 +33,13 @@ def main(argv: list[str]) -> int:
     django.setup()
     from workers.training.runner import run
 
-    return run(int(argv[1]), argv[2])
+    if argv[1] != "--standby":
+        return run(int(argv[1]), argv[2])
+    preload(argv[2])
+    words = sys.stdin.readline().split()
+    if len(words) != 2:
+        return 0  # no job came: the worker stopped or replaced this standby
+    return run(int(words[0]), words[1])
 
 
 if __name__ == "__main__":

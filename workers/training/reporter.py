@@ -70,12 +70,15 @@ class Reporter:
     # ends and land its UPDATE just after the epoch-end write, leaving the row one epoch
     # behind its Metric rows; a job cancelled right then kept that stale row.
     _progress_lock: threading.Lock = field(default_factory=threading.Lock)
+    _wake: threading.Event = field(default_factory=threading.Event)  # set by stop() or the first batch
 
     # --- called from the training loop ------------------------------------------------
     def batch_done(self, epoch: int, batch: int) -> bool:
         """epoch is 0-based, batch counts batches done in it; True means stop now."""
         self.epoch, self.batch = epoch, batch
         self._batches_this_run += 1
+        if self._batches_this_run == 1:
+            self._wake.set()  # show the first trained batch at once, not up to 0.5 s later
         return self.stop_reason is not None
 
     def epoch_done(self, epoch: int, values: dict[str, Any]) -> None:
@@ -100,13 +103,18 @@ class Reporter:
 
     def stop(self) -> None:
         self._done.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
         supervisor = int(os.environ.get("LAYERLOOM_SUPERVISOR_PID", "0"))
         try:
-            while not self._done.wait(PROGRESS_INTERVAL):
+            while not self._done.is_set():
+                if self._wake.wait(PROGRESS_INTERVAL):
+                    self._wake.clear()
+                    if self._done.is_set():
+                        break
                 if supervisor and os.getppid() != supervisor:
                     self.stop_reason = "orphaned"  # the worker died; a new delivery will resume
                     continue

@@ -4,6 +4,13 @@ Why a child process: TensorFlow and torch are imported only there (never in the 
 parent, so CUDA is never initialised before a fork), and all of the framework's memory,
 GPU memory included, is returned when the child exits. The supervisor keeps the job's
 heartbeat, enforces the soft time limit and turns a child that died into a message.
+
+Standby children: importing Django and a framework takes seconds, most of the time from
+submission to the first batch. A training worker's pool process therefore starts, when it
+starts, one child per framework in LAYERLOOM_STANDBY_FRAMEWORKS that imports ahead and waits
+for a job id on stdin; a job goes to the waiting child of its framework (the others stay
+waiting), and the supervisor starts a replacement after the job unless the pool process is
+about to be replaced anyway (--max-tasks-per-child 1). Each child still runs one job only.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ def run_job(job_id: int, node: str) -> str:
     if token is None:
         return "skipped"
     heartbeat = Heartbeat(job_id, token)
-    child = start_child(job_id, token)
+    framework = TrainingJob.objects.filter(pk=job_id).values_list("framework", flat=True).first() or ""
+    child = start_child(job_id, token, framework)
     heartbeat.start()
     try:
         rc = wait_for(child, deadline=time.monotonic() + settings.LAYERLOOM_JOB_TIME_LIMIT)
@@ -51,6 +59,8 @@ def run_job(job_id: int, node: str) -> str:
         return "time limit"
     finally:
         heartbeat.stop()
+        if STANDBY.rewarm:
+            STANDBY.start(framework)  # ready for this worker's next job
     # A no-op when the child recorded its own result (the job is no longer running).
     finish(job_id, token, Status.FAILED, describe_exit(rc))
     return f"child exited {rc}"
@@ -99,11 +109,66 @@ def _die_with_parent() -> None:
         pass  # not Linux: the child also watches its parent pid
 
 
-def start_child(job_id: int, token: str) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], stdin: int | None = None) -> subprocess.Popen[bytes]:
+    """A job process, in this process's group (a kill of the worker's group reaches it).
+
+    Call from the pool process's main thread only: PR_SET_PDEATHSIG fires when the thread
+    that started the child ends, not the process.
+    """
     env = dict(os.environ)
     env["LAYERLOOM_SUPERVISOR_PID"] = str(os.getpid())
-    cmd = [sys.executable, "-m", "workers.training.child", str(job_id), token]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    cmd = [sys.executable, "-m", "workers.training.child", *args]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=stdin, preexec_fn=_die_with_parent)  # noqa: PLW1509
+
+
+def start_child(job_id: int, token: str, framework: str = "") -> subprocess.Popen[bytes]:
+    """The job's process: this worker's standby for the framework if one waits, else a fresh one."""
+    child = STANDBY.take(framework)
+    if child is not None:
+        try:
+            assert child.stdin is not None
+            child.stdin.write(f"{job_id} {token}\n".encode())
+            child.stdin.close()
+            log.info("job %s: handed to the waiting %s process %s", job_id, framework, child.pid)
+            return child
+        except OSError:  # it died between the check and the write
+            log.warning("job %s: standby %s child gone (exit %s); starting a fresh one", job_id, framework,
+                        child.poll())  # fmt: skip
+    return spawn([str(job_id), token])
+
+
+class Standby:
+    """This pool process's waiting children, one per framework (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.frameworks: list[str] = []
+        self.rewarm = False  # start a replacement after each job
+
+    def enable(self, frameworks: list[str], rewarm: bool) -> None:
+        from workers.training.child import FRAMEWORKS
+
+        self.frameworks = [name for name in frameworks if name in FRAMEWORKS]
+        self.rewarm = rewarm and bool(self.frameworks)
+        for name in self.frameworks:
+            self.start(name)
+
+    def start(self, framework: str) -> None:
+        if framework not in self.frameworks:
+            return
+        current = self.children.get(framework)
+        if current is None or current.poll() is not None:
+            self.children[framework] = spawn(["--standby", framework], stdin=subprocess.PIPE)
+
+    def take(self, framework: str) -> subprocess.Popen[bytes] | None:
+        child = self.children.pop(framework, None)
+        if child is not None and child.poll() is not None:
+            log.warning("standby %s child had exited (%s); starting a fresh one", framework, child.returncode)
+            return None
+        return child
+
+
+STANDBY = Standby()
 
 
 class TimeLimitReached(Exception):
