@@ -1,4 +1,4 @@
-"""torch: a plain training loop over a DataLoader, in the generated nn.Module.
+"""torch: a plain training loop over in-memory batches, in the generated nn.Module.
 
 Imported only inside the child process that runs one job.
 """
@@ -6,13 +6,13 @@ Imported only inside the child process that runs one job.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
 
 from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
@@ -33,6 +33,20 @@ def setup_device(ctx: JobContext) -> tuple[torch.device, str]:
     if cuda:
         return torch.device("cuda:0"), f"GPU: {torch.cuda.get_device_name(0)}"
     return torch.device("cpu"), "CPU"
+
+
+def warm_up() -> None:
+    """In a standby process: pay torch's lazy first-use costs before a job arrives.
+
+    The first optimizer imports torch._dynamo (1-3 s on a shared 2-core machine, more than the
+    rest of a small job's start); the first backward starts autograd. CPU tensors only, no
+    random numbers drawn: CUDA, the seeds and determinism are set up for the job later.
+    """
+    weight = torch.zeros(2, 2, requires_grad=True)
+    for make in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop):
+        opt = make([weight], lr=1e-3)
+        (weight * 2.0).sum().backward()
+        opt.step()
 
 
 def build(ctx: JobContext, device: torch.device) -> torch.nn.Module:
@@ -68,63 +82,78 @@ def loss_fn(ctx: JobContext) -> Any:
     return lambda out, y: base(out.reshape(-1), y)
 
 
-class ShuffledBatches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Item i is the i-th batch of this epoch's permutation: one slice per batch, no per-sample collate."""
+class Batches:
+    """An epoch's batches sliced from one tensor: in order, or in a permutation drawn per epoch.
+
+    A plain iterator rather than a DataLoader: with the data already in memory the loader's
+    sampler, fetcher and per-item conversion are pure per-batch Python cost.
+    """
 
     def __init__(self, split: Split, batch_size: int, generator: torch.Generator | None) -> None:
         self.X, self.y = torch.from_numpy(split.X), torch.from_numpy(split.y)
         self.batch_size, self.generator = batch_size, generator
-        self.order: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return -(-len(self.X) // self.batch_size)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if index == 0 and self.generator is not None:
-            self.order = torch.randperm(len(self.X), generator=self.generator)
-        start = index * self.batch_size
-        if self.order is None:
-            return self.X[start : start + self.batch_size], self.y[start : start + self.batch_size]
-        rows = self.order[start : start + self.batch_size]
-        return self.X[rows], self.y[rows]
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        X, y, size = self.X, self.y, self.batch_size
+        if self.generator is None:
+            for start in range(0, len(X), size):
+                yield X[start : start + size], y[start : start + size]
+            return
+        order = torch.randperm(len(X), generator=self.generator)
+        for start in range(0, len(X), size):
+            rows = order[start : start + size]
+            yield X[rows], y[rows]
 
 
-def loader(split: Split, batch_size: int, generator: torch.Generator | None) -> DataLoader[Any]:
-    return DataLoader(ShuffledBatches(split, batch_size, generator), batch_size=None, shuffle=False)
+class Seen:
+    """What an epoch saw: loss, accuracy or absolute and squared errors.
 
-
-class Batches:
-    """Counts what each epoch saw: summed loss, correct predictions, absolute and squared errors."""
+    Per batch it keeps the detached loss and the predictions (one argmax, or a view of the
+    outputs for regression) and reduces once per epoch: no host sync and as few small tensor
+    ops as possible per batch.
+    """
 
     def __init__(self, classification: bool, kind: str) -> None:
         self.classification, self.kind = classification, kind
-        # Summed as tensors and read once per epoch: no host sync per batch.
         self.n = 0
-        self.loss = self.correct = self.abs = self.sq = torch.zeros((), dtype=torch.float64)
+        self.losses: list[torch.Tensor] = []
+        self.sizes: list[int] = []
+        self.outputs: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
 
     def add(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
         n = len(y)
         self.n += n
-        self.loss = self.loss + loss.double() * n
-        if self.classification:
-            threshold = 0.5 if self.kind == "sigmoid" else 0.0
-            pred = (out.reshape(-1) > threshold).long() if out.shape[-1] == 1 else out.argmax(1)
-            self.correct = self.correct + (pred == y.long()).sum()
-        else:
-            diff = (out.reshape(-1) - y).double()
-            self.abs = self.abs + diff.abs().sum()
-            self.sq = self.sq + (diff * diff).sum()
+        self.losses.append(loss)
+        self.sizes.append(n)
+        if self.classification and out.shape[-1] != 1:
+            out = out.argmax(1)
+        self.outputs.append(out)
+        self.targets.append(y)
 
     def values(self, prefix: str = "") -> dict[str, float]:
-        n = max(1, self.n)
+        if not self.n:
+            keys = ("loss", "accuracy") if self.classification else ("loss", "mae", "rmse")
+            return {f"{prefix}{key}": 0.0 for key in keys}
+        n = self.n
+        sizes = torch.tensor(self.sizes, dtype=torch.float64, device=self.losses[0].device)
+        loss = float(torch.dot(torch.stack(self.losses).double().reshape(-1), sizes)) / n
+        out, y = torch.cat(self.outputs), torch.cat(self.targets)
         if self.classification:
-            return {f"{prefix}loss": float(self.loss) / n, f"{prefix}accuracy": float(self.correct) / n}
-        return {f"{prefix}loss": float(self.loss) / n, f"{prefix}mae": float(self.abs) / n,
-                f"{prefix}rmse": (float(self.sq) / n) ** 0.5}  # fmt: skip
+            if out.dim() > 1:  # one output unit: a probability (sigmoid) or a logit
+                out = (out.reshape(-1) > (0.5 if self.kind == "sigmoid" else 0.0)).long()
+            return {f"{prefix}loss": loss, f"{prefix}accuracy": float((out == y.long()).sum()) / n}
+        diff = (out.reshape(-1) - y).double()
+        return {f"{prefix}loss": loss, f"{prefix}mae": float(diff.abs().sum()) / n,
+                f"{prefix}rmse": (float((diff * diff).sum()) / n) ** 0.5}  # fmt: skip
 
 
 def to_input(x: torch.Tensor, perm: tuple[int, ...] | None, device: torch.device) -> torch.Tensor:
-    x = x.to(device, non_blocking=True)
+    if device.type != "cpu":
+        x = x.to(device, non_blocking=True)
     return x.permute(*perm).contiguous() if perm else x
 
 
@@ -159,23 +188,20 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     start = restore_checkpoint(model, opt, ctx.checkpoint_dir, early)
     criterion, perm = loss_fn(ctx), torch_input_permutation(ctx.spec)
     generator = torch.Generator()
-    batches = loader(train_split, ctx.hp.batch_size, generator)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and ctx.hp.mixed_precision)
+    batches = Batches(train_split, ctx.hp.batch_size, generator)
     amp = device.type == "cuda" and ctx.hp.mixed_precision
+    step = amp_step(model, opt, criterion) if amp else plain_step(model, opt, criterion)
+    on_cpu = device.type == "cpu"
     for epoch in range(start, ctx.hp.epochs):
         generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
-        began, seen = time.perf_counter(), Batches(ctx.classification, ctx.output_kind)
+        began, seen = time.perf_counter(), Seen(ctx.classification, ctx.output_kind)
         model.train()
         for index, (xb, yb) in enumerate(batches):
-            xb, yb = to_input(xb, perm, device), yb.to(device, non_blocking=True)
-            with torch.autocast(device.type, enabled=amp):
-                out = model(xb)
-                loss = criterion(out.float(), yb)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            seen.add(out.detach(), yb, loss.detach())
+            xb = to_input(xb, perm, device)
+            if not on_cpu:
+                yb = yb.to(device, non_blocking=True)
+            out, loss = step(xb, yb)
+            seen.add(out, yb, loss)
             if reporter.batch_done(epoch, index + 1):
                 return model, start
         seconds = time.perf_counter() - began
@@ -191,12 +217,46 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     return model, start
 
 
+Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any) -> Step:
+    """One optimisation step; returns the detached outputs and loss."""
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = model(xb)
+        loss = criterion(out if out.dtype == torch.float32 else out.float(), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return out.detach(), loss.detach()
+
+    return step
+
+
+def amp_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any) -> Step:
+    """The same step in float16 autocast with a gradient scaler (CUDA, mixed_precision)."""
+    scaler = torch.amp.GradScaler("cuda")
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast("cuda"):
+            out = model(xb)
+            loss = criterion(out.float(), yb)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return out.detach(), loss.detach()
+
+    return step
+
+
 @torch.no_grad()
 def evaluate_split(model: torch.nn.Module, split: Split, ctx: JobContext, criterion: Any,
-                   perm: tuple[int, ...] | None, device: torch.device) -> Batches:  # fmt: skip
+                   perm: tuple[int, ...] | None, device: torch.device) -> Seen:  # fmt: skip
     model.eval()
-    seen = Batches(ctx.classification, ctx.output_kind)
-    for xb, yb in loader(split, max(ctx.hp.batch_size, 256), None):
+    seen = Seen(ctx.classification, ctx.output_kind)
+    for xb, yb in Batches(split, max(ctx.hp.batch_size, 256), None):
         xb, yb = to_input(xb, perm, device), yb.to(device)
         out = model(xb).float()
         seen.add(out, yb, criterion(out, yb))
