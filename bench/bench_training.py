@@ -6,7 +6,8 @@
    the real job process (`python -m workers.training.child`), with its DB progress,
    per-epoch metrics, TensorBoard events and checkpoints; its `epoch_seconds` metric is
    training time without validation, measured the same way as the hand loop's.
-2. Submission to first trained batch with a running worker on the embedded broker.
+2. Submission to first trained batch with an idle worker on the embedded broker, for a
+   worker with standby children (the default) and one starting a fresh process per job.
 
 Run: .venv/bin/python bench/bench_training.py [--quick]
 """
@@ -132,75 +133,125 @@ def hand_epochs(ds, spec: dict, framework: str, epochs: int, batch: int) -> list
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def steady(times: list[float]) -> float:
-    """Median epoch time without the first epoch (graph tracing, allocator warm-up)."""
-    return statistics.median(times[1:] if len(times) > 1 else times)
+def steady(times: list[float]) -> list[float]:
+    """Epoch times without the first epoch (graph tracing, allocator warm-up)."""
+    return times[1:] if len(times) > 1 else times
 
 
-def overhead(owner, quick: bool) -> list[dict]:  # type: ignore[no-untyped-def]
-    epochs, rounds = (3, 1) if quick else (4, 2)
-    cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 12000 if quick else 30000), 64),
-             ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 2000 if quick else 5000), 32)]  # fmt: skip
+def overhead(owner, quick: bool, frameworks: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
+    # Epochs of one to three seconds, so that a ratio of 1.05 is not lost in timer and scheduler noise.
+    epochs, rounds = (3, 1) if quick else (3, 2)
+    cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 30000 if quick else 100000), 64),
+             ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 5000 if quick else 20000), 32)]  # fmt: skip
     rows = []
-    for framework in ("keras", "torch"):
+    for framework in frameworks:
         for name, spec, ds, batch in cases:
-            plat, hand = [], []
+            plat: list[float] = []
+            hand: list[float] = []
             for _ in range(rounds):  # alternate so both see the same machine load
-                hand.append(steady(hand_epochs(ds, spec, framework, epochs, batch)))
-                plat.append(steady(platform_epochs(owner, ds, spec, framework, epochs, batch)))
+                hand += steady(hand_epochs(ds, spec, framework, epochs, batch))
+                plat += steady(platform_epochs(owner, ds, spec, framework, epochs, batch))
             p, h = statistics.median(plat), statistics.median(hand)
-            rows.append({"framework": framework, "model": name, "batch": batch, "platform_s": p, "hand_s": h,
-                         "ratio": p / h})  # fmt: skip
+            rows.append({"framework": framework, "model": name, "batch": batch, "train_rows": len(np.load(ds.version_dir / "y_train.npy")),
+                         "platform_s": p, "hand_s": h, "ratio": p / h, "platform_all": plat, "hand_all": hand})  # fmt: skip
             print(f"{framework:6} {name:4} batch {batch:3}: platform {p:.3f}s/epoch, hand loop {h:.3f}s/epoch, "
-                  f"ratio {p / h:.3f}", flush=True)  # fmt: skip
+                  f"ratio {p / h:.3f}  (epochs: platform {_fmt(plat)}; hand {_fmt(hand)})", flush=True)  # fmt: skip
     return rows
 
 
-def first_batch_latency(owner, tries: int) -> list[float]:  # type: ignore[no-untyped-def]
-    """Seconds from submit_job to the job's first recorded batch, with a warm worker waiting."""
+def _fmt(times: list[float]) -> str:
+    return " ".join(f"{t:.2f}" for t in times)
+
+
+class Worker:
+    """A training worker as the Procfile runs it, on its own queue; standby children on or off."""
+
+    def __init__(self, queue: str, standby: bool) -> None:
+        env = {**os.environ, "LAYERLOOM_STANDBY_FRAMEWORKS": "torch,keras" if standby else "none"}
+        self.queue = queue
+        self.log_path = Path(os.environ["LAYERLOOM_VAR_DIR"]) / f"bench-worker-{queue}.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", queue, "-c", "1",
+                                      "--max-tasks-per-child", "1", "-n", f"{queue}@%h", "-l", "INFO",
+                                      "--without-gossip", "--without-mingle"],
+                                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 120
+        while " ready." not in self.log_path.read_text(errors="replace"):
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.log_path.read_text()[-3000:]
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def first_batch_latency(owner, tries: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    """Seconds from submit_job to the job's first recorded batch, with an idle worker waiting.
+
+    Two workers, one per variant (fresh child per job: "cold"; standby children: "standby"),
+    each on its own queue; submissions alternate between them and between frameworks.
+    """
+    from django.conf import settings
+
     from workers.models import TrainingJob
     from workers.services import submit_job
 
     ds = make_dataset(owner, "latency", (32,), 4000)
-    log = open(Path(os.environ["LAYERLOOM_VAR_DIR"]) / "bench-worker.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "training", "-c", "1",
-                               "--max-tasks-per-child", "1", "-l", "INFO", "--without-gossip", "--without-mingle"],
-                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    results = []
+    workers = {"cold": Worker("training-bench-cold", False), "standby": Worker("training-bench-standby", True)}
+    results: dict[str, list[float]] = {}
     try:
+        for worker in workers.values():
+            worker.wait_ready()
         for _ in range(tries):
-            time.sleep(8)  # the worker (re)starts its pool process after each job
-            start = time.monotonic()
-            job = submit_job(owner, spec=MLP, dataset=ds, framework="torch",
-                             hyperparameters={"epochs": 1, "batch_size": 8, "device": "cpu"})  # fmt: skip
-            while True:
-                job.refresh_from_db(fields=["status", "batch", "epoch", "error"])
-                if job.batch > 0 or job.epoch > 0:
-                    results.append(time.monotonic() - start)
-                    break
-                assert job.status in ("queued", "running"), job.error
-                time.sleep(0.02)
-            while TrainingJob.objects.get(pk=job.pk).status == "running":
-                time.sleep(0.2)
+            for framework in ("torch", "keras"):
+                for variant, worker in workers.items():
+                    time.sleep(8)  # the worker replaces its pool process (and standby children) after each job
+                    settings.LAYERLOOM_TRAINING_QUEUE = worker.queue
+                    start = time.monotonic()
+                    job = submit_job(owner, spec=MLP, dataset=ds, framework=framework,
+                                     hyperparameters={"epochs": 1, "batch_size": 8, "device": "cpu"})  # fmt: skip
+                    while True:
+                        job.refresh_from_db(fields=["status", "batch", "epoch", "error"])
+                        if job.batch > 0 or job.epoch > 0:
+                            results.setdefault(f"{framework} {variant}", []).append(time.monotonic() - start)
+                            break
+                        assert job.status in ("queued", "running"), job.error
+                        time.sleep(0.02)
+                    while TrainingJob.objects.get(pk=job.pk).status == "running":
+                        time.sleep(0.2)
     finally:
-        worker.terminate()
-        worker.wait(30)
+        for worker in workers.values():
+            worker.stop()
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller data, one round")
+    parser.add_argument(
+        "--frameworks", default="keras,torch", help="overhead cases to run (comma-separated; none: skip)"
+    )
+    parser.add_argument("--no-latency", action="store_true", help="skip submission-to-first-batch")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="OMP_NUM_THREADS for both sides of the overhead runs (0: the framework's default); "
+                             "1 keeps a loaded 2-core machine from stalling torch's thread pool")  # fmt: skip
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
 
     owner = get_user_model().objects.create_user("bench")
     print(f"CPU threads available: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
-    rows = overhead(owner, args.quick)
-    latencies = first_batch_latency(owner, 3)
-    print("submission to first batch (torch, warm worker, filesystem broker): "
-          + ", ".join(f"{s:.2f}s" for s in latencies) + f"; median {statistics.median(latencies):.2f}s")  # fmt: skip
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        print(f"OMP_NUM_THREADS={args.threads} for both sides")
+    latencies = {} if args.no_latency else first_batch_latency(owner, 2 if args.quick else 3)
+    for case, times in latencies.items():
+        print(f"submission to first batch ({case}, idle worker, filesystem broker): "
+              + ", ".join(f"{t:.2f}s" for t in times) + f"; median {statistics.median(times):.2f}s", flush=True)  # fmt: skip
+    rows = overhead(owner, args.quick, [f for f in args.frameworks.split(",") if f in ("keras", "torch")])
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     print(json.dumps({"overhead": rows, "first_batch_s": latencies}))
 
 
