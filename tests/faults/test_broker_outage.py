@@ -84,7 +84,7 @@ def folder_outage(seconds: float) -> None:
 
 def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worker_factory, private_queue):
     worker = fault_worker(worker_factory, private_queue)
-    job = long_job(alice, epochs=6, n=3000)
+    job = long_job(alice, epochs=8, n=6000)  # 450 batches an epoch: still training after the outage
 
     def training() -> bool:
         job.refresh_from_db()
@@ -96,6 +96,8 @@ def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worke
         folder_outage(3)
     else:
         redis_outage(2)
+    job.refresh_from_db()
+    assert job.status == TrainingJob.Status.RUNNING, "the job did not train through the outage"
     job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=worker)
     assert job.status == TrainingJob.Status.SUCCEEDED, job.error
     assert job.attempts == 1  # it was never restarted

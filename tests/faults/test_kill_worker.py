@@ -18,13 +18,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_killed_worker_job_resumes_on_a_new_worker(alice, worker_factory, private_queue, settings):
     settings.LAYERLOOM_HEARTBEAT_TIMEOUT = 3
     first = fault_worker(worker_factory, private_queue)
-    job = long_job(alice, epochs=4, n=2000)
+    # 450 batches an epoch: long enough to be caught mid-run however fast the loop gets.
+    job = long_job(alice, epochs=4, n=6000)
 
-    def mid_epoch_two() -> bool:
+    def past_first_checkpoint() -> bool:
         job.refresh_from_db()
-        return job.epoch >= 1 and job.batch > 0
+        assert job.status in ("queued", "running"), f"job {job.status} before it could be killed: {job.error}"
+        return job.status == "running" and (job.epoch >= 2 or (job.epoch >= 1 and job.batch > 0)) and job.epoch < 4
 
-    wait_for(mid_epoch_two, 180, 0.1, "the job to be inside its second epoch")
+    wait_for(past_first_checkpoint, 180, 0.1, "the job to be past its first epoch")
     first.kill()  # SIGKILL to the worker's whole process group, the training child included
     job.refresh_from_db()
     position = (job.epoch, job.batch)

@@ -19,6 +19,7 @@ def test_a_running_job_stops_quickly_and_keeps_its_metrics(celery_worker, alice)
     def inside_second_epoch() -> bool:
         # The first epoch's Metric row, and the run past it: cancelling now must keep that row.
         job.refresh_from_db()
+        assert job.status in ("queued", "running"), f"job {job.status} before it was cancelled: {job.error}"
         return job.status == "running" and job.epoch >= 1 and job.batch > 0 and job.metrics.exists()
 
     wait_for(inside_second_epoch, 180, 0.1, "the first epoch")
