@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,3 +48,15 @@ def worker_factory(django_db_setup: None) -> Iterator[Any]:
     yield factory
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def private_queue(settings: Any) -> str:
+    """Jobs submitted in this test go to a queue only this test's workers read.
+
+    The session-wide worker also reads the "training" queue; a private queue keeps
+    crash and concurrency tests in control of exactly which worker takes which job.
+    """
+    name = f"training-{uuid.uuid4().hex[:8]}"
+    settings.LAYERLOOM_TRAINING_QUEUE = name
+    return name

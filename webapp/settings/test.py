@@ -14,7 +14,8 @@ import tempfile
 import uuid
 
 os.environ.setdefault("LAYERLOOM_TEST_RUN_ID", uuid.uuid4().hex[:8])
-os.environ.setdefault("LAYERLOOM_VAR_DIR", tempfile.mkdtemp(prefix="layerloom-test-"))
+if not os.environ.get("LAYERLOOM_VAR_DIR"):  # only the first process of a run makes the folder
+    os.environ["LAYERLOOM_VAR_DIR"] = tempfile.mkdtemp(prefix="layerloom-test-")
 
 from webapp.settings.base import *  # noqa: E402, F403
 from webapp.settings.base import (  # noqa: E402
