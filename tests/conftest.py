@@ -28,11 +28,24 @@ def alice_client(client: Any, alice: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[WorkerProcess]:
-    """One real worker on both queues for the whole session; tests using it need transactional_db."""
-    worker = start_worker(queues="default,training", concurrency=1)
-    yield worker
-    worker.stop()
+def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, WorkerProcess]]:
+    holder = {"worker": start_worker(queues="default,training", concurrency=1)}
+    yield holder
+    holder["worker"].stop()
+
+
+@pytest.fixture
+def celery_worker(_session_worker: dict[str, WorkerProcess]) -> WorkerProcess:
+    """One real worker on both queues, shared by the session; tests using it need transactional_db.
+
+    A fault test that takes the filesystem broker's folder away ends every worker reading it
+    (kombu treats that as unrecoverable), this one included: then a fresh one takes its place.
+    """
+    worker = _session_worker["worker"]
+    if not worker.alive() or "Unrecoverable error" in worker.log():
+        worker.stop()
+        worker = _session_worker["worker"] = start_worker(queues="default,training", concurrency=1)
+    return worker
 
 
 @pytest.fixture
