@@ -192,6 +192,23 @@ def report(doc: dict[str, Any], head: str, ids: list[str], outputs: np.ndarray, 
             handle.close()
 
 
+def train_arguments(
+    description: str | None, settings: dict, optimizers: list[str], output: str
+) -> argparse.Namespace:
+    """train.py's command line, the same in both frameworks; defaults are the job's settings."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--validation", type=Path, help="data to report validation loss on (same layout)")
+    parser.add_argument("--epochs", type=int, default=settings.get("epochs", 10))
+    parser.add_argument("--batch-size", type=int, default=settings.get("batch_size", 32))
+    parser.add_argument("--learning-rate", type=float, default=settings.get("learning_rate", 1e-3))
+    parser.add_argument("--optimizer", choices=optimizers, default=settings.get("optimizer", "adam"))
+    parser.add_argument("--loss", default=settings.get("loss", "auto"))
+    parser.add_argument("--seed", type=int, default=settings.get("seed", 0))
+    parser.add_argument("--output", type=Path, default=Path(output))
+    return parser.parse_args()
+
+
 def predict_arguments(description: str | None) -> argparse.Namespace:
     bundle = load_json("bundle.json")
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -11,9 +11,6 @@ settings of the Layerloom job (training.json).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import dataio
 import keras
 from model import INPUT_DTYPE, build_model
@@ -38,23 +35,9 @@ def loss_for(name: str, head: str, task: str) -> str | keras.losses.Loss:
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # a linear head gives logits
 
 
-def parse_args(settings: dict) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", type=Path)
-    parser.add_argument("--validation", type=Path, help="data to report validation loss on (same layout)")
-    parser.add_argument("--epochs", type=int, default=settings.get("epochs", 10))
-    parser.add_argument("--batch-size", type=int, default=settings.get("batch_size", 32))
-    parser.add_argument("--learning-rate", type=float, default=settings.get("learning_rate", 1e-3))
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=settings.get("optimizer", "adam"))
-    parser.add_argument("--loss", default=settings.get("loss", "auto"))
-    parser.add_argument("--seed", type=int, default=settings.get("seed", 0))
-    parser.add_argument("--output", type=Path, default=Path("model.weights.h5"))
-    return parser.parse_args()
-
-
 def main() -> None:
     settings = dataio.load_json("training.json")
-    args = parse_args(settings)
+    args = dataio.train_arguments(__doc__, settings, sorted(OPTIMIZERS), "model.weights.h5")
     bundle = dataio.load_json("bundle.json")
     doc = dataio.load_json("preprocessing.json")
     x, y = dataio.read_labelled(doc, args.data)
