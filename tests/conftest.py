@@ -38,8 +38,8 @@ def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[d
 def celery_worker(_session_worker: dict[str, WorkerProcess]) -> WorkerProcess:
     """One real worker on both queues, shared by the session; tests using it need transactional_db.
 
-    A fault test that takes the filesystem broker's folder away ends every worker reading it
-    (kombu treats that as unrecoverable), this one included: then a fresh one takes its place.
+    Should a test leave it dead (a fault test gone wrong), a fresh one takes its place, so
+    one failure does not cascade through the rest of the suite.
     """
     worker = _session_worker["worker"]
     if not worker.alive() or "Unrecoverable error" in worker.log():

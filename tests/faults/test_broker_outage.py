@@ -4,10 +4,10 @@ With Redis (CELERY_BROKER_URL=redis://..., as in CI) the server is really stoppe
 restarted. With the embedded filesystem broker the queue folder is taken away and put
 back, which is what an unmounted or unreachable broker volume looks like to kombu.
 
-Found with this test: kombu's filesystem transport treats a missing queue folder as an
-unrecoverable error, so that worker finishes its running job and then exits; the process
-manager (Procfile / systemd) starts it again. The test checks exactly that contract for the
-embedded broker, and the stricter one (the same worker keeps consuming) for Redis.
+Found with this test: kombu's own filesystem transport treats a missing queue folder as an
+unrecoverable error, and every worker reading it exits; the project's transport
+(webapp/broker.py) treats it as an outage instead. Either way the contract is the same: the
+running job trains through, and the same worker consumes again afterwards.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def folder_outage(seconds: float) -> None:
 
 def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worker_factory, private_queue):
     worker = fault_worker(worker_factory, private_queue)
-    job = long_job(alice, epochs=8, n=6000)  # 450 batches an epoch: still training after the outage
+    job = long_job(alice, epochs=30, n=6000)  # 600 batches an epoch: still training after the outage
 
     def training() -> bool:
         job.refresh_from_db()
@@ -98,16 +98,14 @@ def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worke
         redis_outage(2)
     job.refresh_from_db()
     assert job.status == TrainingJob.Status.RUNNING, "the job did not train through the outage"
-    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=worker)
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=420, worker=worker)
     assert job.status == TrainingJob.Status.SUCCEEDED, job.error
     assert job.attempts == 1  # it was never restarted
 
+    assert worker.alive(), worker.log()[-3000:]
     if settings.CELERY_BROKER_IS_FILESYSTEM:
-        wait_for(lambda: not worker.alive(), 60, what="the worker to stop after the unrecoverable error")
-        worker = fault_worker(worker_factory, private_queue)  # what the process manager does
-    else:
-        assert worker.alive()
-    # The worker (reconnected, or restarted) consumes again (celery #8030): a new job runs to the end.
+        assert "is missing; waiting for it to come back" in worker.log()  # the worker saw the outage
+    # The same worker consumes again (celery #8030): a new job runs to the end.
     after = long_job(alice, epochs=1, n=200)
     after = wait_status(after, *TrainingJob.FINISHED, timeout=240, worker=worker)
     assert after.status == TrainingJob.Status.SUCCEEDED, after.error

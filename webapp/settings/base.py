@@ -128,6 +128,8 @@ BROKER_DIR = Path(env_str("LAYERLOOM_BROKER_DIR", str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_IS_FILESYSTEM = CELERY_BROKER_URL.startswith("filesystem://")
 if CELERY_BROKER_IS_FILESYSTEM:
+    # kombu's filesystem transport, except that a missing queue folder is an outage, not a fatal error.
+    CELERY_BROKER_TRANSPORT = "webapp.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
