@@ -140,7 +140,7 @@ def steady(times: list[float]) -> list[float]:
 
 def overhead(owner, quick: bool, frameworks: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
     # Epochs of one to three seconds, so that a ratio of 1.05 is not lost in timer and scheduler noise.
-    epochs, rounds = (3, 1) if quick else (3, 2)
+    epochs, rounds = (3, 1) if quick else (4, 3)
     cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 30000 if quick else 100000), 64),
              ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 5000 if quick else 20000), 32)]  # fmt: skip
     rows = []

@@ -6,6 +6,7 @@ operator, taken over after a stale heartbeat) changes nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import resource
@@ -41,6 +42,10 @@ def run(job_id: int, token: str) -> int:
         _update(job_id, token, device_name=engine.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
         reporter.start()
         apply_memory_cap()
+        # Everything alive now (Django, the framework, the data) lives until the process ends:
+        # freezing it keeps the collector's full passes, which otherwise rescan those hundreds
+        # of thousands of objects (about 0.15 s each here), out of the training loop.
+        gc.freeze()
         model, resumed = engine.train(train_split, val, reporter)
         if resumed:
             _update(job_id, token, resumed_from_epoch=resumed)
