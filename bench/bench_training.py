@@ -141,8 +141,8 @@ def steady(times: list[float]) -> list[float]:
 def overhead(owner, quick: bool, frameworks: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
     # Epochs of one to three seconds, so that a ratio of 1.05 is not lost in timer and scheduler noise.
     epochs, rounds = (3, 1) if quick else (4, 3)
-    cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 30000 if quick else 100000), 64),
-             ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 5000 if quick else 20000), 32)]  # fmt: skip
+    cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 30000 if quick else 200000), 64),
+             ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 5000 if quick else 40000), 32)]  # fmt: skip
     rows = []
     for framework in frameworks:
         for name, spec, ds, batch in cases:
@@ -235,8 +235,8 @@ def main() -> None:
     )
     parser.add_argument("--no-latency", action="store_true", help="skip submission-to-first-batch")
     parser.add_argument("--threads", type=int, default=0,
-                        help="OMP_NUM_THREADS for both sides of the overhead runs (0: the framework's default); "
-                             "1 keeps a loaded 2-core machine from stalling torch's thread pool")  # fmt: skip
+                        help="threads per framework for both sides of the overhead runs (0: the framework's "
+                             "default); 1 keeps a loaded 2-core machine from stalling the thread pools")  # fmt: skip
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
@@ -244,8 +244,10 @@ def main() -> None:
     owner = get_user_model().objects.create_user("bench")
     print(f"CPU threads available: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
     if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
-        print(f"OMP_NUM_THREADS={args.threads} for both sides")
+        # torch sizes its pool from OMP_NUM_THREADS, TensorFlow from its own two variables.
+        for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ[name] = str(args.threads)
+        print(f"OMP_NUM_THREADS, TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS={args.threads} for both sides")
     latencies = {} if args.no_latency else first_batch_latency(owner, 2 if args.quick else 3)
     for case, times in latencies.items():
         print(f"submission to first batch ({case}, idle worker, filesystem broker): "

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Sampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
@@ -108,10 +108,30 @@ class Batches(Sampler[Any]):
         return iter(torch.randperm(self.rows, generator=self.generator).split(self.batch_size))
 
 
+class Rows(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """In-memory inputs and targets, read a whole batch of rows (a slice or an index tensor) at a time."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, rows: slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(rows, slice):
+            return self.X[rows], self.y[rows]  # views: nothing copied
+        return self.X.index_select(0, rows), self.y.index_select(0, rows)  # cheaper than X[rows]
+
+
 def batches(split: Split, batch_size: int, generator: torch.Generator | None) -> DataLoader:
     """An epoch's batches through a DataLoader: in order, or shuffled by the generator."""
-    data = TensorDataset(torch.from_numpy(split.X), torch.from_numpy(split.y))
-    return DataLoader(data, batch_size=None, sampler=Batches(len(data), batch_size, generator))
+    data = Rows(torch.from_numpy(split.X), torch.from_numpy(split.y))
+    return DataLoader(data, batch_size=None, sampler=Batches(len(data), batch_size, generator), collate_fn=as_is)
+
+
+def as_is(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """The dataset already returns whole batches as tensors: nothing to collate or convert."""
+    return batch
 
 
 class Seen:
@@ -126,23 +146,23 @@ class Seen:
 
     def __init__(self, classification: bool, kind: str) -> None:
         self.classification, self.kind = classification, kind
-        self.n = 0
         self.losses: list[torch.Tensor] = []
-        self.sizes: list[int] = []
-        self.outputs: list[torch.Tensor] = []
         self.targets: list[torch.Tensor] = []
+        self.outputs: list[torch.Tensor] = []
         self._block: list[torch.Tensor] = []
-        self._block_size = 0
+        self._block_batches = 0  # set from the first batch's size
+
+    @property
+    def n(self) -> int:
+        return sum(len(y) for y in self.targets)
 
     def add(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
-        n = len(y)
-        self.n += n
         self.losses.append(loss)
-        self.sizes.append(n)
         self.targets.append(y)
         self._block.append(out)
-        self._block_size += out.numel()
-        if self._block_size >= self.BLOCK:
+        if not self._block_batches:
+            self._block_batches = max(1, self.BLOCK // max(1, out.numel()))
+        if len(self._block) >= self._block_batches:
             self._reduce()
 
     def _reduce(self) -> None:
@@ -152,15 +172,15 @@ class Seen:
         if self.classification and out.shape[-1] != 1:
             out = out.argmax(1)
         self.outputs.append(out)
-        self._block, self._block_size = [], 0
+        self._block = []
 
     def values(self, prefix: str = "") -> dict[str, float]:
-        if not self.n:
+        if not self.targets:
             keys = ("loss", "accuracy") if self.classification else ("loss", "mae", "rmse")
             return {f"{prefix}{key}": 0.0 for key in keys}
         self._reduce()
         n = self.n
-        sizes = torch.tensor(self.sizes, dtype=torch.float64, device=self.losses[0].device)
+        sizes = torch.tensor([len(y) for y in self.targets], dtype=torch.float64, device=self.losses[0].device)
         loss = float(torch.dot(torch.stack(self.losses).double().reshape(-1), sizes)) / n
         out, y = torch.cat(self.outputs), torch.cat(self.targets)
         if self.classification:
@@ -218,9 +238,10 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
         began, seen = time.perf_counter(), Seen(ctx.classification, ctx.output_kind)
         model.train()
         for index, (xb, yb) in enumerate(loader):
-            xb = to_input(xb, perm, device)
             if not on_cpu:
-                yb = yb.to(device, non_blocking=True)
+                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            if perm:
+                xb = xb.permute(*perm).contiguous()
             out, loss = step(xb, yb)
             seen.add(out, yb, loss)
             if reporter.batch_done(epoch, index + 1):
