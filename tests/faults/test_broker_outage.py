@@ -84,7 +84,8 @@ def folder_outage(seconds: float) -> None:
 
 def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worker_factory, private_queue):
     worker = fault_worker(worker_factory, private_queue)
-    job = long_job(alice, epochs=30, n=6000)  # 600 batches an epoch: still training after the outage
+    # 4,500 batches an epoch, 20 epochs (10-20 s on the CPU): still training after the outage.
+    job = long_job(alice, epochs=20, n=60000)
 
     def training() -> bool:
         job.refresh_from_db()

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_killed_worker_job_resumes_on_a_new_worker(alice, worker_factory, private_queue, settings):
     settings.LAYERLOOM_HEARTBEAT_TIMEOUT = 3
     first = fault_worker(worker_factory, private_queue)
-    # 450 batches an epoch: long enough to be caught mid-run however fast the loop gets.
-    job = long_job(alice, epochs=4, n=6000)
+    # 4,500 batches an epoch (0.5-1 s on the CPU): long enough to be caught mid-run.
+    job = long_job(alice, epochs=4, n=60000)
 
     def past_first_checkpoint() -> bool:
         job.refresh_from_db()

@@ -23,7 +23,7 @@ WIDE = {
 def test_soft_time_limit_fails_the_job_and_frees_the_worker(alice, worker_factory, private_queue):
     # Celery's soft limit is LAYERLOOM_JOB_TIME_LIMIT seconds (the hard one 300 s later).
     worker = fault_worker(worker_factory, private_queue, LAYERLOOM_JOB_TIME_LIMIT="8")
-    job = long_job(alice, epochs=200)
+    job = long_job(alice, epochs=2000)  # far longer than the 8 s limit, however fast the loop gets
     job = wait_status(job, *TrainingJob.FINISHED, timeout=120, worker=worker)
     assert job.status == TrainingJob.Status.FAILED and "time limit of 8 seconds" in job.error
     wait_for(lambda: "child exited" in worker.log() or "time limit" in worker.log(), 30)
