@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_third_job_starts_on_the_first_free_worker(alice, worker_factory, private_queue):
     workers = [fault_worker(worker_factory, private_queue) for _ in range(2)]
-    jobs = [long_job(alice, epochs=e, n=600) for e in (1, 4, 1)]
+    # The second job trains for 10-20 s, far longer than a worker takes to replace its pool
+    # process after the first job: the first worker is free, and ready, well before the second.
+    jobs = [long_job(alice, epochs=epochs, n=n) for epochs, n in ((1, 600), (20, 60000), (1, 600))]
     for job in jobs:
         wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=workers[0])
         assert job.status == TrainingJob.Status.SUCCEEDED, job.error
