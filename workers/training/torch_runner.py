@@ -188,8 +188,9 @@ class Seen:
             keys = ("loss", "accuracy") if self.classification else ("loss", "mae", "rmse")
             return {f"{prefix}{key}": 0.0 for key in keys}
         self._reduce()
-        n = self.n
-        sizes = torch.tensor([len(y) for y in self.targets], dtype=torch.float64, device=self.losses[0].device)
+        counts = [len(y) for y in self.targets]
+        n = sum(counts)
+        sizes = torch.tensor(counts, dtype=torch.float64, device=self.losses[0].device)
         loss = float(torch.dot(torch.stack(self.losses).double().reshape(-1), sizes)) / n
         out, y = torch.cat(self.outputs), torch.cat(self.targets)
         if self.classification:
@@ -247,10 +248,9 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
         began, seen = time.perf_counter(), Seen(ctx.classification, ctx.output_kind)
         model.train()
         for index, (xb, yb) in enumerate(loader):
+            xb = to_input(xb, perm, device)
             if not on_cpu:
-                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            if perm:
-                xb = xb.permute(*perm).contiguous()
+                yb = yb.to(device, non_blocking=True)
             out, loss = step(xb, yb)
             seen.add(out, yb, loss)
             if reporter.batch_done(epoch, index + 1):
