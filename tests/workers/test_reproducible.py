@@ -10,7 +10,7 @@ from workers.models import TrainingJob
 from workers.services import submit_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TIMINGS = {"epoch_seconds", "samples_per_second"}
+TIMINGS = {"epoch_seconds", "epoch_cpu_seconds", "samples_per_second"}
 
 
 @pytest.mark.parametrize(("framework", "kind"), [("keras", "images"), ("torch", "regression")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 
@@ -32,9 +33,12 @@ def test_a_job_trains_evaluates_and_exports(celery_worker, alice, bob, framework
 
     metrics = list(job.metrics.all())
     assert [m.epoch for m in metrics] == [1, 2]
-    wanted = {"loss", "val_loss", "learning_rate", "samples_per_second"}
+    wanted = {"loss", "val_loss", "learning_rate", "samples_per_second", "epoch_seconds", "epoch_cpu_seconds"}
     wanted |= {"mae", "rmse", "val_rmse"} if kind == "regression" else {"accuracy", "val_accuracy"}
     assert wanted <= set(metrics[-1].values)
+    # Training burns CPU, and no more than the machine's cores can give in the epoch's wall time.
+    last = metrics[-1].values
+    assert 0 < last["epoch_cpu_seconds"] <= last["epoch_seconds"] * (os.cpu_count() or 1) + 0.05
 
     evaluation = job.evaluation
     assert evaluation["split"] == "test" and evaluation["samples"] == 32

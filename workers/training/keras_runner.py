@@ -120,15 +120,18 @@ class Report(keras.callbacks.Callback):
         super().__init__()
         self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size
         self.epoch_index, self.started, self.trained = 0, 0.0, 0.0
+        self.cpu_started, self.cpu_trained = 0.0, 0.0
         self.complete = True
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch_index, self.started, self.trained = epoch, time.perf_counter(), 0.0
+        self.cpu_started = time.process_time()
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         # epoch_seconds is training time only (validation excluded), as in the torch loop.
         if not self.trained:
             self.trained = time.perf_counter() - self.started
+            self.cpu_trained = time.process_time() - self.cpu_started
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.reporter.batch_done(self.epoch_index, batch + 1):
@@ -139,9 +142,11 @@ class Report(keras.callbacks.Callback):
         if not self.complete:
             return  # a cancelled, partial epoch is not recorded
         seconds = self.trained or time.perf_counter() - self.started
+        cpu_seconds = self.cpu_trained if self.trained else time.process_time() - self.cpu_started
         values = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
         values["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         values["epoch_seconds"] = seconds
+        values["epoch_cpu_seconds"] = cpu_seconds
         values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
         self.reporter.epoch_done(epoch + 1, values)
         save_checkpoint(self.model, self.ctx.checkpoint_dir, epoch + 1, self.early)

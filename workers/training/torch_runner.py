@@ -245,7 +245,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     on_cpu = device.type == "cpu"
     for epoch in range(start, ctx.hp.epochs):
         generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
-        began, seen = time.perf_counter(), Seen(ctx.classification, ctx.output_kind)
+        began, cpu_began, seen = time.perf_counter(), time.process_time(), Seen(ctx.classification, ctx.output_kind)
         model.train()
         for index, (xb, yb) in enumerate(loader):
             xb = to_input(xb, perm, device)
@@ -255,11 +255,12 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
             seen.add(out, yb, loss)
             if reporter.batch_done(epoch, index + 1):
                 return model, start
-        seconds = time.perf_counter() - began
+        seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
         values = seen.values()
         if len(val.X):
             values.update(evaluate_split(model, val, ctx, criterion, perm, device).values("val_"))
         values.update({"learning_rate": opt.param_groups[0]["lr"], "epoch_seconds": seconds,
+                       "epoch_cpu_seconds": cpu_seconds,
                        "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
         reporter.epoch_done(epoch + 1, values)
         save_checkpoint(model, opt, ctx.checkpoint_dir, epoch + 1, early)
