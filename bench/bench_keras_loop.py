@@ -25,7 +25,6 @@ import gc
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 # One thread per pool for both loops, set before TensorFlow is imported (see bench_training.py).
@@ -42,6 +41,7 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
     from workers.models import TrainingJob
     from workers.training import keras_runner
     from workers.training.context import JobContext
+    from workers.training.epoch_clock import EpochClock
     from workers.training.reporter import EarlyStopping, Reporter
     from workers.training.supervisor import claim
 
@@ -63,10 +63,11 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.began = time.perf_counter(), time.process_time()
+            self.clock = EpochClock()
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            self.took = time.perf_counter() - self.began[0], time.process_time() - self.began[1]
+            took = self.clock.read()
+            self.took = took["epoch_seconds"], took["epoch_cpu_seconds"]
 
     class HandEpochs(keras.callbacks.Callback):
         """Runs one hand epoch between the job's epochs, before or after alternately.

@@ -6,7 +6,6 @@ Imported only inside the child process that runs one job.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from builder.codegen import generate_keras  # noqa: E402
 from builder.codegen.guard import load_module  # noqa: E402
 from workers.training import checkpoints  # noqa: E402
 from workers.training.context import JobContext, JobError, Split  # noqa: E402
+from workers.training.epoch_clock import EpochClock  # noqa: E402
 from workers.training.reporter import EarlyStopping, Reporter  # noqa: E402
 
 
@@ -119,19 +119,16 @@ class Report(keras.callbacks.Callback):
     def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train_size: int) -> None:
         super().__init__()
         self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size
-        self.epoch_index, self.started, self.trained = 0, 0.0, 0.0
-        self.cpu_started, self.cpu_trained = 0.0, 0.0
+        self.epoch_index, self.clock, self.trained = 0, EpochClock(), None
         self.complete = True
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.epoch_index, self.started, self.trained = epoch, time.perf_counter(), 0.0
-        self.cpu_started = time.process_time()
+        self.epoch_index, self.clock, self.trained = epoch, EpochClock(), None
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         # epoch_seconds is training time only (validation excluded), as in the torch loop.
-        if not self.trained:
-            self.trained = time.perf_counter() - self.started
-            self.cpu_trained = time.process_time() - self.cpu_started
+        if self.trained is None:
+            self.trained = self.clock.read()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.reporter.batch_done(self.epoch_index, batch + 1):
@@ -141,12 +138,11 @@ class Report(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if not self.complete:
             return  # a cancelled, partial epoch is not recorded
-        seconds = self.trained or time.perf_counter() - self.started
-        cpu_seconds = self.cpu_trained if self.trained else time.process_time() - self.cpu_started
+        took = self.trained or self.clock.read()
         values = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
         values["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        values["epoch_seconds"] = seconds
-        values["epoch_cpu_seconds"] = cpu_seconds
+        values.update(took)
+        seconds = took["epoch_seconds"]
         values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
         self.reporter.epoch_done(epoch + 1, values)
         save_checkpoint(self.model, self.ctx.checkpoint_dir, epoch + 1, self.early)

@@ -5,7 +5,6 @@ Imported only inside the child process that runs one job.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
 from workers.training import checkpoints
 from workers.training.context import JobContext, JobError, Split
+from workers.training.epoch_clock import EpochClock
 from workers.training.reporter import EarlyStopping, Reporter
 
 EPS = 1e-7  # Keras's probability clip, so both frameworks report the same loss
@@ -245,7 +245,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     on_cpu = device.type == "cpu"
     for epoch in range(start, ctx.hp.epochs):
         generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
-        began, cpu_began, seen = time.perf_counter(), time.process_time(), Seen(ctx.classification, ctx.output_kind)
+        clock, seen = EpochClock(), Seen(ctx.classification, ctx.output_kind)
         model.train()
         for index, (xb, yb) in enumerate(loader):
             xb = to_input(xb, perm, device)
@@ -255,12 +255,12 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
             seen.add(out, yb, loss)
             if reporter.batch_done(epoch, index + 1):
                 return model, start
-        seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
+        took = clock.read()
         values = seen.values()
         if len(val.X):
             values.update(evaluate_split(model, val, ctx, criterion, perm, device).values("val_"))
-        values.update({"learning_rate": opt.param_groups[0]["lr"], "epoch_seconds": seconds,
-                       "epoch_cpu_seconds": cpu_seconds,
+        seconds = took["epoch_seconds"]
+        values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
                        "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
         reporter.epoch_done(epoch + 1, values)
         save_checkpoint(model, opt, ctx.checkpoint_dir, epoch + 1, early)
