@@ -5,7 +5,8 @@ other. On a shared VM whose speed drifts by 10-20% from minute to minute, that c
 cannot resolve a few per cent. Here both loops run in one process and alternate epoch by
 epoch, so each pair of epochs sees the same machine:
 
-- platform: `model.fit` as a job runs it (`keras_runner.build`, the job's `Report` callback,
+- platform: `model.fit` as a job runs it (`keras_runner.build`, the job's input stream
+  `keras_runner.batches`, the job's `Report` callback,
   a live `Reporter` thread writing progress and reading the cancel flag, validation data,
   deterministic mode, an epoch checkpoint), timed by the job's own `epoch_seconds` and
   `epoch_cpu_seconds` metrics;
@@ -95,8 +96,9 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
     try:
         # HandEpochs goes first, so its epoch_begin runs before Report starts the job's clock.
         callbacks = [HandEpochs(), keras_runner.Report(ctx, reporter, EarlyStopping(None), len(train.X))]
-        job_model.fit(train.X, train.y, batch_size=batch, epochs=hp["epochs"], validation_data=(val.X, val.y),
-                      shuffle=True, verbose=0, callbacks=callbacks)  # fmt: skip
+        # The job's own input stream, as keras_runner.train feeds it.
+        job_model.fit(keras_runner.batches(train, batch, 0), steps_per_epoch=-(-len(train.X) // batch),
+                      epochs=hp["epochs"], validation_data=(val.X, val.y), verbose=0, callbacks=callbacks)  # fmt: skip
     finally:
         reporter.stop()
     job_times = [(m.values["epoch_seconds"], m.values["epoch_cpu_seconds"]) for m in job.metrics.order_by("epoch")]
