@@ -98,7 +98,8 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
         callbacks = [HandEpochs(), keras_runner.Report(ctx, reporter, EarlyStopping(None), len(train.X))]
         # The job's own input stream, as keras_runner.train feeds it.
         job_model.fit(keras_runner.batches(train, batch, 0), steps_per_epoch=-(-len(train.X) // batch),
-                      epochs=hp["epochs"], validation_data=(val.X, val.y), verbose=0, callbacks=callbacks)  # fmt: skip
+                      epochs=hp["epochs"], validation_data=(val.X, val.y), verbose=0, shuffle=False,
+                      callbacks=callbacks)  # fmt: skip
     finally:
         reporter.stop()
     job_times = [(m.values["epoch_seconds"], m.values["epoch_cpu_seconds"]) for m in job.metrics.order_by("epoch")]

@@ -161,6 +161,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
         model.fit(
             batches(train_split, ctx.hp.batch_size, ctx.hp.seed), steps_per_epoch=steps, epochs=ctx.hp.epochs,
             initial_epoch=start, validation_data=(val.X, val.y) if len(val.X) else None, verbose=0, callbacks=[callback],
+            shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
         )  # fmt: skip
     return model, start
 
