@@ -24,6 +24,7 @@ run: setup
 	$(VENV)/bin/honcho start --port $(PORT)
 
 test: setup
+	scripts/ensure_chromium.sh
 	$(PY) -m pytest
 
 lint: setup

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from api.views.architectures import ArchitectureViewSet
@@ -27,7 +27,7 @@ urlpatterns = [
     path("layers/", LayerCatalogView.as_view(), name="layers"),
     path("presets/", PresetListView.as_view(), name="presets"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[],
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", authentication_classes=[],
                                                  permission_classes=[]), name="docs"),  # fmt: skip
     path("", include(router.urls)),
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),

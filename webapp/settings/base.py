@@ -249,3 +249,24 @@ SPECTACULAR_SETTINGS.update(
     }
 )
 # --- end API
+
+# --- Browser pages ----------------------------------------------------------------------
+# Every page's script and style come from static/ (static/vendor/ holds the pinned
+# third-party files): no inline script or style, no eval, so a policy this strict holds.
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# --- end Browser pages

@@ -1,0 +1,112 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a live server and a real worker.
+
+Every page a test opens is watched: a console error, an uncaught exception, a failed
+request or an HTTP error that the test did not announce with `browser_problems.allow()`
+fails the test when it ends. `shot()` saves a screenshot under the test run's folder, and
+`audit()` runs axe-core (vendored in tests/e2e/vendor/) and returns the serious and
+critical accessibility violations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# between browser steps are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("LAYERLOOM_CHROMIUM", "/usr/bin/chromium")
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+@dataclass
+class BrowserProblems:
+    """What went wrong in the browser, less what the test said it expects."""
+
+    seen: list[str] = field(default_factory=list)
+    allowed: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
+
+    def allow(self, status: int, url_pattern: str) -> None:
+        """An HTTP error the test provokes on purpose (a 400 from a bad form, say)."""
+        self.allowed.append((status, re.compile(url_pattern)))
+
+    def response(self, status: int, url: str) -> None:
+        if status >= 400 and not any(s == status and p.search(url) for s, p in self.allowed):
+            self.seen.append(f"HTTP {status} {url}")
+
+    def console(self, kind: str, text: str) -> None:
+        # Chromium logs each HTTP error response as a console error too: judged by response().
+        if kind == "error" and "Failed to load resource: the server responded with a status" not in text:
+            self.seen.append(f"console {kind}: {text}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run 'apt-get install chromium' (make test does it as root).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser_problems() -> BrowserProblems:
+    return BrowserProblems()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any, browser_problems: BrowserProblems) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    tab.on("console", lambda m: browser_problems.console(m.type, m.text))
+    tab.on("pageerror", lambda e: browser_problems.seen.append(f"uncaught: {e}"))
+    tab.on("requestfailed", lambda r: browser_problems.seen.append(f"request failed: {r.url} {r.failure}"))
+    tab.on("response", lambda r: browser_problems.response(r.status, r.url))
+    yield tab
+    context.close()
+    assert not browser_problems.seen, "the browser reported problems:\n" + "\n".join(browser_problems.seen)
+
+
+@pytest.fixture
+def sign_in(page: Any, client: Any, live_server: Any) -> Any:
+    """Give the browser the session of a user (the login form has tests of its own)."""
+
+    def give(user: Any) -> None:
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+    return give
+
+
+def shot(page: Any, name: str) -> Path:
+    """A full-page screenshot under the test run's folder."""
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def audit(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the current page, one line each."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())  # evaluated by the driver: the page's CSP does not apply
+    violations = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
