@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from builder.spec import presets
+from tests.support.cache import clear_cache
 
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> Any:
     """Throttle counters live in the cache; no test inherits another's."""
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 def token_client(user: Any) -> APIClient:
