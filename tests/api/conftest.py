@@ -15,11 +15,13 @@ from tests.support.cache import clear_cache
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles() -> Any:
-    """Throttle counters live in the cache; no test inherits another's."""
-    clear_cache()
+def _fresh_throttles(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """Throttle counters live in the cache (a table of the test database, or Redis); no test inherits another's."""
+    with django_db_blocker.unblock():
+        clear_cache()
     yield
-    clear_cache()
+    with django_db_blocker.unblock():
+        clear_cache()
 
 
 def token_client(user: Any) -> APIClient:
