@@ -108,6 +108,8 @@ LAYERLOOM_PASSWORD_RESET_PER_HOUR = env_int("LAYERLOOM_PASSWORD_RESET_PER_HOUR",
 LAYERLOOM_MAX_JSON_DEPTH = env_int("LAYERLOOM_MAX_JSON_DEPTH", 64)
 # `make run` keeps a demo account for local use; production turns it off (production.py).
 LAYERLOOM_DEMO_ACCOUNT = env_bool("LAYERLOOM_DEMO_ACCOUNT", True)
+# Locally, ensure_demo_user puts the documented password back; production never does.
+LAYERLOOM_DEMO_RESETS_PASSWORD = True
 
 # Throttle and sign-in counters must be shared by every web process: Redis when one is
 # configured, the database otherwise (`manage.py createcachetable` makes its table).
