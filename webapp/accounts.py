@@ -66,9 +66,10 @@ class UsernameRuleMixin:
         self.fields["username"].help_text = RULE
 
     def clean_username(self) -> str:
-        username: str = super().clean_username()  # type: ignore[misc]
-        validate_new_username(username)
-        return username
+        username: str | None = super().clean_username()  # type: ignore[misc]
+        if username is not None:  # None: Django already refused it (taken, in any letter case)
+            validate_new_username(username)
+        return username  # type: ignore[return-value]
 
 
 class SignupForm(UsernameRuleMixin, UserCreationForm):
