@@ -95,6 +95,14 @@ def test_many_accounts_from_one_address_lock_the_address(alice: Any, bob: Any, l
     assert form_login(other, RIGHT).status_code == 302
 
 
+def test_rotating_forwarded_for_does_not_dodge_the_login_form_address_limit(alice: Any, limits: Any) -> None:
+    client = Client()
+    for i in range(5):
+        form_login(client, "guess", username=f"user{i}", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+    response = form_login(client, RIGHT, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert "Too many failed sign-ins from your address." in response.content.decode()
+
+
 def test_a_right_password_before_the_limit_clears_the_account_count(alice: Any, limits: Any) -> None:
     client = APIClient()
     for _ in range(2):
