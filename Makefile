@@ -19,6 +19,7 @@ setup: $(VENV)/.requirements-installed
 run: setup
 	$(PY) manage.py preflight
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py ensure_demo_user
 	@echo "Layerloom on http://127.0.0.1:$(PORT)/ (Ctrl-C stops everything)"
 	$(VENV)/bin/honcho start --port $(PORT)

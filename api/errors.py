@@ -48,6 +48,14 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class SignInLocked(exceptions.Throttled):
+    """A 429 whose message already says when to retry (DRF's would append its own sentence)."""
+
+    def __init__(self, message: str, wait: int) -> None:
+        super().__init__(wait=wait)
+        self.detail = exceptions.ErrorDetail(message, code=self.default_code)
+
+
 class InvalidRequest(exceptions.ValidationError):
     """A 400 whose entries are already in the public shape (used for spec errors)."""
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
+from api.parsers import loads
 from builder.models import Architecture, Dataset
 from builder.spec import Limits, validate_spec
 from workers.models import TrainingJob
@@ -158,13 +159,27 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class JSONTextField(serializers.JSONField):
+    """A JSON field that may arrive as text (a multipart form field), parsed by api.parsers.loads."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if self.binary or getattr(data, "is_json_string", False):
+            if isinstance(data, bytes):
+                data = data.decode("utf-8", "replace")
+            try:
+                return loads(data)
+            except exceptions.ParseError as exc:
+                raise serializers.ValidationError(f"Give a JSON object. {exc.detail}") from None
+        return super().to_internal_value(data)
+
+
 class DatasetUploadSerializer(serializers.Serializer):
     """multipart/form-data: the file streams to disk while its sha256 is computed."""
 
     file = serializers.FileField(help_text="CSV for tabular or text data; a zip of class folders for images.")
     name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
     kind = serializers.ChoiceField(choices=Dataset.Kind.choices)
-    options = serializers.JSONField(
+    options = JSONTextField(
         required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
     )
 

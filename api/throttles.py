@@ -2,7 +2,9 @@
 
 DRF's own throttles copy their rates when the class is defined; reading
 LAYERLOOM_API_THROTTLE_RATES on every request lets operators (and tests) change them
-without a restart of the import graph. Anonymous requests are keyed by client address.
+without a restart of the import graph. Anonymous requests are keyed by client address,
+read as webapp/client_address.py says (X-Forwarded-For only behind trusted proxies), and
+the counters live in the shared cache (settings.CACHES), so every web process counts together.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from webapp.client_address import client_address
+
 
 class ScopedUserThrottle(SimpleRateThrottle):
     scope = "user"
@@ -20,6 +24,9 @@ class ScopedUserThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         rates: dict[str, str | None] = getattr(settings, "LAYERLOOM_API_THROTTLE_RATES", {})
         return rates.get(self.scope)
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         user = request.user

@@ -14,6 +14,7 @@ from api.views.datasets import DatasetViewSet
 from api.views.jobs import JobViewSet
 
 app_name = "api"
+PUBLIC: dict[str, list[type]] = {"authentication_classes": [], "permission_classes": [], "throttle_classes": []}
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -26,9 +27,10 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="token"),
     path("layers/", LayerCatalogView.as_view(), name="layers"),
     path("presets/", PresetListView.as_view(), name="presets"),
-    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", authentication_classes=[],
-                                                 permission_classes=[]), name="docs"),  # fmt: skip
+    # The schema and its docs page are the same public documents for everyone: no throttle. The docs
+    # page loads its start-up script as a file (?script), as the Content-Security-Policy requires.
+    path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
     path("", include(router.urls)),
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
 ]

@@ -8,7 +8,19 @@ from typing import Any
 
 import pytest
 
+from tests.support.cache import cache_is_redis, clear_cache
 from tests.support.workers import WorkerProcess, start_worker
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis_cache() -> Iterator[None]:
+    """Sign-in and throttle counters in Redis outlive a test's transaction: no test inherits them.
+
+    (The database cache is a table in the test database, rolled back with each test.)
+    """
+    if cache_is_redis():
+        clear_cache()
+    yield
 
 
 @pytest.fixture

@@ -6,11 +6,17 @@ from django.urls import include, path
 from builder import views as builder_views
 from webapp import accounts, health, views
 
+# The admin's log-in meets the same sign-in limits as the site's.
+admin.site.login_form = accounts.AdminLoginForm
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
     path("datasets/demo/", builder_views.add_demo_dataset, name="add_demo_dataset"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    # Before django.contrib.auth's own: log-in with sign-in limits, reset only with e-mail.
+    path("accounts/login/", accounts.login_view, name="login"),
+    path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import ProtectedError
@@ -10,12 +9,13 @@ from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import Conflict
 from api.filters import Filter
+from api.parsers import JSONParser, loads
 from api.permissions import OwnedQuerysetMixin
 from api.serializers import DatasetSerializer, DatasetUploadSerializer, DemoDatasetSerializer, DemoInfoSerializer
 from api.throttles import UploadThrottle, UserThrottle
@@ -92,9 +92,9 @@ class DatasetViewSet(
         options = body.validated_data.get("options") or {}
         if isinstance(options, str):  # multipart sends JSON as text
             try:
-                options = json.loads(options)
-            except ValueError:
-                raise exceptions.ValidationError({"options": ["Give the options as a JSON object."]}) from None
+                options = loads(options)
+            except exceptions.ParseError as exc:
+                raise exceptions.ValidationError({"options": [f"Give the options as a JSON object. {exc.detail}"]}) from None
         if not isinstance(options, dict):
             raise exceptions.ValidationError({"options": ["Give the options as a JSON object."]})
         uploaded = body.validated_data["file"]

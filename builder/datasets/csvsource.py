@@ -21,10 +21,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from builder.datasets.errors import DatasetError
-from builder.datasets.limits import Limits
+from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.preprocessing import MISSING_TOKENS, sniff_image_format
 
 HEADER_PEEK_BYTES = 1024 * 1024
+# A header line longer than this is not a header anyone wrote (and csv's field limit is the same).
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+# Messages quote at most this much of a column name, and list at most this many names.
+SHOWN_NAME_CHARS = 60
+SHOWN_NAMES = 20
+MAX_NAME_CHARS = 1000
 _CONVERSION_RE = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", re.S)
 
 csv.field_size_limit(16 * 1024 * 1024)
@@ -37,6 +43,33 @@ class ColumnTypeMismatch(Exception):
         super().__init__(column_index, value)
         self.column_index = column_index
         self.value = value
+
+
+def show_name(name: str) -> str:
+    """A column name as quoted in a message: cut short, so a huge header is never echoed back."""
+    if len(name) <= SHOWN_NAME_CHARS:
+        return repr(name)
+    return f"{name[:SHOWN_NAME_CHARS]!r}... ({len(name):,} characters)"
+
+
+def show_columns(names: Sequence[str]) -> str:
+    """The first few column names for a message, and how many more there are."""
+    shown = ", ".join(show_name(n) for n in names[:SHOWN_NAMES])
+    return shown + (f" and {len(names) - SHOWN_NAMES:,} more" if len(names) > SHOWN_NAMES else "")
+
+
+def utf16_byte_order(head: bytes) -> str | None:
+    """'LE' or 'BE' when the file starts like UTF-16 text (a byte-order mark, or ASCII with zero bytes between)."""
+    if head.startswith(b"\xff\xfe") and not head.startswith(b"\xff\xfe\x00\x00"):
+        return "LE"
+    if head.startswith(b"\xfe\xff"):
+        return "BE"
+    pairs = head[: len(head) - len(head) % 2]
+    if len(pairs) >= 8 and not any(pairs[1::2]) and all(32 <= b < 127 or b in b"\r\n\t" for b in pairs[0::2]):
+        return "LE"
+    if len(pairs) >= 8 and not any(pairs[0::2]) and all(32 <= b < 127 or b in b"\r\n\t" for b in pairs[1::2]):
+        return "BE"
+    return None
 
 
 def describe_binary(head: bytes) -> str | None:
@@ -95,12 +128,57 @@ def find_invalid_utf8(path: Path) -> tuple[int, int] | None:
     return scan_bytes(path).invalid_utf8
 
 
+def _long_header(path: Path, limits: Limits) -> bytes:
+    """The first line when it is longer than HEADER_PEEK_BYTES; refused with its real column count when too wide or long."""
+    size = commas = 0
+    quoted = False
+    line = bytearray()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HEADER_PEEK_BYTES):
+            end = chunk.find(b"\n")
+            part = chunk if end < 0 else chunk[:end]
+            size += len(part)
+            commas += part.count(b",")
+            quoted = quoted or b'"' in part
+            if size <= MAX_HEADER_BYTES:
+                line += part
+            if end >= 0:
+                break
+    columns = commas + 1  # exact unless names are quoted with commas inside (then an upper bound)
+    if columns > limits.max_columns:
+        about = "up to " if quoted else ""
+        raise DatasetError(
+            f"The file has {about}{columns:,} columns; the limit is {limits.max_columns:,}. "
+            "Remove the columns the model does not need and upload again."
+        )
+    if size > MAX_HEADER_BYTES:
+        raise DatasetError(
+            f"The first line is {human_bytes(size)} long; a header row may be at most {human_bytes(MAX_HEADER_BYTES)}. "
+            "Check that the first line is the header (one short name per column) and ends with a line break."
+        )
+    return bytes(line)
+
+
+def _other_delimiter(name: str) -> str | None:
+    """The separator a one-column header seems to use instead of commas (';', tab or '|')."""
+    try:
+        dialect = csv.Sniffer().sniff(name[:HEADER_PEEK_BYTES], delimiters=";\t|")
+    except csv.Error:
+        return None
+    return dialect.delimiter if len(name.split(dialect.delimiter)) > 1 else None
+
+
 def read_header(path: Path, limits: Limits) -> list[str]:
     """The column names, after the checks that need only the start of the file."""
     with open(path, "rb") as handle:
         head = handle.read(HEADER_PEEK_BYTES)
     if not head.strip():
         raise DatasetError("The file is empty. Upload a CSV file with a header row and at least one data row.")
+    if order := utf16_byte_order(head[:64]):
+        raise DatasetError(
+            f"The file is UTF-16 text ({order}); Layerloom reads UTF-8. Save it as 'CSV UTF-8' in your spreadsheet "
+            "program (or convert it to UTF-8) and upload it again."
+        )
     if what := describe_binary(head[:64]):
         raise DatasetError(f"This file looks like {what}, not a CSV text file.")
     try:
@@ -110,10 +188,26 @@ def read_header(path: Path, limits: Limits) -> list[str]:
         if not cut_at_end:
             raise _not_utf8((exc.start, head[exc.start])) from None
         text = head[: exc.start].decode("utf-8")
+    if len(head) == HEADER_PEEK_BYTES and b"\n" not in head:
+        line = _long_header(path, limits)
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8((exc.start, line[exc.start])) from None
     text = text.removeprefix("\ufeff")
-    row = next(csv.reader(io.StringIO(text)), None)
+    try:
+        row = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as exc:
+        raise DatasetError(f"The header row could not be read ({exc}). Check its quotes and upload again.") from None
     if not row or not any(name.strip() for name in row):
         raise DatasetError("The first line is empty: the file needs a header row naming each column.")
+    if len(row) == 1 and (delimiter := _other_delimiter(row[0])):
+        shown = {"\t": "tabs", ";": "semicolons (;)", "|": "bars (|)"}[delimiter]
+        raise DatasetError(
+            f"The header has a single column, {show_name(row[0])}: the values seem to be separated by {shown}, "
+            "not commas. Save the file as 'CSV UTF-8 (comma delimited)' in your spreadsheet program, "
+            "or replace the separators with commas, and upload it again."
+        )
     if len(row) > limits.max_columns:
         raise DatasetError(
             f"The file has {len(row):,} columns; the limit is {limits.max_columns:,}. "
@@ -122,10 +216,17 @@ def read_header(path: Path, limits: Limits) -> list[str]:
     for position, name in enumerate(row, start=1):
         if not name.strip():
             raise DatasetError(f"Column {position} has no name in the header row. Give every column a name.")
+        if len(name) > MAX_NAME_CHARS:
+            raise DatasetError(
+                f"Column {position}'s name, {show_name(name)}, is longer than {MAX_NAME_CHARS:,} characters. "
+                "Check that the first line is the header row and that its quotes are closed."
+            )
     seen: set[str] = set()
     for name in row:
         if name in seen:
-            raise DatasetError(f"The column name {name!r} appears more than once in the header. Names must be unique.")
+            raise DatasetError(
+                f"The column name {show_name(name)} appears more than once in the header. Names must be unique."
+            )
         seen.add(name)
     return row
 
@@ -149,10 +250,13 @@ def first_ragged_line(path: Path, width: int) -> tuple[int, int] | None:
     """(line number, values) of the first row whose width differs from the header's; slow, for messages."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         reader = csv.reader(handle)
-        next(reader, None)
-        for row in reader:
-            if row and len(row) != width:
-                return reader.line_num, len(row)
+        try:
+            next(reader, None)
+            for row in reader:
+                if row and len(row) != width:
+                    return reader.line_num, len(row)
+        except csv.Error:  # a value past csv's field limit: the caller's general message stands
+            return None
     return None
 
 
@@ -187,7 +291,7 @@ def iter_batches(
             )
             yield from _prefetch(reader)
     except pa.ArrowInvalid as exc:
-        raise translate_error(exc, path, header) from None
+        raise translate_error(exc, path, header, limits.csv_block_bytes) from None
 
 
 def _split_batches(
@@ -260,7 +364,7 @@ def _prefetch(reader: Iterator[pa.RecordBatch], depth: int = 1) -> Iterator[pa.R
             close()
 
 
-def translate_error(exc: Exception, path: Path, header: Sequence[str]) -> Exception:
+def translate_error(exc: Exception, path: Path, header: Sequence[str], block_bytes: int = 8 * 1024**2) -> Exception:
     message = str(exc)
     if match := _CONVERSION_RE.search(message):
         return ColumnTypeMismatch(int(match.group(1)), match.group(3))
@@ -277,4 +381,10 @@ def translate_error(exc: Exception, path: Path, header: Sequence[str]) -> Except
         )
     if "UTF8" in message or "utf8" in message.lower():
         return _not_utf8(find_invalid_utf8(path) or (0, 0))
+    if "straddling" in message or "block size" in message:
+        return DatasetError(
+            f"A single value in the file is too large to read (more than {human_bytes(block_bytes)}), or a "
+            'quote (") is never closed so the rest of the file reads as one value. Check the quotes, or keep '
+            "very long text out of the CSV, and upload again."
+        )
     return DatasetError(f"The CSV file could not be read: {message.splitlines()[0][:300]}")

@@ -19,7 +19,15 @@ import pyarrow.csv as pacsv
 
 from builder.datasets import preprocessing
 from builder.datasets.arrays import SplitWriters
-from builder.datasets.csvsource import ColumnTypeMismatch, check_utf8, iter_batches, read_header, translate_error
+from builder.datasets.csvsource import (
+    ColumnTypeMismatch,
+    check_utf8,
+    iter_batches,
+    read_header,
+    show_columns,
+    show_name,
+    translate_error,
+)
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult, write_json
@@ -95,7 +103,7 @@ def _first_block_schema(source: Path, header: list[str], limits: Limits, target:
             convert_options=convert_options,
         )
     except pa.ArrowInvalid as exc:
-        error = translate_error(exc, source, header)
+        error = translate_error(exc, source, header, read_options.block_size)
         raise error if isinstance(error, DatasetError) else DatasetError(str(exc)) from None
     schema = reader.schema
     reader.close()
@@ -365,15 +373,15 @@ def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits:
     byte_scan = check_utf8(source)
     target = options.get("target_column") or header[-1]
     if target not in header:
-        raise DatasetError(f"There is no column {target!r}. The columns are: {_listing(header)}.")
+        raise DatasetError(f"There is no column {show_name(target)}. The columns are: {_listing(header)}.")
     overrides: dict[str, str] = options.get("column_types") or {}
     unknown = [name for name in overrides if name not in header]
     if unknown:
         raise DatasetError(
-            f"column_types names {unknown[0]!r}, which is not a column. The columns are: {_listing(header)}."
+            f"column_types names {show_name(unknown[0])}, which is not a column. The columns are: {_listing(header)}."
         )
     if target in overrides:
-        raise DatasetError(f"{target!r} is the target column; its type comes from the task, not column_types.")
+        raise DatasetError(f"{show_name(target)} is the target column; its type comes from the task, not column_types.")
     if len(header) < 2:
         raise DatasetError("The file has only one column. A table needs input columns and a target column.")
 
@@ -493,6 +501,5 @@ def _profile(
     }
 
 
-def _listing(names: list[str], limit: int = 20) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def _listing(names: list[str]) -> str:
+    return show_columns(names)

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from builder.datasets import preprocessing
 from builder.datasets.arrays import SplitWriters
-from builder.datasets.csvsource import check_utf8, iter_batches, read_header
+from builder.datasets.csvsource import check_utf8, iter_batches, read_header, show_columns, show_name
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult, write_json
@@ -31,8 +31,7 @@ def ingest_text(source: Path, options: dict[str, Any], out_dir: Path, limits: Li
     text_column, label_column = options["text_column"], options["label_column"]
     for role, name in (("text", text_column), ("label", label_column)):
         if name not in header:
-            listing = ", ".join(repr(h) for h in header[:20])
-            raise DatasetError(f"There is no {role} column {name!r}. The columns are: {listing}.")
+            raise DatasetError(f"There is no {role} column {show_name(name)}. The columns are: {show_columns(header)}.")
     types = {text_column: pa.string(), label_column: pa.string()}
     include = [text_column, label_column]
 

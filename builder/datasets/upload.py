@@ -25,7 +25,7 @@ from django.db import transaction
 from django.http.multipartparser import MultiPartParserError
 
 from builder.datasets.archive import list_members, open_archive
-from builder.datasets.csvsource import describe_binary, read_header
+from builder.datasets.csvsource import describe_binary, read_header, show_columns, show_name
 from builder.datasets.errors import DatasetError, OptionsError
 from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.options import validate_options
@@ -195,19 +195,21 @@ def check_upload_content(kind: str, path: Path, options: dict[str, Any], limits:
         header = read_header(path, limits)
     except DatasetError as exc:
         raise OptionsError({"file": str(exc)}) from None
-    listing = ", ".join(repr(h) for h in header[:20]) + (" ..." if len(header) > 20 else "")
+    listing = show_columns(header)
     if kind == "tabular":
         target = options.get("target_column")
         if target is not None and target not in header:
-            raise OptionsError({"target_column": f"There is no column {target!r}. The columns are: {listing}."})
+            raise OptionsError({"target_column": f"There is no column {show_name(target)}. The columns are: {listing}."})
         unknown = [c for c in options.get("column_types", {}) if c not in header]
         if unknown:
-            raise OptionsError({"column_types": f"There is no column {unknown[0]!r}. The columns are: {listing}."})
+            raise OptionsError(
+                {"column_types": f"There is no column {show_name(unknown[0])}. The columns are: {listing}."}
+            )
         if (target or header[-1]) in options.get("column_types", {}):
             raise OptionsError({"column_types": "The target column's type comes from the task; leave it out here."})
     else:
         errors = {
-            key: f"There is no column {options[key]!r}. The columns are: {listing}."
+            key: f"There is no column {show_name(options[key])}. The columns are: {listing}."
             for key in ("text_column", "label_column")
             if options[key] not in header
         }

@@ -7,19 +7,21 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from builder.spec import presets
+from tests.support.cache import clear_cache
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles() -> Any:
-    """Throttle counters live in the cache; no test inherits another's."""
-    cache.clear()
+def _fresh_throttles(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """Throttle counters live in the cache (a table of the test database, or Redis); no test inherits another's."""
+    with django_db_blocker.unblock():
+        clear_cache()
     yield
-    cache.clear()
+    with django_db_blocker.unblock():
+        clear_cache()
 
 
 def token_client(user: Any) -> APIClient:

@@ -56,3 +56,20 @@ def test_api_conforms_to_its_schema(case: Any, token: str) -> None:
     # positive_data_acceptance is left out: a schema cannot say which specs or ids exist, so a
     # schema-valid request may rightly get a 400 or 404; it must still be documented and well-formed.
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, excluded_checks=[positive_data_acceptance])
+
+
+# Negative mode only, on every operation that takes a body: wrong types, missing and extra
+# fields, values outside the schema. No 5xx, and every 4xx in the API's one error shape.
+negative_schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(method=["POST", "PUT", "PATCH"])
+negative_schema.config.generation.update(modes=["negative"])
+
+
+@negative_schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_malformed_bodies_get_a_4xx_in_the_error_shape(case: Any, token: str) -> None:
+    response = case.call(headers={"Authorization": f"Token {token}"})
+    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code}"
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"status", "code", "message", "errors"}
+        assert body["status"] == response.status_code

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "csp",
     "webapp",
     "builder",
     "workers",
@@ -48,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -88,6 +91,64 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Security -------------------------------------------------------------------------
+# How many reverse proxies in front of the web process append to X-Forwarded-For. 0 (the
+# default) ignores the header: the client address is the socket's, so a client cannot pick
+# a fresh address per request to get around the per-address limits (docs/security.md).
+LAYERLOOM_TRUSTED_PROXIES = env_int("LAYERLOOM_TRUSTED_PROXIES", 0)
+# Failed sign-ins (token endpoint and login form together) before a lockout, per account
+# and per client address, counted over LAYERLOOM_SIGNIN_LOCKOUT_SECONDS.
+LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ACCOUNT", 10)
+LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ADDRESS", 50)
+LAYERLOOM_SIGNIN_LOCKOUT_SECONDS = env_int("LAYERLOOM_SIGNIN_LOCKOUT_SECONDS", 900)
+# Password-reset e-mails per client address per hour (only when e-mail is configured).
+LAYERLOOM_PASSWORD_RESET_PER_HOUR = env_int("LAYERLOOM_PASSWORD_RESET_PER_HOUR", 5)
+# Deepest nesting accepted in a JSON body; deeper is a 400, never a RecursionError.
+LAYERLOOM_MAX_JSON_DEPTH = env_int("LAYERLOOM_MAX_JSON_DEPTH", 64)
+# `make run` keeps a demo account for local use; production turns it off (production.py).
+LAYERLOOM_DEMO_ACCOUNT = env_bool("LAYERLOOM_DEMO_ACCOUNT", True)
+# Locally, ensure_demo_user puts the documented password back; production never does.
+LAYERLOOM_DEMO_RESETS_PASSWORD = True
+
+# Throttle and sign-in counters must be shared by every web process: Redis when one is
+# configured, the database otherwise (`manage.py createcachetable` makes its table).
+_CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
+if not _CACHE_URL and env_str("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://")):
+    _CACHE_URL = env_str("CELERY_BROKER_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL, "KEY_PREFIX": "layerloom"}
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "layerloom_cache"}
+    )
+}
+
+# E-mail: off unless EMAIL_HOST is set; without it password reset says to ask an administrator.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "layerloom@localhost")
+LAYERLOOM_EMAIL_ENABLED = bool(EMAIL_HOST)
+
+# No inline script or style anywhere: pages load their code and CSS from /static/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -226,8 +287,10 @@ REST_FRAMEWORK.update(
         "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         # JSON bodies; the dataset upload view adds multipart for itself.
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
         "TEST_REQUEST_DEFAULT_FORMAT": "json",
+        # X-Forwarded-For is read only as far as the trusted proxies (see LAYERLOOM_TRUSTED_PROXIES).
+        "NUM_PROXIES": LAYERLOOM_TRUSTED_PROXIES,
     }
 )
 # Requests per user (anonymous: per address), read at request time by api.throttles.
@@ -249,24 +312,3 @@ SPECTACULAR_SETTINGS.update(
     }
 )
 # --- end API
-
-# --- Browser pages ----------------------------------------------------------------------
-# Every page's script and style come from static/ (static/vendor/ holds the pinned
-# third-party files): no inline script or style, no eval, so a policy this strict holds.
-INSTALLED_APPS += ["csp"]
-MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-    }
-}
-# --- end Browser pages

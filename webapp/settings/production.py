@@ -21,3 +21,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The demo account's password is public: off unless an operator turns it on, and even then
+# ensure_demo_user only creates a missing account, never resets a changed password.
+LAYERLOOM_DEMO_ACCOUNT = env_bool("LAYERLOOM_DEMO_ACCOUNT", False)
+LAYERLOOM_DEMO_RESETS_PASSWORD = False

@@ -19,6 +19,7 @@ if not os.environ.get("LAYERLOOM_VAR_DIR"):  # only the first process of a run m
 
 from webapp.settings.base import *  # noqa: E402, F403
 from webapp.settings.base import (  # noqa: E402
+    CACHES,
     CELERY_BROKER_IS_FILESYSTEM,
     CELERY_BROKER_TRANSPORT_OPTIONS,
     DATABASES,
@@ -33,6 +34,8 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_layerloom_{RUN_ID}"}
 if not CELERY_BROKER_IS_FILESYSTEM:
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"test-{RUN_ID}:"
+# A Redis cache is shared with other runs on the machine: this run's keys carry its id.
+CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,153 @@
+"""Password guessing meets one set of limits, whatever door, address header or process it uses.
+
+Each test replays a way around the limits that once worked: a new X-Forwarded-For per
+request, the HTML login form (which had no limit), counters kept per web process, and the
+right password arriving mid-lockout.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.support.cache import clear_cache
+from tests.support.workers import ROOT, worker_env
+
+pytestmark = pytest.mark.django_db
+
+RIGHT = "alice-password-1"
+
+
+def token(client: Any, password: str, username: str = "alice", **extra: Any) -> Any:
+    return client.post("/api/auth/token/", {"username": username, "password": password}, format="json", **extra)
+
+
+def form_login(client: Client, password: str, username: str = "alice", **extra: Any) -> Any:
+    return client.post("/accounts/login/", {"username": username, "password": password}, **extra)
+
+
+@pytest.fixture
+def limits(settings: Any) -> Any:
+    settings.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ACCOUNT = 3
+    settings.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ADDRESS = 5
+    settings.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS = 240
+    return settings
+
+
+def test_rotating_forwarded_for_does_not_reset_the_address_throttle(alice: Any, settings: Any) -> None:
+    settings.LAYERLOOM_API_THROTTLE_RATES = {**settings.LAYERLOOM_API_THROTTLE_RATES, "auth": "3/minute"}
+    client = APIClient()
+    codes = [token(client, f"guess{i}", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(4)]
+    assert codes == [400, 400, 400, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_address_counts_on_its_own(alice: Any, settings: Any) -> None:
+    settings.LAYERLOOM_TRUSTED_PROXIES = 1
+    settings.LAYERLOOM_API_THROTTLE_RATES = {**settings.LAYERLOOM_API_THROTTLE_RATES, "auth": "2/minute"}
+    client = APIClient()
+    # What the client wrote left of the proxy's entry is ignored: it is one address throughout.
+    first = [token(client, "x", HTTP_X_FORWARDED_FOR=f"10.9.9.{i}, 203.0.113.5").status_code for i in range(3)]
+    assert first == [400, 400, 429]
+    assert token(client, "x", HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 400
+
+
+def test_login_form_locks_the_account_and_refuses_the_right_password(alice: Any, limits: Any) -> None:
+    client = Client()
+    for i in range(3):
+        assert b"enter a correct username and password" in form_login(client, f"guess{i}").content
+    response = form_login(client, RIGHT)
+    assert "Too many failed sign-ins for this account. Try again in 4 minutes." in response.content.decode()
+    assert client.get("/").status_code == 302  # not signed in
+    # The token endpoint is the same account behind another door.
+    refused = token(APIClient(), RIGHT)
+    assert refused.status_code == 429
+    assert refused.json()["message"] == "Too many failed sign-ins for this account. Try again in 4 minutes."
+    assert int(refused["Retry-After"]) > 200
+
+
+def test_token_endpoint_locks_the_account_from_any_address(alice: Any, limits: Any) -> None:
+    client = APIClient()
+    for i in range(3):
+        assert token(client, f"guess{i}", REMOTE_ADDR=f"192.0.2.{i}").status_code == 400
+    response = token(client, RIGHT, REMOTE_ADDR="192.0.2.200")
+    assert response.status_code == 429
+    assert "token" not in response.json()
+    assert "for this account" in response.json()["message"]
+    # The admin's log-in form is a third door to the same account.
+    admin = Client().post("/admin/login/", {"username": "alice", "password": RIGHT})
+    assert "Too many failed sign-ins for this account" in admin.content.decode()
+
+
+def test_many_accounts_from_one_address_lock_the_address(alice: Any, bob: Any, limits: Any) -> None:
+    client = Client()
+    for i in range(5):
+        form_login(client, "guess", username=f"user{i}")
+    response = form_login(client, RIGHT)
+    assert "Too many failed sign-ins from your address." in response.content.decode()
+    # Another address still signs alice in.
+    other = Client(REMOTE_ADDR="192.0.2.77")
+    assert form_login(other, RIGHT).status_code == 302
+
+
+def test_rotating_forwarded_for_does_not_dodge_the_login_form_address_limit(alice: Any, limits: Any) -> None:
+    client = Client()
+    for i in range(5):
+        form_login(client, "guess", username=f"user{i}", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}")
+    response = form_login(client, RIGHT, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert "Too many failed sign-ins from your address." in response.content.decode()
+
+
+def test_a_right_password_before_the_limit_clears_the_account_count(alice: Any, limits: Any) -> None:
+    client = APIClient()
+    for _ in range(2):
+        assert token(client, "guess").status_code == 400
+    assert token(client, RIGHT).status_code == 200
+    for _ in range(2):
+        assert token(client, "guess").status_code == 400
+    assert token(client, RIGHT).status_code == 200
+
+
+def test_the_lockout_ends_after_its_time(alice: Any, limits: Any) -> None:
+    limits.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS = 1
+    client = APIClient()
+    for _ in range(3):
+        token(client, "guess")
+    assert token(client, RIGHT).status_code == 429
+    time.sleep(1.5)
+    assert token(client, RIGHT).status_code == 200
+
+
+GUESSER = """
+import django
+django.setup()
+from django.test import Client
+client = Client()
+for i in range(3):
+    client.post("/api/auth/token/", {"username": "alice", "password": f"g{i}"}, content_type="application/json")
+    client.post("/accounts/login/", {"username": "alice", "password": f"g{i}"})
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_are_shared_by_every_process(alice: Any, limits: Any) -> None:
+    """Another process (another web worker) guesses; this one must see its counts."""
+    limits.LAYERLOOM_API_THROTTLE_RATES = {**limits.LAYERLOOM_API_THROTTLE_RATES, "auth": "5/minute"}
+    env = worker_env({"LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ACCOUNT": "3", "LAYERLOOM_API_AUTH_RATE": "5/minute",
+                      "LAYERLOOM_SIGNIN_LOCKOUT_SECONDS": "240"})  # fmt: skip
+    try:
+        subprocess.run([sys.executable, "-c", GUESSER], cwd=ROOT, env=env, check=True, timeout=120)
+        response = token(APIClient(), RIGHT)
+        assert response.status_code == 429
+        assert "for this account" in response.json()["message"]  # the other process's failures locked it
+        # Its three token requests and the one above make four of five for this address: one more is allowed.
+        assert token(APIClient(), "x", username="nobody").status_code == 400
+        assert token(APIClient(), "x", username="nobody2").status_code == 429
+        assert form_login(Client(), RIGHT).status_code == 200  # the form refuses too
+    finally:
+        clear_cache()

@@ -1,0 +1,80 @@
+"""Failed sign-ins counted per account and per client address, in the shared cache.
+
+Every place that checks a password (the token endpoint, the login form, the admin login)
+goes through check_password_allowed() first and reports the outcome after, so a password
+guesser meets the same limits whichever door they use and whichever web process answers.
+While an account or address is locked out even the right password is refused, with a
+message saying when to try again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from webapp.client_address import client_address
+
+
+@dataclass(frozen=True)
+class Lockout:
+    what: str  # "account" or "address"
+    retry_after: int  # seconds
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        subject = "for this account" if self.what == "account" else "from your address"
+        return f"Too many failed sign-ins {subject}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _keys(request: HttpRequest, username: str) -> dict[str, str]:
+    # Look-alike spellings of one name count as one account; hashed so any text makes a valid key.
+    name = unicodedata.normalize("NFKC", username).casefold()
+    account = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    address = hashlib.sha256(client_address(request).encode()).hexdigest()
+    return {"account": f"signin:account:{account}", "address": f"signin:address:{address}"}
+
+
+def _limits() -> dict[str, int]:
+    return {
+        "account": settings.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ACCOUNT,
+        "address": settings.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ADDRESS,
+    }
+
+
+def lockout(request: HttpRequest, username: str) -> Lockout | None:
+    """The lockout in force for this account or this address, if any (account first)."""
+    now = time.time()
+    for what, key in _keys(request, username).items():
+        until = cache.get(f"{key}:locked")
+        if until is not None and until > now:
+            return Lockout(what, math.ceil(until - now))
+    return None
+
+
+def record_failure(request: HttpRequest, username: str) -> None:
+    """Count a wrong password; reaching a limit locks that account or address out."""
+    window: int = settings.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS
+    limits = _limits()
+    for what, key in _keys(request, username).items():
+        cache.add(key, 0, timeout=window)
+        try:
+            failures = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window)
+            failures = 1
+        if failures >= limits[what]:
+            cache.set(f"{key}:locked", time.time() + window, timeout=window)
+            cache.delete(key)
+
+
+def record_success(request: HttpRequest, username: str) -> None:
+    """A right password clears the account's count (the address keeps its own)."""
+    cache.delete(_keys(request, username)["account"])
