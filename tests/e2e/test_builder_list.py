@@ -1,0 +1,74 @@
+"""The architectures list, names shown as text, someone else's architecture, and narrow screens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from builder.models import Architecture
+from builder.spec import presets, validate_spec
+from tests.e2e.conftest import audit, shot
+from tests.e2e.test_builder_page import assert_accessible, rows, wait_valid
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_the_list_links_every_architecture_and_names_are_text(page: Any, sign_in: Any, alice: Any) -> None:
+    older = Architecture.objects.create(owner=alice, name="plain mlp", spec=presets()["mlp"])
+    hostile = Architecture.objects.create(owner=alice, name=HOSTILE, spec=presets()["lenet5"])
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(alice)
+    page.goto("/architectures/")
+    links = page.locator(".architecture-table tbody a")
+    assert links.all_inner_texts() == [HOSTILE, "plain mlp"]  # newest change first
+    assert links.first.get_attribute("href") == f"/architectures/{hostile.pk}/"
+    assert page.locator(".architecture-table tbody tr").first.locator("td").nth(1).inner_text() == "8"
+    assert page.locator(".architecture-table img").count() == 0
+    assert page.get_by_role("link", name="New architecture").get_attribute("href") == "/architectures/new/"
+    shot(page, "architectures-list")
+    assert_accessible(page)
+
+    links.first.click()
+    wait_valid(page)
+    assert page.get_by_label("Architecture name").input_value() == HOSTILE
+    assert rows(page)[0] == "c1"
+    assert page.locator("img").count() == 0 and dialogs == []
+    assert page.title().startswith(HOSTILE)
+    page.goto(f"/architectures/{older.pk}/")
+    wait_valid(page)
+    assert page.locator("#total-params").inner_text() == f"{validate_spec(older.spec).total_params:,}"
+    assert audit(page) == []
+
+
+def test_someone_elses_architecture_or_dataset_is_not_found(
+    page: Any, sign_in: Any, alice: Any, bob: Any, browser_problems: Any
+) -> None:
+    theirs = Architecture.objects.create(owner=bob, name="bobs", spec=presets()["mlp"])
+    browser_problems.allow(404, r"/architectures/")
+    sign_in(alice)
+    assert page.goto(f"/architectures/{theirs.pk}/").status == 404
+    assert page.goto("/architectures/new/?dataset=999").status == 404
+    assert page.goto("/architectures/new/?dataset=abc").status == 404
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (390, 844)])
+def test_the_builder_fits_narrow_screens(page: Any, sign_in: Any, alice: Any, width: int, height: int) -> None:
+    architecture = Architecture.objects.create(owner=alice, name="residual", spec=presets()["residual_cnn"])
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(alice)
+    page.goto(f"/architectures/{architecture.pk}/")
+    wait_valid(page)
+    shot(page, f"builder-{width}px")
+    # Nothing of the builder but the code scrolls sideways (the shell's header is the page shell's).
+    wide = page.evaluate(
+        """(width) => [...document.querySelectorAll('main *')]
+             .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.closest('pre'))
+             .map((e) => e.tagName + '.' + e.className + '#' + e.id).slice(0, 8)""",
+        width,
+    )
+    assert wide == []
+    assert_accessible(page)
