@@ -83,6 +83,11 @@ class ArchitectureSerializer(serializers.ModelSerializer):
 class ValidateRequestSerializer(serializers.Serializer):
     spec = serializers.JSONField(help_text="The spec to check; nothing is stored.")
     batch_size = serializers.IntegerField(min_value=1, max_value=65536, default=32)
+    dataset = serializers.IntegerField(
+        required=False,
+        help_text="One of your datasets: also check that the input shape and the output layer fit it "
+        "(errors with code dataset_mismatch on input.shape or the last layer's units/activation).",
+    )
 
 
 class CodegenRequestSerializer(serializers.Serializer):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from builder.datasets.check import check_against_dataset
 from builder.models import Dataset
 from builder.spec.presets import PresetError, fit_preset, fitting_presets
+from builder.spec.report import SpecError, SpecReport
+
+# The error code of a spec that is valid but does not fit the dataset it is built for.
+DATASET_MISMATCH = "dataset_mismatch"
 
 
 def dataset_facts(dataset: Dataset) -> dict[str, Any]:
@@ -33,3 +38,21 @@ def fitted_presets(dataset: Dataset) -> dict[str, dict[str, Any]]:
 
 def fitted_preset(name: str, dataset: Dataset) -> dict[str, Any]:
     return fit_preset(name, **dataset_facts(dataset))
+
+
+def dataset_errors(spec: Any, report: SpecReport, dataset: Dataset) -> list[SpecError]:
+    """Where the spec does not fit the dataset, as spec errors on the field to change: the
+    input shape, or the last layer's units or activation. Nothing while the dataset is not ready."""
+    if dataset.status != Dataset.Status.READY or not isinstance(spec, dict):
+        return []
+    layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
+    last = len(layers) - 1
+    last_id = report.layers[-1].id if report.layers else None
+    errors = []
+    for message in check_against_dataset(report, dataset, spec=spec):
+        if message.startswith("The dataset's input"):
+            errors.append(SpecError(None, "shape", message, DATASET_MISMATCH, "input.shape"))
+        elif last_id is not None:
+            param = "units" if " units" in message else "activation"
+            errors.append(SpecError(last_id, param, message, DATASET_MISMATCH, f"layers[{last}].params.{param}"))
+    return errors

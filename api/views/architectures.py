@@ -26,7 +26,7 @@ from api.serializers import (
 )
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, check_valid, error
 from api.views.jobs import _owned
-from builder.fitting import fitted_preset
+from builder.fitting import dataset_errors, fitted_preset
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
 from builder.spec.presets import PresetError
@@ -35,12 +35,13 @@ NOT_FOUND = {404: error("No such architecture among yours.")}
 INVALID = {400: error("Invalid fields; spec errors name the layer_id and param.")}
 
 
-def _report(spec: Any, batch_size: int) -> Response:
+def _report(spec: Any, batch_size: int, dataset: Dataset | None = None) -> Response:
     report = validate_spec(spec, limits=spec_limits(), batch_size=batch_size)
-    if not report.ok:
+    errors = report.errors + (dataset_errors(spec, report, dataset) if dataset is not None else [])
+    if errors:
         # The usual error body, plus the shapes and counts of every layer that could be
         # checked, so a form can keep showing them next to the errors.
-        body = error_body(400, spec_error_entries([e.to_dict() for e in report.errors]), "invalid")
+        body = error_body(400, spec_error_entries([e.to_dict() for e in errors]), "invalid")
         body["report"] = {k: v for k, v in report.to_dict().items() if k != "errors"}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return Response(report.to_dict())
@@ -116,15 +117,18 @@ class ArchitectureViewSet(OwnedViewMixin, OwnedQuerysetMixin, viewsets.ModelView
     @extend_schema(
         summary="Check a spec without storing it",
         description="The per-layer report (output shapes, parameter counts, memory estimate) or, with a 400, "
-        "every problem, each naming the layer_id and param.",
+        "every problem, each naming the layer_id and param, and under `report` the shapes of the layers that "
+        "could be checked. With `dataset`, also whether the spec fits that dataset of yours.",
         request=ValidateRequestSerializer,
-        responses={200: SpecReportSerializer, **INVALID, **COMMON_ERRORS},
+        responses={200: SpecReportSerializer, **INVALID, 404: error("No such dataset among yours."), **COMMON_ERRORS},
     )
     @action(detail=False, methods=["post"], url_path="validate", url_name="validate-new")
     def validate_new(self, request: Request) -> Response:
         body = ValidateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return _report(body.validated_data["spec"], body.validated_data["batch_size"])
+        dataset_id = body.validated_data.get("dataset")
+        dataset = _owned(Dataset, dataset_id, request.user, "dataset") if dataset_id is not None else None
+        return _report(body.validated_data["spec"], body.validated_data["batch_size"], dataset)
 
     @extend_schema(
         summary="Per-layer report of a stored architecture",

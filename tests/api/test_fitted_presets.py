@@ -76,3 +76,23 @@ def test_code_for_an_unsaved_spec(alice_api: Any, mlp_spec: dict) -> None:
     mlp_spec["layers"][0]["params"]["units"] = -1
     bad = alice_api.post("/api/architectures/codegen/", {"spec": mlp_spec}, format="json")
     assert bad.status_code == 400 and bad.json()["errors"][0]["layer_id"] == "hidden1"
+
+
+def test_validate_against_a_dataset_puts_each_mismatch_on_its_field(
+    alice_api: Any, alice_dataset: Any, mlp_spec: dict
+) -> None:
+    body = {"spec": mlp_spec, "dataset": alice_dataset.pk}
+    assert alice_api.post("/api/architectures/validate/", body, format="json").status_code == 200
+    mlp_spec["input"]["shape"] = [5]
+    mlp_spec["layers"][-1]["params"].update(units=4, activation="sigmoid")
+    response = alice_api.post("/api/architectures/validate/", body, format="json")
+    assert response.status_code == 400
+    errors = {(e["layer_id"], e["param"], e["path"]): e for e in response.json()["errors"]}
+    assert set(errors) == {
+        (None, "shape", "input.shape"),
+        ("out", "units", "layers[3].params.units"),
+        ("out", "activation", "layers[3].params.activation"),
+    }
+    assert all(e["code"] == "dataset_mismatch" for e in errors.values())
+    assert "Set its units to 3" in errors[("out", "units", "layers[3].params.units")]["message"]
+    assert response.json()["report"]["layers"][-1]["output_shape"] == [4]

@@ -174,6 +174,12 @@ def _architecture_from_alices_dataset(bob_api: Any, world: dict[str, Any]) -> No
     assert not Architecture.objects.filter(owner=world["bob"]).exists()
 
 
+def _validated_against_alices_dataset(bob_api: Any, world: dict[str, Any]) -> None:
+    body = {"spec": world["architecture"].spec, "dataset": world["dataset"].pk}
+    response = bob_api.post("/api/architectures/validate/", body, format="json")
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "dataset"
+
+
 def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
     """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
 
@@ -185,7 +191,7 @@ def _own_objects_only(bob_api: Any, world: dict[str, Any]) -> None:
 COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], None]]] = {
     ("architecture-list", "get"): [_lists_nothing_of_alice("/api/architectures/")],
     ("architecture-list", "post"): [_own_objects_only, _architecture_from_alices_dataset],
-    ("architecture-validate-new", "post"): [_no_object],
+    ("architecture-validate-new", "post"): [_no_object, _validated_against_alices_dataset],
     ("architecture-codegen-new", "post"): [_no_object],
     ("dataset-list", "get"): [_lists_nothing_of_alice("/api/datasets/")],
     ("dataset-list", "post"): [_own_objects_only],

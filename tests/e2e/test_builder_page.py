@@ -92,6 +92,16 @@ def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     assert "has-error" not in (row(page, "hidden2").get_attribute("class") or "")
     assert browser_status.inner_text() == "Valid"
 
+    # A valid spec that does not fit the data: the output units are checked against iris's 3 classes.
+    row(page, "out").locator(".layer-toggle").click()
+    row(page, "out").get_by_label("Units").fill("4")
+    out_errors = row(page, "out").locator('.field[data-param="units"] .field-errors')
+    out_errors.filter(has_text="The last Dense has 4 units but the dataset has 3 classes. Set its units to 3.").wait_for()
+    shot(page, "builder-iris-head-mismatch")
+    row(page, "out").get_by_label("Units").fill("3")
+    wait_valid(page)
+    assert out_errors.inner_text() == ""
+
 
 def test_palette_keyboard_reorder_residual_block_diagram_and_save(
     page: Any, sign_in: Any, alice: Any, demo: Any, browser_problems: Any

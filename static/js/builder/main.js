@@ -359,7 +359,9 @@ const validateSoon = debounce(validate, 300);
 async function validate() {
   const seq = ++state.validateSeq;
   $("validation-state").textContent = "Checking…";
-  const result = await api("POST", "/api/architectures/validate/", { spec: currentSpec() });
+  const body = { spec: currentSpec() };
+  if (state.dataset && state.dataset.ready) body.dataset = state.dataset.id; // also: does it fit the data?
+  const result = await api("POST", "/api/architectures/validate/", body);
   if (seq !== state.validateSeq) return; // a newer edit is being checked
   if (result.ok) {
     state.report = result.body;
