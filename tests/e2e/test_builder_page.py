@@ -208,3 +208,58 @@ def test_palette_keyboard_reorder_residual_block_diagram_and_save(
     page.close(run_before_unload=True)
     page.wait_for_timeout(500)
     assert dialogs == ["beforeunload"]
+
+
+def test_a_text_preset_drag_and_drop_and_duplicate(
+    page: Any, sign_in: Any, alice: Any, demo: Any, browser_problems: Any
+) -> None:
+    browser_problems.allow(400, r"/api/architectures/validate/$")
+    reviews = demo("reviews")
+    vocabulary = reviews.profile["tokens"]["vocabulary_size"]
+    sign_in(alice)
+    page.goto(f"/architectures/new/?dataset={reviews.pk}")
+    page.locator(".preset-card").first.wait_for()
+    assert page.locator(".preset-card h3").all_inner_texts() == ["text-lstm"]
+    page.get_by_role("button", name="Start from text-lstm").click()
+    wait_valid(page)
+    assert rows(page) == ["embed", "lstm", "drop", "out"]
+    length = reviews.input_shape[0]
+    assert row(page, "embed").locator(".shape").inner_text() == f"(None, {length}, 32)"
+    row(page, "embed").locator(".layer-toggle").click()
+    assert row(page, "embed").get_by_label("Input Dim").input_value() == str(vocabulary)
+    assert row(page, "out").locator(".shape").inner_text() == "(None, 1)"  # two classes: one sigmoid unit
+
+    # Drag the Dropout by its handle above the LSTM.
+    page.locator(".layer-row", has_text="drop").locator(".drag-handle").drag_to(row(page, "lstm"))
+    wait_valid(page)
+    assert rows(page) == ["embed", "drop", "lstm", "out"]
+
+    # Copy a layer below itself: a second LSTM cannot read the first one's last step only.
+    row(page, "lstm").get_by_role("button", name="Copy lstm below").click()
+    page.wait_for_function("() => document.getElementById('validation-state').textContent.includes('problem')")
+    assert rows(page) == ["embed", "drop", "lstm", "lstm1", "out"]
+    assert "has-error" in (row(page, "lstm1").get_attribute("class") or "")
+    row(page, "lstm1").get_by_role("button", name="Remove lstm1").click()
+    wait_valid(page)
+    assert rows(page) == ["embed", "drop", "lstm", "out"]
+
+    # Save, rename through the header, then duplicate: the copy is a new architecture with its own page.
+    page.get_by_label("Architecture name").fill("reviews lstm")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#save-state").filter(has_text="Saved").wait_for()
+    original = Architecture.objects.get(owner=alice)
+    page.get_by_label("Architecture name").fill("reviews lstm renamed")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#save-state").filter(has_text="Saved").wait_for()
+    original.refresh_from_db()
+    assert original.name == "reviews lstm renamed"
+    page.get_by_role("button", name="Duplicate", exact=True).click()
+    page.wait_for_url(re.compile(r"/architectures/\d+/"))
+    page.wait_for_function(f"() => !location.pathname.endsWith('/{original.pk}/')")
+    wait_valid(page)
+    copy = Architecture.objects.exclude(pk=original.pk).get(owner=alice)
+    assert copy.name == "reviews lstm renamed (copy)" and copy.spec == original.spec
+    assert page.get_by_label("Architecture name").input_value() == copy.name
+    assert [layer["id"] for layer in copy.spec["layers"]] == ["embed", "drop", "lstm", "out"]
+    shot(page, "builder-reviews-copy")
+    assert_accessible(page)

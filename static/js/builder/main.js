@@ -258,7 +258,7 @@ function renderLayers() {
     buttons.append(
       iconButton(`Move ${layer.id} up`, "↑", () => moveLayer(index, index - 1)),
       iconButton(`Move ${layer.id} down`, "↓", () => moveLayer(index, index + 1)),
-      iconButton(`Copy ${layer.id} (duplicate it below)`, "Copy", () => duplicateLayer(layer.uid)),
+      iconButton(`Copy ${layer.id} below`, "Copy", () => duplicateLayer(layer.uid)),
       iconButton(`Remove ${layer.id}`, "✕", () => removeLayer(layer.uid)),
     );
     main.append(buttons);
