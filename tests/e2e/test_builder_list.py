@@ -9,7 +9,7 @@ import pytest
 from builder.models import Architecture
 from builder.spec import presets, validate_spec
 from tests.e2e.conftest import audit, shot
-from tests.e2e.test_builder_page import assert_accessible, rows, wait_valid
+from tests.e2e.test_builder_page import assert_accessible, rows, settle, wait_valid
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,10 +38,12 @@ def test_the_list_links_every_architecture_and_names_are_text(page: Any, sign_in
     assert rows(page)[0] == "c1"
     assert page.locator("img").count() == 0 and dialogs == []
     assert page.title().startswith(HOSTILE)
+    settle(page)
     page.goto(f"/architectures/{older.pk}/")
     wait_valid(page)
     assert page.locator("#total-params").inner_text() == f"{validate_spec(older.spec).total_params:,}"
     assert audit(page) == []
+    settle(page)
 
 
 def test_someone_elses_architecture_or_dataset_is_not_found(
@@ -72,3 +74,4 @@ def test_the_builder_fits_narrow_screens(page: Any, sign_in: Any, alice: Any, wi
     )
     assert wide == []
     assert_accessible(page)
+    settle(page)

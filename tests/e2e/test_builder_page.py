@@ -46,6 +46,14 @@ def wait_valid(page: Any) -> None:
     page.wait_for_function("() => document.getElementById('validation-state').textContent === 'Valid'")
 
 
+def settle(page: Any) -> None:
+    """No check and no code request in flight (leaving the page would abort them)."""
+    page.wait_for_function(
+        """() => !['', 'Checking…'].includes(document.getElementById('validation-state').textContent)
+                 && document.getElementById('code-status').textContent !== 'Generating…'"""
+    )
+
+
 def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     page: Any, sign_in: Any, alice: Any, demo: Any, browser_problems: Any
 ) -> None:
@@ -101,6 +109,7 @@ def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     row(page, "out").get_by_label("Units").fill("3")
     wait_valid(page)
     assert out_errors.inner_text() == ""
+    settle(page)
 
 
 def test_palette_keyboard_reorder_residual_block_diagram_and_save(
@@ -182,6 +191,7 @@ def test_palette_keyboard_reorder_residual_block_diagram_and_save(
     assert [layer["id"] for layer in saved.spec["layers"]][3:6] == ["conv2", "conv2d1", "add1"]
     assert page.url.endswith(f"/architectures/{saved.pk}/?dataset={digits.pk}")
     assert page.get_by_role("link", name="Train ▸").get_attribute("href") == f"/jobs/new/?architecture={saved.pk}"
+    settle(page)
     page.reload()
     wait_valid(page)
     assert rows(page)[3:6] == ["conv2", "conv2d1", "add1"]
@@ -191,11 +201,13 @@ def test_palette_keyboard_reorder_residual_block_diagram_and_save(
     # An edit not saved survives a reload as a draft, with a notice, until discarded.
     page.get_by_label("Architecture name").fill("digits residual v2")
     page.get_by_role("button", name="Remove add1").click()
+    settle(page)
     page.reload()
     page.locator("#draft-notice").wait_for()
     assert page.get_by_label("Architecture name").input_value() == "digits residual v2"
     assert "add1" not in rows(page)
     shot(page, "builder-draft-restored")
+    settle(page)
     page.get_by_role("button", name="Discard them").click()
     page.wait_for_load_state()
     row(page, "add1").wait_for()
@@ -205,6 +217,7 @@ def test_palette_keyboard_reorder_residual_block_diagram_and_save(
     page.get_by_label("Architecture name").fill("leaving")
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    settle(page)
     page.close(run_before_unload=True)
     page.wait_for_timeout(500)
     assert dialogs == ["beforeunload"]
@@ -253,6 +266,7 @@ def test_a_text_preset_drag_and_drop_and_duplicate(
     page.locator("#save-state").filter(has_text="Saved").wait_for()
     original.refresh_from_db()
     assert original.name == "reviews lstm renamed"
+    settle(page)
     page.get_by_role("button", name="Duplicate", exact=True).click()
     page.wait_for_url(re.compile(r"/architectures/\d+/"))
     page.wait_for_function(f"() => !location.pathname.endsWith('/{original.pk}/')")
@@ -263,3 +277,4 @@ def test_a_text_preset_drag_and_drop_and_duplicate(
     assert [layer["id"] for layer in copy.spec["layers"]] == ["embed", "drop", "lstm", "out"]
     shot(page, "builder-reviews-copy")
     assert_accessible(page)
+    settle(page)

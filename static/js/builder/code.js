@@ -11,7 +11,12 @@ export class CodePanel {
     this.sources = { keras: "", torch: "" };
     this.active = "keras";
     this.seq = 0;
-    this.refresh = debounce((spec) => this.load(spec), 150);
+    const loadSoon = debounce((spec) => this.load(spec), 150);
+    // Say at once that new code is coming (the page is not idle while the debounce waits).
+    this.refresh = (spec) => {
+      this.status("Generating…");
+      loadSoon(spec);
+    };
     for (const framework of FRAMEWORKS) {
       const tab = document.getElementById(`tab-${framework}`);
       tab.addEventListener("click", () => this.show(framework));
