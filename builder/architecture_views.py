@@ -15,7 +15,7 @@ from builder.models import Architecture, Dataset
 
 
 def _dataset_summary(dataset: Dataset) -> str:
-    """Text like "4 -> 3 classes" for the header."""
+    """Text like "4 → 3 classes" for the header."""
     shape = "x".join(str(d) for d in dataset.input_shape) or "?"
     if dataset.task == Dataset.Task.REGRESSION:
         target = "one number"
@@ -23,7 +23,7 @@ def _dataset_summary(dataset: Dataset) -> str:
         target = f"{dataset.num_classes} classes"
     else:
         target = "?"
-    return f"{shape} -> {target}"
+    return f"{shape} → {target}"
 
 
 def architecture_list(request: HttpRequest) -> HttpResponse:

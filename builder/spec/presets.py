@@ -201,7 +201,7 @@ def _describe_data(input_shape: list[int], kind: str, task: str, n_outputs: int)
     else:
         data = "x".join(str(d) for d in input_shape) + " images"
     target = "one number" if task == "regression" else f"{n_outputs} classes"
-    return f"{data} -> {target}"
+    return f"{data} → {target}"
 
 
 def _window(size: Any, side: list[int]) -> Any:

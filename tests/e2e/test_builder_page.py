@@ -58,6 +58,7 @@ def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     page: Any, sign_in: Any, alice: Any, demo: Any, browser_problems: Any
 ) -> None:
     browser_problems.allow(400, r"/api/architectures/validate/$")  # the validator's answer to a bad spec
+    browser_problems.allow(400, r"/api/architectures/$")  # a save refused for the same reason
     iris = demo("iris")
     sign_in(alice)
     page.goto(f"/architectures/new/?dataset={iris.pk}")
@@ -94,6 +95,11 @@ def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     assert row(page, "hidden1").locator(".shape").inner_text() == "(None, 64)"
     shot(page, "builder-iris-error")
     assert_accessible(page)
+    # Saving now is refused with the server's message, and nothing is lost or half-made.
+    page.get_by_role("button", name="Save").click()
+    page.locator("#save-state").filter(has_text="Not saved: spec: Dense layer 'hidden2'").wait_for()
+    assert not Architecture.objects.exists()
+    assert units.input_value() == "0"
     units.fill("32")
     wait_valid(page)
     assert field_errors.inner_text() == ""

@@ -527,6 +527,7 @@ async function duplicate() {
 async function showStart(message) {
   $("start").hidden = false;
   $("workspace").hidden = true;
+  $("save").hidden = true; // nothing to save until a starting point is chosen
   $("start-message").textContent = message || "";
   const url = state.dataset ? `/api/presets/?dataset=${state.dataset.id}` : "/api/presets/";
   const result = await api("GET", url);
@@ -555,6 +556,7 @@ function begin(spec, name) {
   }
   $("start").hidden = true;
   $("workspace").hidden = false;
+  $("save").hidden = false;
   $("input-shape").value = state.meta.input.shape.join(", ");
   renderLayers();
   changed();
