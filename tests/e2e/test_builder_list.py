@@ -75,3 +75,25 @@ def test_the_builder_fits_narrow_screens(page: Any, sign_in: Any, alice: Any, wi
     assert wide == []
     assert_accessible(page)
     settle(page)
+
+
+def test_every_layer_type_from_the_palette_starts_with_valid_params(
+    page: Any, sign_in: Any, alice: Any, browser_problems: Any
+) -> None:
+    browser_problems.allow(400, r"/api/architectures/validate/$")  # the stack of every type does not fit together
+    answers: list[Any] = []
+    page.on("response", lambda r: answers.append(r) if r.url.endswith("/api/architectures/validate/") else None)
+    sign_in(alice)
+    page.goto("/architectures/new/")
+    page.get_by_role("button", name="Start empty").click()
+    settle(page)
+    types = page.locator(".palette-item").all_inner_texts()
+    assert {"Dense", "Conv2D", "LSTM", "Bidirectional", "Add", "Concatenate"} <= set(types)
+    for layer_type in types:
+        page.get_by_role("button", name=f"Add {layer_type} layer", exact=True).click()
+    settle(page)
+    assert rows(page) == [f"{t.lower()}1" for t in types]
+    errors = answers[-1].json()["errors"]
+    param_codes = {"missing_param", "unknown_param", "wrong_type", "out_of_range", "invalid_choice", "invalid_value"}
+    assert [e["message"] for e in errors if e["code"] in param_codes] == []
+    assert errors  # shapes do not all fit: the check did run on every layer

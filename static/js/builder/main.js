@@ -30,7 +30,7 @@ const STARTERS = {
   input_dim: 1000,
   output_dim: 32,
   target_shape: [-1],
-  layer: { type: "LSTM", units: 32 },
+  layer: { type: "LSTM", params: { units: 32 } },
 };
 // The parameters worth seeing on the row without opening the layer.
 const KEY_PARAMS = ["units", "filters", "kernel_size", "strides", "pool_size", "rate", "activation", "output_dim", "target_shape", "axis", "return_sequences"];
@@ -421,7 +421,12 @@ function showReport() {
     // Inside the open form: each message under its own field.
     for (const field of row.querySelectorAll(".layer-form .field")) {
       const param = field.dataset.param;
-      const mine = errors.filter((e) => (param === "id" ? (e.path || "").endsWith(".id") : e.param === param || (param === "inputs" && (e.path || "").endsWith(".inputs"))));
+      const mine = errors.filter((e) => {
+        if (param === "id") return (e.path || "").endsWith(".id");
+        if (param === "inputs" && (e.path || "").endsWith(".inputs")) return true;
+        // A nested parameter ("layer.params") belongs under its top-level field ("layer").
+        return e.param === param || (e.param || "").startsWith(`${param}.`);
+      });
       const target = field.querySelector(".field-errors");
       target.replaceChildren(...mine.map((e) => el("li", {}, e.message)));
       field.classList.toggle("invalid", mine.length > 0);
