@@ -4,6 +4,7 @@ the palette, reordering, a residual block, the diagram, the code, saving and dra
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,6 +79,16 @@ def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     page.get_by_role("tab", name="PyTorch").click()
     page.locator("#code-torch code").filter(has_text="nn.Module").wait_for()
     assert page.locator("#code-torch code .hljs-keyword").count() > 0  # highlighted
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename == "model_torch.py"
+    torch_source = Path(download.value.path()).read_text()
+    assert "class Mlp(nn.Module)" in torch_source and "nn.Linear(4, 64)" in torch_source
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("tab", name="Keras").click()
+    page.get_by_role("button", name="Copy", exact=True).click()
+    page.locator("#code-status").filter(has_text="Copied").wait_for()
+    assert page.evaluate("() => navigator.clipboard.readText()") == page.locator("#code-keras code").text_content()
     shot(page, "builder-iris-valid")
     assert_accessible(page)
 
