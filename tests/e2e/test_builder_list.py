@@ -85,6 +85,9 @@ def test_every_layer_type_from_the_palette_starts_with_valid_params(
     page.on("response", lambda r: answers.append(r) if r.url.endswith("/api/architectures/validate/") else None)
     sign_in(alice)
     page.goto("/architectures/new/")
+    page.get_by_role("heading", name="Start from a preset", exact=True).wait_for()
+    page.locator(".preset-card").first.wait_for()
+    assert page.locator(".preset-card").count() == len(presets())  # no dataset: every preset, as published
     page.get_by_role("button", name="Start empty").click()
     settle(page)
     types = page.locator(".palette-item").all_inner_texts()
