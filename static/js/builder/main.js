@@ -46,6 +46,7 @@ const state = {
   report: null,
   errors: [],
   dirty: false,
+  edits: 0, // counts changes, so a save knows whether more came while it was on its way
   validateSeq: 0,
   nextUid: 1,
 };
@@ -108,13 +109,18 @@ function summary(layer) {
 
 const draftKey = () => `layerloom.builder.${state.archId || `new-${state.dataset ? state.dataset.id : "none"}`}`;
 
-function changed({ rerender = false } = {}) {
-  state.dirty = true;
+function storeDraft() {
   try {
     localStorage.setItem(draftKey(), JSON.stringify({ name: $("arch-name").value, spec: currentSpec(), at: new Date().toISOString() }));
   } catch (err) {
     /* storage full or disabled: the beforeunload warning still protects the edits */
   }
+}
+
+function changed({ rerender = false } = {}) {
+  state.dirty = true;
+  state.edits += 1;
+  storeDraft();
   $("save-state").textContent = "Unsaved changes";
   $("validation-state").textContent = "Checking…";
   if (rerender) renderLayers();
@@ -496,21 +502,24 @@ async function save() {
   }
   $("save-state").textContent = "Saving…";
   const body = { name, spec: currentSpec() };
+  const editsSaved = state.edits;
   const result = state.archId ? await api("PUT", `/api/architectures/${state.archId}/`, body) : await api("POST", "/api/architectures/", body);
   if (!result.ok) {
     $("save-state").textContent = `Not saved: ${result.body?.message || result.status}`;
     return;
   }
   const wasNew = !state.archId;
+  const newer = state.edits !== editsSaved;
   clearDraft();
   state.archId = result.body.id;
-  state.dirty = false;
+  state.dirty = newer;
+  if (newer) storeDraft(); // under the saved architecture's key now
   if (wasNew) {
     const query = state.dataset ? `?dataset=${state.dataset.id}` : "";
     history.replaceState(null, "", `/architectures/${state.archId}/${query}`);
     root.dataset.architectureId = String(state.archId);
   }
-  $("save-state").textContent = `Saved at ${new Date().toLocaleTimeString()}`;
+  $("save-state").textContent = newer ? "Saved; newer changes are not saved yet" : `Saved at ${new Date().toLocaleTimeString()}`;
   document.title = `${result.body.name} · Layerloom`;
   showSaved();
 }
@@ -571,6 +580,15 @@ function emptySpec() {
   return { format: 1, name: "model", input: { shape: state.dataset ? state.dataset.input_shape : [4] }, layers: [] };
 }
 
+// JSON with sorted keys: PostgreSQL's jsonb does not keep the order the page wrote.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
 function readDraft() {
   try {
     const raw = localStorage.getItem(draftKey());
@@ -608,7 +626,7 @@ async function start() {
     const saved = { name: result.body.name, spec: result.body.spec };
     $("arch-name").value = saved.name;
     loadSpec(saved.spec);
-    if (draft && JSON.stringify({ name: draft.name, spec: draft.spec }) !== JSON.stringify(saved)) restoreDraft(draft);
+    if (draft && canonical({ name: draft.name, spec: draft.spec }) !== canonical(saved)) restoreDraft(draft);
     showSaved();
   } else if (draft) {
     restoreDraft(draft);
