@@ -100,3 +100,29 @@ def test_every_layer_type_from_the_palette_starts_with_valid_params(
     param_codes = {"missing_param", "unknown_param", "wrong_type", "out_of_range", "invalid_choice", "invalid_value"}
     assert [e["message"] for e in errors if e["code"] in param_codes] == []
     assert errors  # shapes do not all fit: the check did run on every layer
+
+
+def test_tab_reaches_every_kind_of_control(page: Any, sign_in: Any, alice: Any) -> None:
+    architecture = Architecture.objects.create(owner=alice, name="mlp", spec=presets()["mlp"])
+    sign_in(alice)
+    page.goto(f"/architectures/{architecture.pk}/")
+    settle(page)
+    row_uid = page.locator(".layer-row").first.get_attribute("data-uid")
+    page.locator(f'.layer-row[data-uid="{row_uid}"]').focus()
+    page.keyboard.press("Enter")  # open the first layer's settings, so its form is in the tab order too
+    page.locator("#arch-name").focus()
+    reached = set()
+    for _ in range(160):
+        page.keyboard.press("Tab")
+        reached.add(
+            page.evaluate(
+                """() => { const e = document.activeElement;
+                           return e.id || e.getAttribute('aria-label') || e.className.baseVal || e.className || e.tagName; }"""
+            )
+        )
+    expected = {"save", "duplicate", "train", "Add Dense layer", "Add Concatenate layer", "input-shape",
+                "Move hidden1 up", "Remove out", f"f-{row_uid}-units", f"f-{row_uid}-activation",
+                f"f-{row_uid}-use_bias", f"f-{row_uid}-id", "tab-keras", "copy-code", "download-code"}  # fmt: skip
+    assert expected <= reached, expected - reached
+    assert {"Layer 1: Dense hidden1", "Layer 4: Dense out"} <= reached  # the rows themselves
+    assert any(str(r).startswith("node") for r in reached)  # diagram boxes
