@@ -259,6 +259,16 @@ def test_a_text_preset_drag_and_drop_and_duplicate(
     assert row(page, "embed").get_by_label("Input Dim").input_value() == str(vocabulary)
     assert row(page, "out").locator(".shape").inner_text() == "(None, 1)"  # two classes: one sigmoid unit
 
+    # The key parameters are editable on the row itself.
+    row(page, "lstm").get_by_label("units of lstm").fill("16")
+    row(page, "lstm").get_by_label("units of lstm").press("Enter")
+    page.wait_for_function("() => document.getElementById('validation-state').textContent === 'Checking…'")
+    wait_valid(page)
+    assert row(page, "lstm").locator(".shape").inner_text() == "(None, 16)"
+    assert page.locator("#i-" + (row(page, "lstm").get_attribute("data-uid") or "") + "-units").evaluate(
+        "(e) => e === document.activeElement"
+    )
+
     # Drag the Dropout by its handle above the LSTM.
     page.locator(".layer-row", has_text="drop").locator(".drag-handle").drag_to(row(page, "lstm"))
     wait_valid(page)

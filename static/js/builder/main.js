@@ -257,7 +257,7 @@ function renderLayers() {
     toggle.append(el("span", { class: "layer-type" }, layer.type), el("span", { class: "layer-id" }, layer.id));
     toggle.addEventListener("click", () => select(layer.uid));
     main.append(toggle);
-    main.append(el("span", { class: "summary" }, summary(layer)));
+    main.append(selected || !entry ? el("span", { class: "summary" }, summary(layer)) : inlineParams(layer, entry));
     main.append(el("span", { class: "shape", "data-role": "shape" }, ""));
     main.append(el("span", { class: "count", "data-role": "count" }, ""));
     const buttons = el("span", { class: "row-buttons" });
@@ -274,6 +274,50 @@ function renderLayers() {
     list.append(row);
   });
   $("empty-hint").hidden = state.layers.length > 0;
+}
+
+// The row's first two key parameters as small controls (numbers and choices), the rest as
+// text; an open row shows its full form instead. A change applies on Enter or on leaving.
+function inlineParams(layer, entry) {
+  const box = el("span", { class: "summary inline-params" });
+  const properties = entry.json_schema.properties || {};
+  const editable = KEY_PARAMS.filter((key) => {
+    const property = properties[key];
+    return property && (property.enum || property.type === "integer" || property.type === "number");
+  }).slice(0, 2);
+  for (const key of editable) {
+    const property = properties[key];
+    const id = `i-${layer.uid}-${key}`;
+    const value = key in layer.params ? layer.params[key] : property.default;
+    let control;
+    if (property.enum) {
+      control = el("select", { id });
+      for (const option of property.enum) {
+        const node = el("option", { value: option }, String(option));
+        if (option === value) node.selected = true;
+        control.append(node);
+      }
+    } else {
+      control = el("input", { id, type: "number", step: property.type === "integer" ? "1" : "any", min: property.minimum, max: property.maximum });
+      control.value = value === undefined || value === null ? "" : String(value);
+    }
+    control.addEventListener("change", () => {
+      if (property.enum) layer.params[key] = control.value;
+      else if (control.value.trim() === "") delete layer.params[key];
+      else layer.params[key] = Number(control.value);
+      changed({ rerender: true });
+      document.getElementById(id)?.focus();
+    });
+    control.addEventListener("keydown", (event) => event.stopPropagation()); // not the row's keys
+    const item = el("span", { class: "inline-param" });
+    const label = el("label", { for: id }, key);
+    label.append(el("span", { class: "visually-hidden" }, ` of ${layer.id}`));
+    item.append(label, control);
+    box.append(item);
+  }
+  const rest = summary({ params: Object.fromEntries(Object.entries(layer.params).filter(([k]) => !editable.includes(k))) });
+  if (rest) box.append(el("span", { class: "inline-rest" }, rest));
+  return box;
 }
 
 function rowKeys(event, layer, index) {
