@@ -126,3 +126,18 @@ def test_tab_reaches_every_kind_of_control(page: Any, sign_in: Any, alice: Any) 
     assert expected <= reached, expected - reached
     assert {"Layer 1: Dense hidden1", "Layer 4: Dense out"} <= reached  # the rows themselves
     assert any(str(r).startswith("node") for r in reached)  # diagram boxes
+
+
+def test_a_dataset_still_being_prepared_says_so(page: Any, sign_in: Any, alice: Any, browser_problems: Any) -> None:
+    from builder.models import Dataset
+
+    pending = Dataset.objects.create(owner=alice, name="big table", kind="tabular", status="processing", sha256="2" * 64)
+    browser_problems.allow(400, r"/api/presets/\?dataset=")
+    sign_in(alice)
+    page.goto(f"/architectures/new/?dataset={pending.pk}")
+    message = page.locator("#start-message")
+    message.filter(has_text="not ready").wait_for()
+    assert "big table" in message.inner_text() and "once ingestion has finished" in message.inner_text()
+    assert "still processing" in page.locator(".dataset-line").inner_text()
+    assert page.get_by_role("button", name="Start empty").is_visible()
+    assert_accessible(page)
