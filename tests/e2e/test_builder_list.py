@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from builder.models import Architecture
+from builder.models import Architecture, Dataset
 from builder.spec import presets, validate_spec
 from tests.e2e.conftest import audit, shot
 from tests.e2e.test_builder_page import assert_accessible, rows, settle, wait_valid
@@ -129,8 +129,6 @@ def test_tab_reaches_every_kind_of_control(page: Any, sign_in: Any, alice: Any) 
 
 
 def test_a_dataset_still_being_prepared_says_so(page: Any, sign_in: Any, alice: Any, browser_problems: Any) -> None:
-    from builder.models import Dataset
-
     pending = Dataset.objects.create(owner=alice, name="big table", kind="tabular", status="processing", sha256="2" * 64)
     browser_problems.allow(400, r"/api/presets/\?dataset=")
     sign_in(alice)
