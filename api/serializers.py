@@ -84,6 +84,30 @@ class ArchitectureSerializer(serializers.ModelSerializer):
 class ValidateRequestSerializer(serializers.Serializer):
     spec = serializers.JSONField(help_text="The spec to check; nothing is stored.")
     batch_size = serializers.IntegerField(min_value=1, max_value=65536, default=32)
+    dataset = serializers.IntegerField(
+        required=False,
+        help_text="One of your datasets: also check that the input shape and the output layer fit it "
+        "(errors with code dataset_mismatch on input.shape or the last layer's units/activation).",
+    )
+
+
+class CodegenRequestSerializer(serializers.Serializer):
+    spec = serializers.JSONField(help_text="The spec to generate code for; nothing is stored.")
+    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default="keras")
+
+
+class PresetCreateSerializer(serializers.Serializer):
+    """Create an architecture from a preset fitted to one of your datasets."""
+
+    preset = serializers.CharField(help_text="A preset key from GET /api/presets/ (e.g. mlp, small_cnn).")
+    dataset = serializers.IntegerField(help_text="One of your ready datasets: its shapes fit the preset.")
+    name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the preset and dataset names.")
+
+
+class PresetQuerySerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(
+        required=False, help_text="One of your ready datasets: only the presets that suit it, fitted to it."
+    )
 
 
 class BatchSizeSerializer(serializers.Serializer):

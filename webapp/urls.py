@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from builder import architecture_views
 from builder import views as builder_views
 from webapp import accounts, health, views
 
@@ -20,4 +21,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    # --- architecture pages (the builder) ---
+    path("architectures/", architecture_views.architecture_list, name="architecture_list"),
+    path("architectures/new/", architecture_views.architecture_new, name="architecture_new"),
+    path("architectures/<int:pk>/", architecture_views.architecture_detail, name="architecture_detail"),
+    # --- end architecture pages ---
 ]

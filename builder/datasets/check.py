@@ -16,10 +16,10 @@ def _dataset_facts(dataset: Any) -> tuple[list[int], str, int | None]:
     return list(dataset.input_shape), dataset.task, dataset.num_classes
 
 
-def check_against_dataset(spec_report_or_spec: Any, dataset: Any) -> list[str]:
+def check_against_dataset(spec_report_or_spec: Any, dataset: Any, spec: Mapping[str, Any] | None = None) -> list[str]:
     """Errors (empty when it fits). Takes a SpecReport or a spec dict (validated here),
-    and a Dataset row or a dict with input_shape, task and num_classes."""
-    spec: Mapping[str, Any] | None = None
+    and a Dataset row or a dict with input_shape, task and num_classes. With a report,
+    pass its ``spec`` too so that the output activation is checked without validating again."""
     report = spec_report_or_spec
     if isinstance(spec_report_or_spec, Mapping):
         from builder.spec import validate_spec

@@ -138,3 +138,153 @@ def presets() -> dict[str, dict[str, Any]]:
 def ground_truth() -> dict[str, tuple[dict[str, Any], int]]:
     """Name -> (spec, published parameter count) for models described outside this project."""
     return copy.deepcopy(_GROUND_TRUTH)
+
+
+# --- fitting a preset to a dataset ---------------------------------------------------------
+
+# Which presets suit which data: "table" (one vector of numbers), "image" (height, width,
+# channels) and "text" (a sequence of token ids with a known vocabulary).
+_APPLIES: dict[str, frozenset[str]] = {
+    "mlp": frozenset({"table", "image"}),
+    "small_cnn": frozenset({"image"}),
+    "lenet5": frozenset({"image"}),
+    "residual_cnn": frozenset({"image"}),
+    "text_lstm": frozenset({"text"}),
+}
+# Below this side length a CNN preset's "valid" windows would shrink the image to nothing.
+_FULL_SIZE = 32
+
+
+_FITTED_DESCRIPTIONS = {
+    "mlp": "Multi-layer perceptron (two hidden layers)",
+    "small_cnn": "Small convolutional network",
+    "lenet5": "LeNet-5 (LeCun et al., 1998)",
+    "residual_cnn": "Residual network with two blocks (identity and projection shortcuts)",
+    "text_lstm": "Text classifier: word embeddings and an LSTM",
+}
+
+
+class PresetError(ValueError):
+    """A preset that does not exist, or does not apply to the data described."""
+
+
+def data_kind(input_shape: list[int] | tuple[int, ...], vocab_size: int | None = None) -> str:
+    """The kind of data, "text", "table" or "image", from the input's rank and whether it holds token ids."""
+    if vocab_size is not None and len(input_shape) == 1:
+        return "text"
+    if len(input_shape) == 1:
+        return "table"
+    if len(input_shape) == 3:
+        return "image"
+    return "other"
+
+
+def output_head(task: str, n_outputs: int) -> dict[str, Any]:
+    """The last Dense layer's params for a task, matching how the training loss is chosen:
+    softmax over the classes, one sigmoid unit for two classes, one linear unit for regression."""
+    if task == "regression":
+        return {"units": 1, "activation": "linear"}
+    if task != "classification":
+        raise PresetError(f"task must be 'classification' or 'regression', not {task!r}.")
+    if n_outputs < 2:
+        raise PresetError(f"a classification needs at least 2 classes, not {n_outputs}.")
+    if n_outputs == 2:
+        return {"units": 1, "activation": "sigmoid"}
+    return {"units": n_outputs, "activation": "softmax"}
+
+
+def _describe_data(input_shape: list[int], kind: str, task: str, n_outputs: int) -> str:
+    if kind == "text":
+        data = f"sequences of {input_shape[0]} token ids"
+    elif kind == "table":
+        data = f"{input_shape[0]} features"
+    else:
+        data = "x".join(str(d) for d in input_shape) + " images"
+    target = "one number" if task == "regression" else f"{n_outputs} classes"
+    return f"{data} → {target}"
+
+
+def _window(size: Any, side: list[int]) -> Any:
+    """A window no larger than what is left of the image (an int stays an int when it fits)."""
+    pair = size if isinstance(size, list) else [size, size]
+    fitted = [min(k, s) for k, s in zip(pair, side, strict=True)]
+    return size if fitted == pair else fitted
+
+
+def _fit_image_layers(name: str, layers: list[dict[str, Any]], height: int, width: int) -> list[dict[str, Any]]:
+    """Keep every window inside the image: small images get "same" padding and windows no
+    larger than what is left, and LeNet's last convolution covers the rest (1x1, as in the paper)."""
+    if min(height, width) >= _FULL_SIZE:
+        return layers
+    side = [height, width]
+    shapes: dict[str, list[int]] = {}
+    previous = "input"
+    for layer in layers:
+        params = layer.setdefault("params", {})
+        inputs = layer.get("inputs") or [previous]
+        side = list(shapes.get(inputs[0], [height, width]))
+        if layer["type"] in ("MaxPooling2D", "AveragePooling2D"):
+            params["pool_size"] = _window(params.get("pool_size", 2), side)
+            params["padding"] = "same"
+            pool = params["pool_size"] if isinstance(params["pool_size"], list) else [params["pool_size"]] * 2
+            side = [-(-s // p) for s, p in zip(side, pool, strict=True)]
+        elif layer["type"] == "Conv2D":
+            params["kernel_size"] = _window(params["kernel_size"], side)
+            if name == "lenet5" and layer["id"] == "c5":
+                params["kernel_size"] = [min(5, side[0]), min(5, side[1])]
+                side = [1, 1]
+            else:
+                params["padding"] = "same"
+                stride = params.get("strides", 1)
+                side = [-(-s // stride) for s in side]
+        shapes[layer["id"]] = side
+        previous = layer["id"]
+    return layers
+
+
+def fit_preset(
+    name: str,
+    *,
+    input_shape: list[int] | tuple[int, ...],
+    task: str,
+    n_outputs: int,
+    vocab_size: int | None = None,
+) -> dict[str, Any]:
+    """The preset ``name`` with its input taken from the data and its head from the task.
+
+    ``n_outputs`` is the class count (ignored for regression); ``vocab_size`` marks a text
+    dataset (its Embedding reads that many token ids). Raises PresetError naming the
+    problem when the preset does not exist or does not suit the data.
+    """
+    if name not in _PRESETS:
+        raise PresetError(f"There is no preset {name!r}; choose one of {', '.join(_PRESETS)}.")
+    shape = [int(d) for d in input_shape]
+    kind = data_kind(shape, vocab_size)
+    if kind not in _APPLIES[name]:
+        suits = ", ".join(sorted(k for k, kinds in _APPLIES.items() if kind in kinds)) or "none"
+        raise PresetError(f"The preset {name!r} does not suit {kind} data of shape {shape}; presets that do: {suits}.")
+    spec = copy.deepcopy(_PRESETS[name])
+    layers: list[dict[str, Any]] = spec["layers"]
+    if kind == "image":
+        layers = _fit_image_layers(name, layers, shape[0], shape[1])
+        if name == "mlp":
+            layers.insert(0, _layer("flatten", "Flatten"))
+    if kind == "text":
+        layers[0]["params"]["input_dim"] = int(vocab_size or 0)
+    layers[-1]["params"].update(output_head(task, n_outputs))
+    spec["input"] = {"shape": shape}
+    spec["layers"] = layers
+    spec["description"] = _FITTED_DESCRIPTIONS[name] + f", fitted to {_describe_data(shape, kind, task, n_outputs)}."
+    return spec
+
+
+def fitting_presets(
+    *, input_shape: list[int] | tuple[int, ...], task: str, n_outputs: int, vocab_size: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """Name -> fitted spec for every preset that suits the data."""
+    kind = data_kind(list(input_shape), vocab_size)
+    return {
+        name: fit_preset(name, input_shape=input_shape, task=task, n_outputs=n_outputs, vocab_size=vocab_size)
+        for name, kinds in _APPLIES.items()
+        if kind in kinds
+    }

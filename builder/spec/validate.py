@@ -315,7 +315,9 @@ class _Validator:
             definition = self.check_type(raw, i, layer_id, label)
             params = self.check_params(raw, i, layer_id, label, definition) if definition else None
             inputs = self.check_inputs(raw, i, layer_id, label, ids, positions, all_inputs, definition)
-            for ref in inputs or ():
+            # Inputs with a problem of their own still say which layers are meant to be used,
+            # so those are not reported as unused as well.
+            for ref in inputs if inputs is not None else (all_inputs[i] or ()):
                 consumers.setdefault(ref, []).append(i)
             if layer_id is None or definition is None or params is None or inputs is None:
                 complete = False

@@ -162,6 +162,24 @@ def _public(url: str) -> Callable[[Any, dict[str, Any]], None]:
     return check
 
 
+def _presets_fitted_to_alices_dataset(bob_api: Any, world: dict[str, Any]) -> None:
+    response = bob_api.get(f"/api/presets/?dataset={world['dataset'].pk}")
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "dataset"
+
+
+def _architecture_from_alices_dataset(bob_api: Any, world: dict[str, Any]) -> None:
+    body = {"preset": "mlp", "dataset": world["dataset"].pk}
+    response = bob_api.post("/api/architectures/", body, format="json")
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "dataset"
+    assert not Architecture.objects.filter(owner=world["bob"]).exists()
+
+
+def _validated_against_alices_dataset(bob_api: Any, world: dict[str, Any]) -> None:
+    body = {"spec": world["architecture"].spec, "dataset": world["dataset"].pk}
+    response = bob_api.post("/api/architectures/validate/", body, format="json")
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "dataset"
+
+
 def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
     """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
 
@@ -172,8 +190,9 @@ def _own_objects_only(bob_api: Any, world: dict[str, Any]) -> None:
 
 COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], None]]] = {
     ("architecture-list", "get"): [_lists_nothing_of_alice("/api/architectures/")],
-    ("architecture-list", "post"): [_own_objects_only],
-    ("architecture-validate-new", "post"): [_no_object],
+    ("architecture-list", "post"): [_own_objects_only, _architecture_from_alices_dataset],
+    ("architecture-validate-new", "post"): [_no_object, _validated_against_alices_dataset],
+    ("architecture-codegen-new", "post"): [_no_object],
     ("dataset-list", "get"): [_lists_nothing_of_alice("/api/datasets/")],
     ("dataset-list", "post"): [_own_objects_only],
     ("dataset-demo", "get"): [_public("/api/datasets/demo/")],
@@ -182,7 +201,7 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
     ("token", "post"): [_no_object],
     ("layers", "get"): [_public("/api/layers/")],
-    ("presets", "get"): [_public("/api/presets/")],
+    ("presets", "get"): [_public("/api/presets/"), _presets_fitted_to_alices_dataset],
     ("schema", "get"): [_public("/api/schema/")],
     ("docs", "get"): [_public("/api/docs/")],
 }

@@ -1,0 +1,96 @@
+// The generated Keras and PyTorch modules, from the API's codegen endpoint, highlighted by
+// highlight.js (vendored), with copy and download.
+
+import { api, debounce } from "./api.js";
+
+const FRAMEWORKS = ["keras", "torch"];
+const FILENAMES = { keras: "model_keras.py", torch: "model_torch.py" };
+
+export class CodePanel {
+  constructor() {
+    this.sources = { keras: "", torch: "" };
+    this.active = "keras";
+    this.seq = 0;
+    const loadSoon = debounce((spec) => this.load(spec), 150);
+    // Say at once that new code is coming (the page is not idle while the debounce waits).
+    this.refresh = (spec) => {
+      this.status("Generating…");
+      loadSoon(spec);
+    };
+    for (const framework of FRAMEWORKS) {
+      const tab = document.getElementById(`tab-${framework}`);
+      tab.addEventListener("click", () => this.show(framework));
+      tab.addEventListener("keydown", (event) => {
+        if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+          const other = framework === "keras" ? "torch" : "keras";
+          this.show(other);
+          document.getElementById(`tab-${other}`).focus();
+          event.preventDefault();
+        }
+      });
+    }
+    document.getElementById("copy-code").addEventListener("click", () => this.copy());
+    document.getElementById("download-code").addEventListener("click", () => this.download());
+  }
+
+  show(framework) {
+    this.active = framework;
+    for (const name of FRAMEWORKS) {
+      const selected = name === framework;
+      const tab = document.getElementById(`tab-${name}`);
+      tab.setAttribute("aria-selected", selected ? "true" : "false");
+      tab.tabIndex = selected ? 0 : -1;
+      document.getElementById(`code-${name}`).hidden = !selected;
+    }
+  }
+
+  status(text) {
+    document.getElementById("code-status").textContent = text;
+  }
+
+  stale(message) {
+    document.getElementById("code-panel").classList.add("stale");
+    this.status(message);
+  }
+
+  async load(spec) {
+    const seq = ++this.seq;
+    this.status("Generating…");
+    const results = await Promise.all(FRAMEWORKS.map((framework) => api("POST", "/api/architectures/codegen/", { spec, framework })));
+    if (seq !== this.seq) return;
+    const failed = results.find((r) => !r.ok);
+    if (failed) {
+      this.stale(`The code could not be generated: ${failed.body?.message || failed.status}`);
+      return;
+    }
+    FRAMEWORKS.forEach((framework, i) => {
+      this.sources[framework] = results[i].body.source;
+      const block = document.querySelector(`#code-${framework} code`);
+      block.textContent = results[i].body.source;
+      block.removeAttribute("data-highlighted");
+      if (typeof hljs !== "undefined") hljs.highlightElement(block);
+    });
+    document.getElementById("code-panel").classList.remove("stale");
+    this.status("Up to date");
+  }
+
+  async copy() {
+    try {
+      await navigator.clipboard.writeText(this.sources[this.active]);
+      this.status("Copied to the clipboard");
+    } catch (err) {
+      this.status("The browser refused the clipboard; select the code and copy it instead.");
+    }
+  }
+
+  download() {
+    const blob = new Blob([this.sources[this.active]], { type: "text/x-python" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = FILENAMES[this.active];
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+}
