@@ -239,6 +239,23 @@ def encode_images(images: Sequence[bytes], image_doc: Mapping[str, Any]) -> np.n
     return np.stack([image_to_array(open_image(data, max_pixels), image_doc) for data in images])
 
 
+# --- regression targets ----------------------------------------------------------------
+
+
+def target_values(doc: Mapping[str, Any], outputs: Any) -> np.ndarray:
+    """A regression model's outputs in the target's own units.
+
+    When the target was standardised for training, the document carries
+    ``"target_scaling": {"mean": m, "std": s}`` and the value is output * s + m; without it
+    the output already is the value.
+    """
+    values = np.asarray(outputs, dtype=np.float64)
+    scaling = doc.get("target_scaling")
+    if not scaling:
+        return values
+    return values * float(scaling["std"]) + float(scaling["mean"])
+
+
 # --- the one entry point --------------------------------------------------------------
 
 
