@@ -220,7 +220,8 @@ class JobViewSet(
         return response
 
     @predict_schema("Predict with a job's model", "No such job among yours.")
-    @action(detail=True, methods=["post"], parser_classes=PARSERS)
+    # Only the per-user rate: a prediction is not a job submission.
+    @action(detail=True, methods=["post"], parser_classes=PARSERS, throttle_classes=[UserThrottle])
     def predict(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
         return predict_response(request, lambda data, files: predict(job, data, files))

@@ -192,3 +192,14 @@ def test_loaded_models_are_cached_least_recently_used_first_out(alice, alice_api
     post(alice_api, jobs[2], {"row": ROWS[0]})
     assert CACHE.loaded_jobs() == [jobs[0].pk, jobs[2].pk]
     assert CACHE.total_bytes() <= settings.LAYERLOOM_SERVING_CACHE_BYTES
+
+
+def test_predictions_count_against_the_user_rate_not_the_job_submission_rate(alice, alice_api, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    job = onnx_job(alice, TABLE_DOC)
+    settings.LAYERLOOM_API_THROTTLE_RATES = {**settings.LAYERLOOM_API_THROTTLE_RATES, "submit": "2/hour",
+                                             "user": "5/minute"}  # fmt: skip
+    assert [post(alice_api, job, {"row": ROWS[0]}).status_code for _ in range(6)] == [200] * 5 + [429]
+    cache.clear()
