@@ -92,9 +92,20 @@ def _name(field: str, index: int, single: bool) -> str:
     return field if single else f"{field}.{index}"
 
 
+VALUE_TYPES = (str, int, float)
+_FINE_TYPES = {str, int, float, type(None)}
+
+
 def _check_rows(model: LoadedModel, field: str, rows: list[Any], single: bool) -> list[Any]:
-    problems: dict[str, list[str]] = {}
     needed = [f["name"] for f in model.doc["features"]]
+    wanted, allowed = set(needed), model.columns
+    # The common case in one pass of set and type checks; the messages only when it fails.
+    if (
+        all(type(row) is dict and wanted <= row.keys() <= allowed for row in rows)
+        and {type(v) for row in rows for v in row.values()} <= _FINE_TYPES
+    ):
+        return rows
+    problems: dict[str, list[str]] = {}
     for index, row in enumerate(rows):
         at = _name(field, index, single)
         if not isinstance(row, Mapping):
@@ -111,7 +122,7 @@ def _check_rows(model: LoadedModel, field: str, rows: list[Any], single: bool) -
                     problems[f"{at}.{key}"] = [
                         f"unknown column; the model's input columns are {', '.join(map(repr, needed))}."
                     ]
-                elif value is not None and not isinstance(value, str | int | float):
+                elif value is not None and type(value) not in VALUE_TYPES:
                     problems[f"{at}.{key}"] = [f"expected a number or text, got {type(value).__name__}."]
         if len(problems) >= MAX_PROBLEMS:
             break
