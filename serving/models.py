@@ -20,8 +20,8 @@ name_validator = RegexValidator(
 class ModelEndpoint(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_endpoints")
     name = models.CharField(max_length=64, validators=[name_validator])
-    # PROTECT: a job that serves under a name cannot disappear under its callers.
-    job = models.ForeignKey("workers.TrainingJob", on_delete=models.PROTECT, related_name="endpoints")
+    # RESTRICT: a job that serves under a name cannot be deleted on its own (its owner can be).
+    job = models.ForeignKey("workers.TrainingJob", on_delete=models.RESTRICT, related_name="endpoints")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -37,7 +37,7 @@ class EndpointHistory(models.Model):
     """One job's time serving under a name: ``until`` is empty while it still does."""
 
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="history")
-    job = models.ForeignKey("workers.TrainingJob", on_delete=models.PROTECT, related_name="endpoint_history")
+    job = models.ForeignKey("workers.TrainingJob", on_delete=models.RESTRICT, related_name="endpoint_history")
     since = models.DateTimeField()
     until = models.DateTimeField(null=True, blank=True)
 

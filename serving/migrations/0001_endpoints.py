@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_.-]{0,63}$', "Use 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.")])),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('updated', models.DateTimeField(auto_now=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='endpoints', to='workers.trainingjob')),
+                ('job', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='endpoints', to='workers.trainingjob')),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='model_endpoints', to=settings.AUTH_USER_MODEL)),
             ],
             options={
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('since', models.DateTimeField()),
                 ('until', models.DateTimeField(blank=True, null=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='endpoint_history', to='workers.trainingjob')),
+                ('job', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='endpoint_history', to='workers.trainingjob')),
                 ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='serving.modelendpoint')),
             ],
             options={
