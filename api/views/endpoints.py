@@ -50,6 +50,8 @@ class EndpointViewSet(
     ordering_fields = ["name", "updated"]
 
     def get_queryset(self) -> Any:
+        if self.action == "predict":
+            return super().get_queryset().select_related("job__dataset")
         return super().get_queryset().prefetch_related("history")
 
     @extend_schema(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -52,8 +53,17 @@ def predict_response(request: Request, call: Callable[[dict[str, Any], Any], dic
         )
     if not request.content_type.startswith("multipart/") and not length:
         raise exceptions.ValidationError({"rows": ["The body is empty; send the inputs as JSON."]})
-    files = request.FILES if request.content_type.startswith("multipart/") else None
-    body = request.data
+    multipart = request.content_type.startswith("multipart/")
+    try:
+        files = request.FILES if multipart else None
+        body = request.data
+    except RequestDataTooBig:
+        # Django's cap on bodies read into memory (files in a multipart body stream past it).
+        cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise PayloadTooLarge(
+            f"A JSON body may be at most {cap:,} bytes; send images as files in a multipart body, "
+            "or fewer inputs per request."
+        ) from None
     if not isinstance(body, dict):
         raise exceptions.ValidationError('Send a JSON object: {"rows": [...]}, {"texts": [...]} or {"images": [...]}.')
     data = {key: body[key] for key in body if not files or key not in files}

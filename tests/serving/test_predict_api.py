@@ -94,6 +94,11 @@ def test_batch_and_body_limits(alice, alice_api, settings):
     response = post(alice_api, job, {"rows": ROWS * 3})
     assert response.status_code == 413
     assert "over the limit of 200" in response.json()["message"]
+    settings.LAYERLOOM_PREDICT_MAX_BODY_BYTES = 20 * 1024**2
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 300
+    response = post(alice_api, job, {"rows": ROWS * 3})
+    assert response.status_code == 413
+    assert "A JSON body may be at most 300 bytes; send images as files" in response.json()["message"]
     response = alice_api.post(f"/api/jobs/{job.pk}/predict/", "", content_type="application/json")
     assert response.status_code == 400 and "empty" in response.json()["message"]
     response = alice_api.post(f"/api/jobs/{job.pk}/predict/", "[1, 2]", content_type="application/json")
