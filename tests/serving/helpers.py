@@ -50,8 +50,8 @@ def spec_for(shape: list[int], units: int, activation: str) -> dict[str, Any]:
     return {"format": 1, "name": "onnx-helper", "input": {"shape": shape}, "layers": layers}
 
 
-def linear_onnx(shape: list[int], units: int, softmax: bool, int_input: bool, seed: int = 0) -> tuple[bytes, Any]:
-    """input (batch, ...) -> Flatten -> x @ W + b (-> Softmax) = output; returns (file bytes, (W, b))."""
+def linear_onnx(shape: list[int], units: int, head: str, int_input: bool, seed: int = 0) -> tuple[bytes, Any]:
+    """input (batch, ...) -> Flatten -> x @ W + b (-> Softmax | Sigmoid) = output; returns (file bytes, (W, b))."""
     rng = np.random.default_rng(seed)
     width = int(np.prod(shape))
     weights = rng.normal(size=(width, units)).astype(np.float32)
@@ -64,10 +64,12 @@ def linear_onnx(shape: list[int], units: int, softmax: bool, int_input: bool, se
     nodes += [
         helper.make_node("Flatten", [first], ["flat"], axis=1),
         helper.make_node("MatMul", ["flat", "W"], ["mm"]),
-        helper.make_node("Add", ["mm", "b"], ["logits" if softmax else "output"]),
+        helper.make_node("Add", ["mm", "b"], ["output" if head == "linear" else "logits"]),
     ]
-    if softmax:
+    if head == "softmax":
         nodes.append(helper.make_node("Softmax", ["logits"], ["output"], axis=-1))
+    elif head == "sigmoid":
+        nodes.append(helper.make_node("Sigmoid", ["logits"], ["output"]))
     graph = helper.make_graph(
         nodes,
         "linear",
@@ -81,11 +83,15 @@ def linear_onnx(shape: list[int], units: int, softmax: bool, int_input: bool, se
     return model.SerializeToString(), (weights, bias)
 
 
-def onnx_job(owner: Any, doc: dict[str, Any], *, status: str = "succeeded", seed: int = 0, **dataset: Any) -> TrainingJob:
-    """A succeeded job of ``owner`` with a linear model.onnx over ``doc``'s inputs."""
+def onnx_job(
+    owner: Any, doc: dict[str, Any], *, status: str = "succeeded", seed: int = 0, head: str = "", **dataset: Any
+) -> TrainingJob:
+    """A job of ``owner`` with a linear model.onnx over ``doc``'s inputs; ``head``: softmax
+    (classes), sigmoid (one unit: the second of two classes) or linear (regression)."""
     shape = list(doc["input_shape"])
     regression = doc.get("task") == "regression"
-    units = 1 if regression else len(doc["class_names"])
+    head = head or ("linear" if regression else "softmax")
+    units = len(doc["class_names"]) if head == "softmax" else 1
     ds = Dataset.objects.create(
         owner=owner, name=f"{doc['kind']} data", kind=doc["kind"], status="ready", sha256="0" * 64,
         task=doc.get("task", "classification"), input_shape=shape, num_classes=None if regression else units,
@@ -93,12 +99,11 @@ def onnx_job(owner: Any, doc: dict[str, Any], *, status: str = "succeeded", seed
     )  # fmt: skip
     ds.version_dir.mkdir(parents=True, exist_ok=True)
     (ds.version_dir / "preprocessing.json").write_text(json.dumps(doc))
-    activation = "linear" if regression else "softmax"
     job = TrainingJob.objects.create(
-        owner=owner, spec=spec_for(shape, units, activation), dataset=ds, dataset_version=ds.version,
+        owner=owner, spec=spec_for(shape, units, head), dataset=ds, dataset_version=ds.version,
         framework="torch", status=status, hyperparameters={},
     )  # fmt: skip
-    data, params = linear_onnx(shape, units, not regression, doc["kind"] == "text", seed)
+    data, params = linear_onnx(shape, units, head, doc["kind"] == "text", seed)
     job.artifacts_dir.mkdir(parents=True, exist_ok=True)
     path = job.artifacts_dir / "model.onnx"
     path.write_bytes(data)
@@ -106,7 +111,7 @@ def onnx_job(owner: Any, doc: dict[str, Any], *, status: str = "succeeded", seed
         job=job, kind="onnx", filename="model.onnx", path=str(path.relative_to(settings.LAYERLOOM_DATA_ROOT)),
         size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
     )  # fmt: skip
-    job.linear = params  # type: ignore[attr-defined]
+    job.linear, job.head = params, head  # type: ignore[attr-defined]
     return job
 
 
@@ -116,8 +121,11 @@ def expected(job: TrainingJob, records: list[Any]) -> np.ndarray:
     weights, bias = job.linear  # type: ignore[attr-defined]
     x = transform_records(doc, records).reshape(len(records), -1).astype(np.float64)
     logits = x @ weights + bias
-    if doc.get("task") == "regression":
+    if job.head == "linear":  # type: ignore[attr-defined]
         return logits
+    if job.head == "sigmoid":  # type: ignore[attr-defined]
+        positive = 1 / (1 + np.exp(-logits))
+        return np.concatenate([1 - positive, positive], axis=1)
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 

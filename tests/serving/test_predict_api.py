@@ -144,6 +144,16 @@ def test_texts(alice, alice_api):
     assert response.status_code == 400 and errors(response)["texts.1"] == "expected text, got int."
 
 
+def test_a_one_unit_sigmoid_gives_both_classes(alice, alice_api):
+    job = onnx_job(alice, TEXT_DOC, head="sigmoid")
+    texts = ["good good", "bad", ""]
+    body = post(alice_api, job, {"texts": texts}).json()
+    got = np.array([[p["probabilities"]["neg"], p["probabilities"]["pos"]] for p in body["predictions"]])
+    want = expected(job, texts)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert [p["label"] for p in body["predictions"]] == [["neg", "pos"][i] for i in want.argmax(axis=1)]
+
+
 def test_images_as_base64_and_as_files_are_converted_as_in_training(alice, alice_api):
     job = onnx_job(alice, IMAGE_DOC)
     # Other sizes and modes than the model's 4x4 grayscale: resized and converted by preprocessing.
