@@ -308,3 +308,83 @@ class ArtifactSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     created = serializers.DateTimeField()
     download_url = serializers.CharField(help_text="GET it with the same credentials.")
+
+
+# --- predictions and named model endpoints --------------------------------------------
+
+
+class PredictRequestSerializer(serializers.Serializer):
+    """Documentation only: serving.inputs reads the body and names each bad field itself."""
+
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Tables: rows as objects, column name -> value, as in the uploaded CSV.",
+    )
+    row = serializers.DictField(required=False, help_text="Tables: one row.")
+    texts = serializers.ListField(child=serializers.CharField(), required=False, help_text="Text models: texts.")
+    text = serializers.CharField(required=False, help_text="Text models: one text.")
+    images = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Image models: image files in base64 (or files in a multipart body).",
+    )
+    image = serializers.CharField(required=False, help_text="Image models: one image file in base64.")  # fmt: skip
+
+
+class PredictModelSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    framework = serializers.CharField()
+    artifact = serializers.IntegerField(help_text="The ONNX artifact that answered.")
+    sha256 = serializers.CharField(help_text="Its sha256, as listed with the job's artifacts.")
+    endpoint = serializers.CharField(allow_null=True, help_text="The name called, for a named endpoint.")
+
+
+class PredictionSerializer(serializers.Serializer):
+    label = serializers.CharField(required=False, help_text="Classification: the most probable class.")
+    class_index = serializers.IntegerField(required=False)
+    probability = serializers.FloatField(required=False, help_text="Classification: the label's probability.")
+    probabilities = serializers.DictField(
+        child=serializers.FloatField(), required=False, help_text="Classification: every class's probability, by name."
+    )
+    value = serializers.FloatField(required=False, help_text="Regression: the value, in the target's units.")
+
+
+class WarningSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PredictResponseSerializer(serializers.Serializer):
+    model = PredictModelSerializer()
+    task = serializers.ChoiceField(["classification", "regression"])
+    class_names = serializers.ListField(child=serializers.CharField(), required=False)
+    predictions = PredictionSerializer(many=True, help_text="One per input, in order.")
+    warnings = WarningSerializer(
+        many=True, required=False, help_text="Table cells with a category training never saw (encoded as unknown)."
+    )
+
+
+class EndpointCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64, help_text="1-64 of a-z 0-9 . _ - ; yours only.")
+    job = serializers.IntegerField(help_text="A job of yours that succeeded.")
+
+    def validate_name(self, value: str) -> str:
+        from serving.models import name_validator
+
+        name_validator(value)
+        return value
+
+
+class EndpointHistorySerializer(serializers.Serializer):
+    job = serializers.IntegerField(source="job_id")
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField(allow_null=True, help_text="Empty while the job still serves.")
+
+
+class EndpointSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    job = serializers.IntegerField(source="job_id", help_text="The job serving under the name now.")
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()
+    history = EndpointHistorySerializer(many=True, source="history.all", help_text="Oldest first.")

@@ -11,6 +11,7 @@ from api.views.auth import ObtainTokenView
 from api.views.catalog import LayerCatalogView, PresetListView
 from api.views.common import NotFoundView
 from api.views.datasets import DatasetViewSet
+from api.views.endpoints import EndpointViewSet
 from api.views.jobs import JobViewSet
 
 app_name = "api"
@@ -22,6 +23,7 @@ router.include_format_suffixes = False  # one URL per resource: fewer routes to 
 router.register("architectures", ArchitectureViewSet, basename="architecture")
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("jobs", JobViewSet, basename="job")
+router.register("models", EndpointViewSet, basename="model")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="token"),

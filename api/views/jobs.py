@@ -1,4 +1,4 @@
-"""Training jobs: submit, list, read, poll metrics, cancel, retry, list and download artifacts.
+"""Training jobs: submit, list, read, poll metrics, cancel, retry, artifacts, predict.
 
 What cancel, retry and submit mean lives in workers.services (the admin calls the same
 functions); this module only checks ownership and translates errors to HTTP.
@@ -32,7 +32,9 @@ from api.serializers import (
 )
 from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
+from api.views.predict import PARSERS, predict_response, predict_schema
 from builder.models import Architecture, Dataset
+from serving.predict import predict
 from workers import services
 from workers.models import Artifact, TrainingJob
 from workers.training.hyperparameters import Hyperparameters
@@ -216,6 +218,13 @@ class JobViewSet(
                                 content_type="application/octet-stream")  # fmt: skip
         response["X-Checksum-SHA256"] = artifact.sha256
         return response
+
+    @predict_schema("Predict with a job's model", "No such job among yours.")
+    # Only the per-user rate: a prediction is not a job submission.
+    @action(detail=True, methods=["post"], parser_classes=PARSERS, throttle_classes=[UserThrottle])
+    def predict(self, request: Request, pk: str | None = None) -> Response:
+        job = self.get_object()
+        return predict_response(request, lambda data, files: predict(job, data, files))
 
     def _artifact_dict(self, artifact: Artifact) -> dict[str, Any]:
         url = reverse("api:job-artifact-download", kwargs={"pk": artifact.job_id, "artifact_id": artifact.pk})

@@ -57,6 +57,8 @@ class ImageTooLarge(InputError):
 def is_missing(value: Any) -> bool:
     if value is None:
         return True
+    if type(value) is str:  # the common case first: called once per cell
+        return value in _MISSING
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and value in _MISSING
@@ -75,6 +77,16 @@ def parse_number(value: Any, column: str) -> float:
     if math.isinf(number):
         raise InputError(f"column {column!r}: infinity is not a usable value; leave the cell empty instead")
     return number
+
+
+def parse_numbers(values: Sequence[Any], column: str) -> np.ndarray:
+    """parse_number over a column; numbers that are already floats or ints (JSON) are taken as
+    they are, which gives the same values without a Python call per cell."""
+    if all(type(v) is float or type(v) is int for v in values):
+        out = np.array(values, dtype=np.float64)
+        if not np.isinf(out).any():
+            return out
+    return np.array([parse_number(v, column) for v in values], dtype=np.float64)
 
 
 def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -150,7 +162,7 @@ def records_to_columns(doc: Mapping[str, Any], records: Sequence[Mapping[str, An
         name = feature["name"]
         raw = [record.get(name) for record in records]
         if feature["type"] == "numeric":
-            columns[name] = np.array([parse_number(v, name) for v in raw], dtype=np.float64)
+            columns[name] = parse_numbers(raw, name)
         else:
             columns[name] = [None if is_missing(v) else str(v) for v in raw]
     return columns
@@ -237,6 +249,23 @@ def image_to_array(image: Image.Image, image_doc: Mapping[str, Any]) -> np.ndarr
 def encode_images(images: Sequence[bytes], image_doc: Mapping[str, Any]) -> np.ndarray:
     max_pixels = int(image_doc.get("max_pixels", DEFAULT_MAX_IMAGE_PIXELS))
     return np.stack([image_to_array(open_image(data, max_pixels), image_doc) for data in images])
+
+
+# --- regression targets ----------------------------------------------------------------
+
+
+def target_values(doc: Mapping[str, Any], outputs: Any) -> np.ndarray:
+    """A regression model's outputs in the target's own units.
+
+    When the target was standardised for training, the document carries
+    ``"target_scaling": {"mean": m, "std": s}`` and the value is output * s + m; without it
+    the output already is the value.
+    """
+    values = np.asarray(outputs, dtype=np.float64)
+    scaling = doc.get("target_scaling")
+    if not scaling:
+        return values
+    return values * float(scaling["std"]) + float(scaling["mean"])
 
 
 # --- the one entry point --------------------------------------------------------------

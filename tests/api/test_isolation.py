@@ -18,6 +18,7 @@ from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from builder.models import Architecture, Dataset
+from serving.models import EndpointHistory, ModelEndpoint
 from tests.api.conftest import add_artifact, make_job
 from workers.models import Artifact, Metric, TrainingJob
 
@@ -51,7 +52,7 @@ def methods_of(pattern: URLPattern) -> list[str]:
     return [m for m in METHODS if hasattr(view_class, m)]
 
 
-def fill(route: str, ids: dict[str, int]) -> str:
+def fill(route: str, ids: dict[str, Any]) -> str:
     def substitute(match: re.Match[str]) -> str:
         return str(ids[match.group(1)])
 
@@ -69,6 +70,8 @@ def snapshot(user: Any) -> dict[str, Any]:
         "artifacts": [model_to_dict(a) for a in Artifact.objects.filter(job__in=jobs).order_by("pk")],
         "files": [a.absolute_path.read_bytes() for a in Artifact.objects.filter(job__in=jobs).order_by("pk")],
         "job_count": TrainingJob.objects.count(),
+        "endpoints": [model_to_dict(e) for e in ModelEndpoint.objects.filter(owner=user).order_by("pk")],
+        "endpoint_history": [model_to_dict(h) for h in EndpointHistory.objects.filter(job__in=jobs).order_by("pk")],
     }
 
 
@@ -78,16 +81,22 @@ def alice_world(request: Any, alice: Any, alice_architecture: Any, alice_dataset
     job = make_job(alice, alice_dataset, alice_architecture, status=request.param)
     Metric.objects.create(job=job, epoch=1, step=5, values={"loss": 0.5})
     artifact = add_artifact(job)
-    return {"architecture": alice_architecture, "dataset": alice_dataset, "job": job, "artifact": artifact}
+    endpoint = ModelEndpoint.objects.create(owner=alice, name="alices-model", job=job)
+    EndpointHistory.objects.create(endpoint=endpoint, job=job, since=job.created)
+    return {"architecture": alice_architecture, "dataset": alice_dataset, "job": job, "artifact": artifact,
+            "model": endpoint}  # fmt: skip
 
 
-def object_ids(route: str, name: str, world: dict[str, Any]) -> dict[str, int]:
+def object_ids(route: str, name: str, world: dict[str, Any]) -> dict[str, Any]:
     resource = name.split("-")[0]
-    ids: dict[str, int] = {}
+    ids: dict[str, Any] = {}
     for key in re.findall(r"\(\?P<(\w+)>", route):
         if key == "pk":
             assert resource in world, f"{name}: add Alice's {resource} to alice_world so its isolation is tested"
             ids[key] = world[resource].pk
+        elif key == "name":  # named model endpoints are looked up by their name
+            assert resource in world, f"{name}: add Alice's {resource} to alice_world so its isolation is tested"
+            ids[key] = world[resource].name
         elif key.endswith("_id") and key[:-3] in world:
             ids[key] = world[key[:-3]].pk
         else:
@@ -122,7 +131,8 @@ def test_every_object_route_is_404_for_another_user(
     # Every kind of object route was exercised (guards against the walk silently finding nothing).
     for expected in ("DELETE architecture-detail", "PUT architecture-detail", "GET architecture-codegen",
                      "DELETE dataset-detail", "POST job-cancel", "POST job-retry", "GET job-artifact-download",
-                     "GET job-metrics", "GET job-artifacts"):  # fmt: skip
+                     "GET job-metrics", "GET job-artifacts", "POST job-predict", "GET model-detail",
+                     "DELETE model-detail", "POST model-predict"):  # fmt: skip
         assert expected in checked
 
 
@@ -153,6 +163,13 @@ def _job_naming_alices(field: str) -> Callable[[Any, dict[str, Any]], None]:
         assert not TrainingJob.objects.filter(owner=bob).exists()
 
     return check
+
+
+def _endpoint_naming_alices_job(bob_api: Any, world: dict[str, Any]) -> None:
+    response = bob_api.post("/api/models/", {"name": "mine", "job": world["job"].pk}, format="json")
+    assert response.status_code == 404, response.json()
+    assert response.json()["errors"][0]["field"] == "job"
+    assert not ModelEndpoint.objects.filter(owner=world["bob"]).exists()
 
 
 def _public(url: str) -> Callable[[Any, dict[str, Any]], None]:
@@ -199,6 +216,8 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("dataset-demo", "post"): [_own_objects_only],
     ("job-list", "get"): [_lists_nothing_of_alice("/api/jobs/"), _lists_nothing_of_alice("/api/jobs/?status=running")],
     ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
+    ("model-list", "get"): [_lists_nothing_of_alice("/api/models/")],
+    ("model-list", "post"): [_endpoint_naming_alices_job],
     ("token", "post"): [_no_object],
     ("layers", "get"): [_public("/api/layers/")],
     ("presets", "get"): [_public("/api/presets/"), _presets_fitted_to_alices_dataset],

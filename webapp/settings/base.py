@@ -312,3 +312,16 @@ SPECTACULAR_SETTINGS.update(
     }
 )
 # --- end API
+
+# --- Serving --------------------------------------------------------------------------
+# Owned by serving/ (issue 15): predictions on ONNX Runtime in the web process.
+INSTALLED_APPS += ["serving"]
+# Inputs (rows, texts or images) one predict request may carry.
+LAYERLOOM_PREDICT_MAX_BATCH = env_int("LAYERLOOM_PREDICT_MAX_BATCH", 1000)
+# Largest predict request body (JSON or multipart), in bytes; larger answers 413.
+LAYERLOOM_PREDICT_MAX_BODY_BYTES = env_int("LAYERLOOM_PREDICT_MAX_BODY_BYTES", 20 * 1024**2)
+# Loaded models kept per web process, by the size of their ONNX files (least recently used go first).
+LAYERLOOM_SERVING_CACHE_BYTES = env_int("LAYERLOOM_SERVING_CACHE_BYTES", 512 * 1024**2)
+# ONNX Runtime threads per model: the web server already runs requests side by side.
+LAYERLOOM_SERVING_THREADS = env_int("LAYERLOOM_SERVING_THREADS", 1)
+# --- end Serving

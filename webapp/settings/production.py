@@ -25,3 +25,8 @@ X_FRAME_OPTIONS = "DENY"
 # ensure_demo_user only creates a missing account, never resets a changed password.
 LAYERLOOM_DEMO_ACCOUNT = env_bool("LAYERLOOM_DEMO_ACCOUNT", False)
 LAYERLOOM_DEMO_RESETS_PASSWORD = False
+
+# Keep database connections between requests (checked before reuse): opening one per
+# request costs more than a whole prediction of a small model.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405

@@ -21,6 +21,7 @@ from workers.models import Artifact, Metric, TrainingJob
 from workers.training import thumbnails
 from workers.training.context import JobContext, JobError
 from workers.training.csvexport import write_metrics_csv
+from workers.training.predictions import write_test_predictions
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,13 @@ def record_thumbnails(job_id: int, ctx: JobContext) -> int:
     # Only while the run still holds the job (the runner saves the evaluation the same way).
     TrainingJob.objects.filter(pk=job_id, status=TrainingJob.Status.RUNNING).update(evaluation=evaluation)
     return len(worst)
+
+
+def record_test_predictions(job_id: int, ctx: JobContext, ids: Any, outputs: np.ndarray) -> None:
+    """test_predictions.csv: the model's prediction for every test sample, from the evaluated outputs."""
+    path = write_test_predictions(ctx.artifacts_dir / "test_predictions.csv", ctx.preprocessing(), ctx.task,
+                                  ctx.output_kind, ctx.class_names, ids, outputs)  # fmt: skip
+    record(job_id, "test_predictions", path)
 
 
 def export(job_id: int, ctx: JobContext, model: Any, sample_input: np.ndarray) -> None:

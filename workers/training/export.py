@@ -63,7 +63,7 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExportedFile:
-    kind: str  # keras | savedmodel | safetensors | torchscript | onnx | code_bundle | versions
+    kind: str  # keras | savedmodel | tflite | safetensors | torchscript | onnx | code_bundle | versions
     path: Path
     size_bytes: int
     sha256: str
@@ -219,12 +219,46 @@ def _export_keras(
             served = tf.saved_model.load(str(saved)).signatures["serving_default"]
             outputs = served(**{INPUT_NAME: tf.constant(sample)})
             _compare("SavedModel", reference, next(iter(outputs.values())).numpy())
+            tflite = _tflite(saved, out_dir / "model.tflite", sample, reference)
     finally:
         keras.config.set_dtype_policy(policy)
     # Unzipped, saved_model/ is a TF Serving model_base_path holding version 1.
     bundle.zip_directory(out_dir / "saved_model.zip", saved, "saved_model/1")
     files = [("keras", out_dir / "model.keras"), ("savedmodel", out_dir / "saved_model.zip")]
+    if tflite is not None:
+        files.append(("tflite", tflite))
     return files, weights, reference, f"keras.Model.export (tf2onnx {_version('tf2onnx')})"
+
+
+def _tflite(saved: Path, path: Path, sample: np.ndarray, reference: np.ndarray) -> Path | None:
+    """model.tflite converted from the SavedModel (float32, built-in ops only), checked with the
+    LiteRT interpreter a phone app uses. A model the converter cannot express with built-in
+    ops, or that would predict differently, gets no .tflite file (the job's log says why):
+    the other files are unaffected."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        path.write_bytes(converter.convert())
+        _compare("TFLite model.tflite", reference, tflite_outputs(Interpreter, path, sample))
+    except Exception as exc:  # noqa: BLE001 - no TFLite file is better than a failed job
+        log.warning("no model.tflite: %s: %s", type(exc).__name__, str(exc)[:500])
+        path.unlink(missing_ok=True)
+        return None
+    return path
+
+
+def tflite_outputs(interpreter_class: Any, path: Path, batch: np.ndarray) -> np.ndarray:
+    """Run a .tflite file on a batch of any size, as docs/deployment.md shows."""
+    interpreter = interpreter_class(model_path=str(path))
+    (given,) = interpreter.get_input_details()
+    interpreter.resize_tensor_input(given["index"], batch.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(given["index"], batch.astype(given["dtype"]))
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
 # --- torch -------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ def run(job_id: int, token: str) -> int:
         outputs = engine.predict(model, test.X)
         evaluation = evaluate(ctx, test, outputs)
         _update(job_id, token, evaluation=evaluation)
+        artifacts.record_test_predictions(job_id, ctx, test.ids, outputs)
         artifacts.record_logs(job_id, ctx)
         artifacts.export(job_id, ctx, engine.framework_model(model), test.X[: min(len(test.X), 256)])
         return _finish(job_id, token, Status.SUCCEEDED, "")

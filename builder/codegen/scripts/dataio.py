@@ -171,6 +171,7 @@ def report(doc: dict[str, Any], head: str, ids: list[str], outputs: np.ndarray, 
     """One CSV row per input (to a file, or to standard output)."""
     outputs = outputs.reshape(len(ids), -1)
     if doc.get("task") == "regression":
+        outputs = preprocessing.target_values(doc, outputs)  # in the target's own units
         width = outputs.shape[1]
         header = ["input"] + (["prediction"] if width == 1 else [f"prediction_{i}" for i in range(width)])
         rows = [[name, *map(number, row)] for name, row in zip(ids, outputs, strict=True)]

@@ -1,0 +1,75 @@
+"""Predict requests, for a job and for a named endpoint: body limits, then serving.predict.
+
+The views only read the request and translate errors: what a prediction is lives in
+serving.predict, which the browser's pages call too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.errors import Conflict, PayloadTooLarge
+from api.serializers import PredictRequestSerializer, PredictResponseSerializer
+from api.views.common import COMMON_ERRORS, error
+from serving.predict import InputProblems, NotServable
+
+PARSERS = [JSONParser, MultiPartParser]
+
+
+def predict_schema(summary: str, not_found: str) -> Callable[[Any], Any]:
+    return extend_schema(
+        summary=summary,
+        description="Tables: `rows` (or `row`), objects of column name -> value as in the uploaded CSV. Text: "
+        "`texts` (or `text`). Images: `images` (or `image`), base64 in JSON or files in a multipart body. "
+        "Each input is prepared with the dataset's preprocessing, as in training, and run on ONNX Runtime.",
+        request={"application/json": PredictRequestSerializer, "multipart/form-data": PredictRequestSerializer},
+        responses={200: PredictResponseSerializer, 400: error("A bad input; the field names it."),
+                   404: error(not_found), 409: error("The job has not succeeded, or has no model file."),
+                   413: error("The body is over LAYERLOOM_PREDICT_MAX_BODY_BYTES."), **COMMON_ERRORS},
+        examples=[OpenApiExample("table rows", value={"rows": [{"length": 5.1, "width": 3.5, "colour": "red"}]},
+                                 request_only=True)],
+    )  # fmt: skip
+
+
+def predict_response(request: Request, call: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Response:
+    """Check the body's size, read it, call ``call(data, files)``, and turn errors into 4xx."""
+    limit = settings.LAYERLOOM_PREDICT_MAX_BODY_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise PayloadTooLarge(
+            f"The request body is {length:,} bytes, over the limit of {limit:,}; send fewer inputs per request."
+        )
+    if not request.content_type.startswith("multipart/") and not length:
+        raise exceptions.ValidationError({"rows": ["The body is empty; send the inputs as JSON."]})
+    multipart = request.content_type.startswith("multipart/")
+    try:
+        files = request.FILES if multipart else None
+        body = request.data
+    except RequestDataTooBig:
+        # Django's cap on bodies read into memory (files in a multipart body stream past it).
+        cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise PayloadTooLarge(
+            f"A JSON body may be at most {cap:,} bytes; send images as files in a multipart body, "
+            "or fewer inputs per request."
+        ) from None
+    if not isinstance(body, dict):
+        raise exceptions.ValidationError('Send a JSON object: {"rows": [...]}, {"texts": [...]} or {"images": [...]}.')
+    data = {key: body[key] for key in body if not files or key not in files}
+    try:
+        return Response(call(data, files))
+    except NotServable as exc:
+        raise Conflict(str(exc)) from None
+    except InputProblems as exc:
+        raise exceptions.ValidationError(exc.problems) from None

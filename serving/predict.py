@@ -1,0 +1,69 @@
+"""Predictions for a job or a named endpoint: the one code path the API and the pages call.
+
+Inputs are prepared with the dataset version's preprocessing.json (builder.datasets.
+preprocessing, the module training and the code bundle's predict.py use), run through the
+job's ONNX model on ONNX Runtime, and read the way the worker read them at evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from builder.datasets.preprocessing import target_values
+from serving.inputs import InputProblems, read_inputs, transform, unknown_categories
+from serving.sessions import CACHE, LoadedModel, NotServable
+from workers.models import TrainingJob
+from workers.training.evaluation import probabilities
+
+__all__ = ["InputProblems", "NotServable", "predict"]
+
+
+def predict(
+    job: TrainingJob, data: Mapping[str, Any], files: Mapping[str, Any] | None = None, endpoint: str | None = None
+) -> dict[str, Any]:
+    """Answer one request: a prediction per input, and which model gave them.
+
+    Raises NotServable (the job has no model to serve) or InputProblems (bad inputs,
+    {field: [messages]}).
+    """
+    model = CACHE.get(job)
+    inputs = read_inputs(model, data, files)
+    outputs = model.run(transform(model, inputs))
+    answer = {
+        "model": {"job": model.job_id, "framework": model.framework, "artifact": model.artifact_id,
+                  "sha256": model.sha256, "endpoint": endpoint},
+        **answers(model, outputs),
+    }  # fmt: skip
+    notes = unknown_categories(model, inputs)
+    if notes:
+        answer["warnings"] = notes
+    return answer
+
+
+def answers(model: LoadedModel, outputs: np.ndarray) -> dict[str, Any]:
+    """Classification: the label, its probability and every class's; regression: the value."""
+    doc = model.doc
+    if doc.get("task") == "regression":
+        values = target_values(doc, outputs).reshape(len(outputs), -1)
+        if values.shape[1] == 1:
+            return {"task": "regression", "predictions": [{"value": float(v)} for v in values[:, 0]]}
+        return {"task": "regression", "predictions": [{"values": row} for row in values.tolist()]}
+    names = [str(n) for n in doc.get("class_names") or []]
+    probs = probabilities(outputs, model.head)
+    if len(names) != probs.shape[1]:
+        names = [str(i) for i in range(probs.shape[1])]
+    best = probs.argmax(axis=1)
+    rows = probs.tolist()
+    predictions = [
+        {
+            "label": names[b],
+            "class_index": int(b),
+            "probability": row[b],
+            "probabilities": dict(zip(names, row, strict=True)),
+        }
+        for b, row in zip(best.tolist(), rows, strict=True)
+    ]
+    return {"task": "classification", "class_names": names, "predictions": predictions}

@@ -1,0 +1,131 @@
+"""Loaded models: an ONNX Runtime session with what is needed to read its inputs and outputs.
+
+Loaded on first use and kept in a least-recently-used cache bounded by the model files'
+bytes (LAYERLOOM_SERVING_CACHE_BYTES). A model file is only ever the job's own ONNX
+artifact, found by its Artifact row and checked against the sha256 recorded at export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from django.conf import settings
+
+from builder.codegen.scripts import output_kind
+from builder.spec import resolve
+from workers.models import Artifact, TrainingJob
+
+
+class NotServable(Exception):
+    """The job cannot answer predictions (not finished, or no model file); the message says why."""
+
+
+@dataclass
+class LoadedModel:
+    job_id: int
+    framework: str
+    artifact_id: int
+    sha256: str
+    size_bytes: int
+    session: ort.InferenceSession
+    doc: dict[str, Any]  # the dataset version's preprocessing.json
+    head: str  # "softmax" | "sigmoid" | "linear", as training read the output
+    input_dtype: Any
+    columns: frozenset[str]  # tables: every column of the uploaded CSV
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        (output,) = self.session.run(["output"], {"input": np.ascontiguousarray(x, dtype=self.input_dtype)})
+        return np.asarray(output)
+
+
+class ModelCache:
+    """Least recently used first out, once the loaded files exceed ``limit_bytes``."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[int, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, job: TrainingJob) -> LoadedModel:
+        artifact = onnx_artifact(job)
+        with self._lock:
+            found = self._items.get(artifact.pk)
+            if found is not None and found.sha256 == artifact.sha256:
+                self._items.move_to_end(artifact.pk)
+                return found
+        loaded = load(job, artifact)  # outside the lock: a slow load does not stall other models
+        with self._lock:
+            self._items[artifact.pk] = loaded
+            self._items.move_to_end(artifact.pk)
+            self._evict(settings.LAYERLOOM_SERVING_CACHE_BYTES)
+        return loaded
+
+    def _evict(self, limit: int) -> None:
+        # The newest stays even when it alone is over the limit: it is about to be used.
+        while len(self._items) > 1 and self.total_bytes() > limit:
+            self._items.popitem(last=False)
+
+    def total_bytes(self) -> int:
+        return sum(item.size_bytes for item in self._items.values())
+
+    def loaded_jobs(self) -> list[int]:
+        with self._lock:
+            return [item.job_id for item in self._items.values()]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = ModelCache()
+
+
+def onnx_artifact(job: TrainingJob) -> Artifact:
+    if job.status != TrainingJob.Status.SUCCEEDED:
+        raise NotServable(
+            f"Job {job.pk} is {job.status}: only a job that succeeded has a model to predict with. "
+            "Wait for it to finish, or use another job."
+        )
+    artifact = Artifact.objects.filter(job=job, kind="onnx").order_by("-pk").first()
+    if artifact is None:
+        raise NotServable(f"Job {job.pk} has no ONNX model file, so it cannot serve predictions; retrain it.")
+    return artifact
+
+
+def load(job: TrainingJob, artifact: Artifact) -> LoadedModel:
+    root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
+    path = artifact.absolute_path.resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotServable(f"Job {job.pk}'s model file is missing; retrain the job.")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != artifact.sha256:
+        raise NotServable(f"Job {job.pk}'s model file does not match its recorded sha256; it is not used.")
+    doc_path = job.dataset_dir / "preprocessing.json"
+    if not doc_path.is_file():
+        raise NotServable(f"The preprocessing of job {job.pk}'s dataset version is missing; re-ingest the dataset.")
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    options = ort.SessionOptions()
+    # Few threads per session: the web server runs many requests side by side.
+    options.intra_op_num_threads = settings.LAYERLOOM_SERVING_THREADS
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+        raise NotServable(f"Job {job.pk}'s model file could not be loaded ({type(exc).__name__}).") from None
+    input_type = session.get_inputs()[0].type
+    profile_columns = [c.get("name") for c in (job.dataset.profile or {}).get("columns", []) if isinstance(c, dict)]
+    columns = {f["name"] for f in doc.get("features", [])} | {str(c) for c in profile_columns if c}
+    if doc.get("target_column"):
+        columns.add(doc["target_column"])
+    return LoadedModel(
+        job_id=job.pk, framework=job.framework, artifact_id=artifact.pk, sha256=artifact.sha256,
+        size_bytes=len(data), session=session, doc=doc, head=output_kind(resolve(job.spec)),
+        input_dtype=np.int32 if "int" in input_type else np.float32, columns=frozenset(columns),
+    )  # fmt: skip

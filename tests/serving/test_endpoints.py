@@ -1,0 +1,121 @@
+"""Named model endpoints: publish, predict by name, re-point with history, per-user names."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from serving.models import EndpointHistory, ModelEndpoint
+from tests.serving.helpers import TABLE_DOC, expected, onnx_job
+
+ROW = {"length": 5.1, "width": 3.5, "colour": "red"}
+
+
+@pytest.mark.django_db
+def test_publish_predict_repoint_and_read_the_history(alice, alice_api):
+    first, second = onnx_job(alice, TABLE_DOC, seed=1), onnx_job(alice, TABLE_DOC, seed=2)
+    response = alice_api.post("/api/models/", {"name": "iris", "job": first.pk}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["job"] == first.pk and response.json()["history"][0]["until"] is None
+
+    body = alice_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").json()
+    assert body["model"]["job"] == first.pk and body["model"]["endpoint"] == "iris"
+    assert list(body["predictions"][0]["probabilities"].values()) == pytest.approx(expected(first, [ROW])[0])
+
+    response = alice_api.post("/api/models/", {"name": "iris", "job": second.pk}, format="json")
+    assert response.status_code == 200
+    body = alice_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").json()
+    assert body["model"]["job"] == second.pk
+    assert body["model"]["sha256"] == second.artifacts.get(kind="onnx").sha256
+    assert list(body["predictions"][0]["probabilities"].values()) == pytest.approx(expected(second, [ROW])[0])
+
+    detail = alice_api.get("/api/models/iris/").json()
+    history = detail["history"]
+    assert [h["job"] for h in history] == [first.pk, second.pk] and detail["job"] == second.pk
+    assert history[0]["until"] == history[1]["since"] and history[1]["until"] is None
+    # The same job again changes nothing.
+    assert alice_api.post("/api/models/", {"name": "iris", "job": second.pk}, format="json").status_code == 200
+    assert len(alice_api.get("/api/models/iris/").json()["history"]) == 2
+    assert [e["name"] for e in alice_api.get("/api/models/").json()["results"]] == ["iris"]
+
+    assert alice_api.delete("/api/models/iris/").status_code == 204
+    assert not ModelEndpoint.objects.exists() and not EndpointHistory.objects.exists()
+    assert alice_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_names_are_per_user(alice, bob, alice_api, bob_api):
+    alices, bobs = onnx_job(alice, TABLE_DOC, seed=1), onnx_job(bob, TABLE_DOC, seed=2)
+    assert alice_api.post("/api/models/", {"name": "iris", "job": alices.pk}, format="json").status_code == 201
+    assert bob_api.get("/api/models/iris/").status_code == 404
+    assert bob_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").status_code == 404
+    # Bob may use the same name for his own job; naming Alice's job is a 404 on the field.
+    response = bob_api.post("/api/models/", {"name": "iris", "job": alices.pk}, format="json")
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "job"
+    assert bob_api.post("/api/models/", {"name": "iris", "job": bobs.pk}, format="json").status_code == 201
+    assert alice_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").json()["model"]["job"] == alices.pk
+    assert bob_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").json()["model"]["job"] == bobs.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "status", "field", "words"),
+    [
+        ({"name": "Iris Model!", "job": None}, 400, "name", "lower-case letters"),
+        ({"name": "", "job": None}, 400, "name", "may not be blank"),
+        ({"job": None}, 400, "name", "required"),
+        ({"name": "iris", "job": "seven"}, 400, "job", "valid integer"),
+        ({"name": "iris", "job": 999999}, 404, "job", "No job with id 999999"),
+        ({"name": "iris", "job": "running"}, 409, None, "only a job that succeeded"),
+    ],
+)
+def test_bad_publish_requests(alice, alice_api, body, status, field, words):
+    good = onnx_job(alice, TABLE_DOC)
+    running = onnx_job(alice, TABLE_DOC, status="running")
+    body = {**body, "job": {None: good.pk, "running": running.pk}.get(body.get("job"), body.get("job"))}
+    if body["job"] is None:
+        body.pop("job")
+    response = alice_api.post("/api/models/", body, format="json")
+    assert response.status_code == status, response.json()
+    entry = response.json()["errors"][0]
+    assert entry["field"] == field and words in entry["message"], entry
+    assert not ModelEndpoint.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repoints_leave_one_open_history_row(alice):
+    """Several requests re-point one name at once: every history row but the last is closed,
+    and the name points at the job of the open row."""
+    from serving.endpoints import publish
+
+    jobs = [onnx_job(alice, TABLE_DOC, seed=i) for i in range(4)]
+    publish(alice, "race", jobs[0])
+    barrier = threading.Barrier(3)
+    failures: list[BaseException] = []
+
+    def repoint(job):
+        try:
+            barrier.wait(5)
+            for _ in range(3):
+                publish(alice, "race", job)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=repoint, args=(job,)) for job in jobs[1:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    if connection.vendor == "sqlite":  # SQLite's lock may refuse a writer outright; that is not a wrong answer
+        failures = [f for f in failures if "locked" not in str(f)]
+    assert not failures, failures
+    endpoint = ModelEndpoint.objects.get(name="race")
+    history = list(endpoint.history.order_by("since", "id"))
+    open_rows = [h for h in history if h.until is None]
+    assert len(open_rows) == 1 and open_rows[0].job_id == endpoint.job_id
+    for before, after in zip(history, history[1:], strict=False):
+        assert before.until is not None and before.until <= after.since
