@@ -269,4 +269,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# WhiteNoise also serves files straight from static/ (not only collectstatic's copy), so
+# pages keep their CSS and JS with DEBUG off under `make run`.
+WHITENOISE_USE_FINDERS = True
 # --- end Browser pages

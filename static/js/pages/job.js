@@ -1,0 +1,183 @@
+// One job's page: live curves and event log from GET /api/jobs/<id>/metrics/ (polled every
+// two seconds while the job is queued or running), cancel and retry through the API, the
+// confusion matrix's shading and examples, the residual plot and highlighted code.
+import { getJSON, postJSON } from "./api.js";
+import { lineChart, lineSeries, scatterChart } from "./charts.js";
+import { duration, metric, statusWord } from "./format.js";
+
+const live = document.getElementById("job-live");
+const jobId = live.dataset.job;
+const ACTIVE = new Set(["queued", "running"]);
+const POLL_MS = 2000;
+const charts = new Map(); // metric name -> Chart
+const history = []; // [{epoch, values}]
+let lastEpoch = -1;
+let lastStatus = live.dataset.status;
+
+// --- curves -------------------------------------------------------------------------------
+const isCurve = (key) => !/seconds|^lr$|learning_rate/.test(key) && !key.startsWith("val_");
+
+function drawCharts() {
+  const box = document.getElementById("charts");
+  const keys = [...new Set(history.flatMap((row) => Object.keys(row.values)))].filter(isCurve);
+  if (keys.length) document.getElementById("charts-empty")?.remove();
+  for (const key of keys) {
+    const series = [
+      { label: `training ${key}`, data: history.filter((r) => Number.isFinite(r.values[key])).map((r) => [r.epoch, r.values[key]]) },
+      { label: `validation ${key}`, dashed: true, data: history.filter((r) => Number.isFinite(r.values[`val_${key}`])).map((r) => [r.epoch, r.values[`val_${key}`]]) },
+    ];
+    if (!charts.has(key)) {
+      const holder = document.createElement("div");
+      holder.className = "chart-box";
+      const canvas = document.createElement("canvas");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `${key} per epoch, training and validation; the numbers are in the event log`);
+      canvas.dataset.metric = key;
+      holder.append(canvas);
+      box.append(holder);
+      charts.set(key, lineChart(canvas, key, series));
+    } else {
+      const chart = charts.get(key);
+      chart.data.datasets = series.map((s, i) => lineSeries(s, i));
+      chart.update();
+    }
+  }
+  box.dataset.epochs = String(history.length);
+}
+
+function log(text) {
+  const item = document.createElement("li");
+  const time = new Date().toLocaleTimeString();
+  item.textContent = `${time}  ${text}`;
+  document.getElementById("log").append(item);
+}
+
+function logEpoch(row, total) {
+  const parts = Object.entries(row.values)
+    .filter(([k]) => !/seconds/.test(k))
+    .map(([k, v]) => `${k} ${metric(v)}`);
+  const took = Number.isFinite(row.values.epoch_seconds) ? ` (${duration(row.values.epoch_seconds)})` : "";
+  log(`epoch ${row.epoch}${total ? ` of ${total}` : ""}: ${parts.join(", ")}${took}`);
+}
+
+async function poll() {
+  let data;
+  try {
+    const since = lastEpoch >= 0 ? `?since_epoch=${lastEpoch}` : "";
+    data = await getJSON(`/api/jobs/${jobId}/metrics/${since}`);
+  } catch (error) {
+    log(`could not read the job's progress: ${error.message}`);
+    setTimeout(poll, POLL_MS * 2);
+    return;
+  }
+  for (const row of data.results) {
+    if (row.epoch <= lastEpoch) continue;
+    history.push({ epoch: row.epoch, values: row.values });
+    lastEpoch = row.epoch;
+    logEpoch(row, data.total_epochs);
+  }
+  if (data.results.length) drawCharts();
+  for (const el of live.querySelectorAll("[data-role=epoch]")) el.textContent = String(data.epoch);
+  if (data.status !== lastStatus) {
+    log(`status: ${statusWord(data.status)}`);
+    lastStatus = data.status;
+    updateButtons(data.status);
+    // The evaluation and downloads are drawn by the server: show them once the job has finished.
+    if (!ACTIVE.has(data.status)) setTimeout(() => window.location.reload(), 600);
+  }
+  if (ACTIVE.has(data.status)) setTimeout(poll, POLL_MS);
+}
+
+function updateButtons(status) {
+  document.getElementById("job-cancel").hidden = !ACTIVE.has(status);
+  document.getElementById("job-retry").hidden = !(status === "failed" || status === "cancelled");
+}
+
+async function action(button, doing) {
+  const errorBox = document.getElementById("job-action-error");
+  errorBox.hidden = true;
+  button.disabled = true;
+  try {
+    const job = await postJSON(button.dataset.url);
+    if (job.id !== Number(jobId)) window.location.assign(`/jobs/${job.id}/`);
+    else log(doing);
+  } catch (error) {
+    errorBox.textContent = error.message;
+    errorBox.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+document.getElementById("job-cancel").addEventListener("click", (e) => action(e.currentTarget, "cancel requested"));
+document.getElementById("job-retry").addEventListener("click", (e) => action(e.currentTarget, "retried"));
+
+// --- evaluation ---------------------------------------------------------------------------
+function shadeMatrix() {
+  for (const cell of document.querySelectorAll(".matrix .cell")) {
+    const share = Number(cell.dataset.share) || 0;
+    const hue = cell.classList.contains("correct") ? "59, 91, 219" : "232, 89, 12";
+    cell.style.backgroundColor = `rgba(${hue}, ${(0.08 + 0.72 * share).toFixed(3)})`;
+    cell.style.color = share > 0.55 ? "#fff" : "";
+    cell.setAttribute("aria-pressed", "false");
+  }
+}
+
+function showExamples(cell) {
+  for (const other of document.querySelectorAll(".matrix .cell")) other.setAttribute("aria-pressed", "false");
+  cell.setAttribute("aria-pressed", "true");
+  const box = document.getElementById("examples");
+  const worst = JSON.parse(document.getElementById("worst-data")?.textContent || "[]");
+  const { true: truth, pred, count } = cell.dataset;
+  const heading = document.createElement("h4");
+  heading.textContent = `True ${truth}, predicted ${pred}: ${count} test example${count === "1" ? "" : "s"}`;
+  box.replaceChildren(heading);
+  if (truth === pred) {
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = "Correct predictions. The evaluation lists individual examples for mistakes only.";
+    box.append(note);
+    return;
+  }
+  const matches = worst.filter((w) => w.true === truth && w.predicted === pred);
+  if (!matches.length) {
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = Number(count) ? "None of these is among the most confident mistakes the evaluation lists." : "No test example fell here.";
+    box.append(note);
+    return;
+  }
+  const list = document.createElement("ul");
+  for (const m of matches) {
+    const item = document.createElement("li");
+    item.dataset.exampleId = String(m.id);
+    if (m.thumbnail) {
+      const img = document.createElement("img");
+      img.src = `/api/jobs/${jobId}/artifacts/${m.thumbnail.artifact_id}/`;
+      img.alt = `Test image ${m.id}, true ${truth}`;
+      item.append(img);
+    }
+    const text = document.createElement("div");
+    text.textContent = `example ${m.id}: predicted ${m.predicted} with ${(100 * m.confidence).toFixed(1)}% (true class ${(100 * m.p_true).toFixed(1)}%)`;
+    item.append(text);
+    list.append(item);
+  }
+  box.append(list);
+}
+
+if (document.querySelector(".matrix")) {
+  shadeMatrix();
+  for (const cell of document.querySelectorAll(".matrix .cell")) cell.addEventListener("click", () => showExamples(cell));
+}
+
+const residuals = document.getElementById("residual-data");
+if (residuals) {
+  const points = JSON.parse(residuals.textContent).map((r) => ({ x: r.true, y: r.predicted }));
+  scatterChart(document.getElementById("residual-chart"), points, "true value", "predicted value");
+}
+
+if (window.hljs) for (const block of document.querySelectorAll("pre code")) window.hljs.highlightElement(block);
+
+// --- start ----------------------------------------------------------------------------------
+log(`status: ${statusWord(lastStatus)}`);
+poll();

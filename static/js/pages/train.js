@@ -1,0 +1,73 @@
+// The train form: sends what the person chose to POST /api/jobs/ and shows the API's own
+// messages on the fields they name ("hyperparameters.batch_size" -> that input).
+import { postJSON } from "./api.js";
+
+const form = document.getElementById("train-form");
+const statusLine = document.getElementById("train-status");
+const submit = document.getElementById("train-submit");
+
+function value(input) {
+  if (input.dataset.type === "boolean") return input.checked;
+  const raw = input.value.trim();
+  if (raw === "") return null;
+  if (input.dataset.type === "integer" || input.dataset.type === "number") {
+    const number = Number(raw);
+    return Number.isFinite(number) ? number : raw; // the server names what is wrong with it
+  }
+  return raw;
+}
+
+function clearErrors() {
+  for (const box of form.querySelectorAll("[data-error-for]")) { box.hidden = true; box.replaceChildren(); }
+  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+}
+
+function showErrors(error) {
+  const general = form.querySelector('[data-error-for=""]');
+  const entries = (error.body && error.body.errors) || [{ field: null, message: error.message }];
+  let first = null;
+  for (const entry of entries) {
+    const box = entry.field && form.querySelector(`ul[data-error-for="${CSS.escape(entry.field)}"]`);
+    if (box) {
+      const item = document.createElement("li");
+      item.textContent = entry.message;
+      box.append(item);
+      box.hidden = false;
+      const field = box.closest("[data-field]");
+      field.setAttribute("aria-invalid", "true");
+      first = first || field.querySelector("input, select");
+    } else {
+      general.textContent = [general.textContent, entry.field ? `${entry.field}: ${entry.message}` : entry.message]
+        .filter(Boolean).join(" ");
+      general.hidden = false;
+    }
+  }
+  if (first) first.focus();
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors();
+  const hyperparameters = {};
+  for (const input of form.querySelectorAll("[data-hp]")) {
+    const v = value(input);
+    if (v !== null) hyperparameters[input.dataset.hp] = v;
+  }
+  const body = {
+    architecture: Number(form.dataset.architecture),
+    dataset: Number(form.elements.dataset.value),
+    framework: form.querySelector("input[name=framework]:checked").value,
+    hyperparameters,
+  };
+  submit.disabled = true;
+  statusLine.textContent = "Checking and queueing…";
+  try {
+    const job = await postJSON("/api/jobs/", body);
+    statusLine.textContent = `Job #${job.id} queued. Opening it…`;
+    window.location.assign(`/jobs/${job.id}/`);
+  } catch (error) {
+    statusLine.textContent = "";
+    showErrors(error);
+    submit.disabled = false;
+  }
+});
