@@ -47,6 +47,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "dataset": dataset,
         "profile": profile,
+        "samples": profile.get("rows", profile.get("images")),
         "classes": class_counts(profile),
         "columns": column_rows(dataset, profile),
         "splits": profile.get("splits") or {},

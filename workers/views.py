@@ -72,6 +72,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         artifact.loading = LOADING.get(artifact.kind, "")  # type: ignore[attr-defined]
     context = {
         "job": job,
+        "total_epochs": job.total_epochs or (job.hyperparameters or {}).get("epochs") or "?",
         "evaluation": evaluation,
         "matrix": confusion_rows(evaluation),
         "artifacts": artifacts,
@@ -163,11 +164,12 @@ def confusion_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def final_metrics(job: TrainingJob) -> dict[str, Any]:
+    """The last epoch's metrics and the test-set numbers, each named for where it comes from."""
     last = Metric.objects.filter(job=job).order_by("-epoch").first()
-    out = dict(last.values) if last else {}
+    out = {f"last epoch: {k}": v for k, v in (last.values if last else {}).items()}
     for key in ("accuracy", "macro_f1", "loss", "mae", "rmse", "r2"):
         if (job.evaluation or {}).get(key) is not None:
-            out[f"test_{key}"] = job.evaluation[key]
+            out[f"test: {key}"] = job.evaluation[key]
     return out
 
 

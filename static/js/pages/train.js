@@ -54,7 +54,7 @@ form.addEventListener("submit", async (event) => {
     if (v !== null) hyperparameters[input.dataset.hp] = v;
   }
   const body = {
-    architecture: Number(form.dataset.architecture),
+    architecture: Number(form.getAttribute("data-architecture")), // form.dataset is the "dataset" select
     dataset: Number(form.elements.dataset.value),
     framework: form.querySelector("input[name=framework]:checked").value,
     hyperparameters,
