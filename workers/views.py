@@ -17,6 +17,8 @@ from workers.models import Metric, TrainingJob
 from workers.training.hyperparameters import Hyperparameters
 
 MAX_COMPARED = 8
+# Shown first on the train form; every other hyperparameter folds away under "More settings".
+COMMON_HYPERPARAMETERS = ("optimizer", "learning_rate", "batch_size", "epochs", "patience")
 # How to load each artifact kind; docs/artifacts.md has the whole story.
 LOADING = {
     "keras": 'import keras\nmodel = keras.models.load_model("model.keras", compile=False)\nprobabilities = model.predict(x)',
@@ -76,7 +78,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "evaluation": evaluation,
         "matrix": confusion_rows(evaluation),
         "artifacts": artifacts,
-        "hyperparameters": sorted((job.hyperparameters or {}).items()),
+        "hyperparameters": [(k.replace("_", " ").capitalize(), v) for k, v in sorted((job.hyperparameters or {}).items())],
         "code": generated_code(job),
     }
     return render(request, "workers/job_detail.html", context)
@@ -120,12 +122,13 @@ def hyperparameter_fields() -> list[dict[str, Any]]:
         kind = "select" if "enum" in prop else {"boolean": "checkbox", "integer": "number", "number": "number"}.get(
             prop.get("type", ""), "text"
         )
+        label = "Early stopping patience" if name == "patience" else name.replace("_", " ").capitalize()
         fields.append({
-            "name": name, "label": name.replace("_", " ").capitalize(), "kind": kind,
+            "name": name, "label": label, "kind": kind,
             "type": prop.get("type", "string"), "default": prop.get("default"), "help": prop.get("description", ""),
             "choices": prop.get("enum", []), "nullable": nullable,
             "min": prop.get("minimum", prop.get("exclusiveMinimum")), "max": prop.get("maximum", prop.get("exclusiveMaximum")),
-            "step": "1" if prop.get("type") == "integer" else "any",
+            "step": "1" if prop.get("type") == "integer" else "any", "common": name in COMMON_HYPERPARAMETERS,
         })  # fmt: skip
     return fields
 

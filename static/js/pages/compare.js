@@ -10,7 +10,7 @@ async function draw() {
   if (!box) return;
   const results = await Promise.all(jobs.map((j) => getJSON(`/api/jobs/${j.id}/metrics/`)));
   const keys = [...new Set(results.flatMap((r) => r.results.flatMap((row) => Object.keys(row.values))))]
-    .filter((k) => !/seconds|^lr$|learning_rate/.test(k) && !k.startsWith("val_"));
+    .filter((k) => !/seconds|per_second|^lr$|learning_rate/.test(k) && !k.startsWith("val_"));
   document.getElementById("compare-empty").textContent = keys.length ? "" : "None of these jobs has finished an epoch yet.";
   for (const key of keys) {
     const series = [];

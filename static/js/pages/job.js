@@ -13,9 +13,10 @@ const charts = new Map(); // metric name -> Chart
 const history = []; // [{epoch, values}]
 let lastEpoch = -1;
 let lastStatus = live.dataset.status;
+let firstPoll = true;
 
 // --- curves -------------------------------------------------------------------------------
-const isCurve = (key) => !/seconds|^lr$|learning_rate/.test(key) && !key.startsWith("val_");
+export const isCurve = (key) => !/seconds|per_second|^lr$|learning_rate/.test(key) && !key.startsWith("val_");
 
 function drawCharts() {
   const box = document.getElementById("charts");
@@ -45,19 +46,19 @@ function drawCharts() {
   box.dataset.epochs = String(history.length);
 }
 
-function log(text) {
+function log(text, when) {
   const item = document.createElement("li");
-  const time = new Date().toLocaleTimeString();
+  const time = (when ? new Date(when) : new Date()).toLocaleTimeString();
   item.textContent = `${time}  ${text}`;
   document.getElementById("log").append(item);
 }
 
 function logEpoch(row, total) {
   const parts = Object.entries(row.values)
-    .filter(([k]) => !/seconds/.test(k))
+    .filter(([k]) => !/seconds|per_second/.test(k))
     .map(([k, v]) => `${k} ${metric(v)}`);
   const took = Number.isFinite(row.values.epoch_seconds) ? ` (${duration(row.values.epoch_seconds)})` : "";
-  log(`epoch ${row.epoch}${total ? ` of ${total}` : ""}: ${parts.join(", ")}${took}`);
+  log(`epoch ${row.epoch}${total ? ` of ${total}` : ""}: ${parts.join(", ")}${took}`, row.created);
 }
 
 async function poll() {
@@ -72,11 +73,15 @@ async function poll() {
   }
   for (const row of data.results) {
     if (row.epoch <= lastEpoch) continue;
-    history.push({ epoch: row.epoch, values: row.values });
+    history.push({ epoch: row.epoch, values: row.values, created: row.created });
     lastEpoch = row.epoch;
     logEpoch(row, data.total_epochs);
   }
   if (data.results.length) drawCharts();
+  if (firstPoll) {
+    firstPoll = false;
+    log(`status: ${statusWord(data.status)}`);
+  }
   for (const el of live.querySelectorAll("[data-role=epoch]")) el.textContent = String(data.epoch);
   if (data.status !== lastStatus) {
     log(`status: ${statusWord(data.status)}`);
@@ -179,5 +184,4 @@ if (residuals) {
 if (window.hljs) for (const block of document.querySelectorAll("pre code")) window.hljs.highlightElement(block);
 
 // --- start ----------------------------------------------------------------------------------
-log(`status: ${statusWord(lastStatus)}`);
 poll();

@@ -35,6 +35,8 @@ function showErrors(error) {
       box.hidden = false;
       const field = box.closest("[data-field]");
       field.setAttribute("aria-invalid", "true");
+      const folded = box.closest("details");
+      if (folded) folded.open = true;
       first = first || field.querySelector("input, select");
     } else {
       general.textContent = [general.textContent, entry.field ? `${entry.field}: ${entry.message}` : entry.message]
