@@ -238,6 +238,24 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EstimateSerializer(serializers.Serializer):
+    """A dry run's measurements: a few real training batches on a worker, nothing stored."""
+
+    framework = serializers.CharField()
+    device = serializers.CharField(help_text="Where the batches ran, e.g. CPU or GPU: <name>.")
+    batch_size = serializers.IntegerField()
+    batches_measured = serializers.IntegerField(help_text="Timed batches, after one warm-up batch.")
+    seconds_per_batch = serializers.FloatField()
+    batches_per_epoch = serializers.IntegerField()
+    seconds_per_epoch = serializers.FloatField(help_text="Training batches only; validation is not counted.")
+    first_step_seconds = serializers.FloatField(help_text="The warm-up batch (tracing, first use).")
+    peak_memory_bytes = serializers.IntegerField(help_text="Peak device memory on a GPU; on a CPU, the "
+                                                 "growth of the process's peak resident size.")  # fmt: skip
+    memory_measured_on = serializers.ChoiceField(choices=["gpu", "cpu"])
+    total_params = serializers.IntegerField()
+    weights_bytes = serializers.IntegerField(help_text="Size of the float32 weights.")
+
+
 class MetricSerializer(serializers.Serializer):
     epoch = serializers.IntegerField()
     step = serializers.IntegerField()

@@ -137,7 +137,7 @@ def _lists_nothing_of_alice(url: str) -> Callable[[Any, dict[str, Any]], None]:
     return check
 
 
-def _job_naming_alices(field: str) -> Callable[[Any, dict[str, Any]], None]:
+def _job_naming_alices(field: str, url: str = "/api/jobs/") -> Callable[[Any, dict[str, Any]], None]:
     def check(bob_api: Any, world: dict[str, Any]) -> None:
         from builder.spec import presets
 
@@ -147,7 +147,7 @@ def _job_naming_alices(field: str) -> Callable[[Any, dict[str, Any]], None]:
         bobs_arch = Architecture.objects.create(owner=bob, name="b", spec=presets()["mlp"])
         body = {"framework": "keras", "dataset": bobs_dataset.pk, "architecture": bobs_arch.pk}
         body[field] = world[field].pk
-        response = bob_api.post("/api/jobs/", body, format="json")
+        response = bob_api.post(url, body, format="json")
         assert response.status_code == 404, response.json()
         assert response.json()["errors"][0]["field"] == field
         assert not TrainingJob.objects.filter(owner=bob).exists()
@@ -180,6 +180,8 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("dataset-demo", "post"): [_own_objects_only],
     ("job-list", "get"): [_lists_nothing_of_alice("/api/jobs/"), _lists_nothing_of_alice("/api/jobs/?status=running")],
     ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
+    ("job-estimate", "post"): [_job_naming_alices("dataset", "/api/jobs/estimate/"),
+                               _job_naming_alices("architecture", "/api/jobs/estimate/")],
     ("token", "post"): [_no_object],
     ("layers", "get"): [_public("/api/layers/")],
     ("presets", "get"): [_public("/api/presets/")],

@@ -126,6 +126,12 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     assert "greater than or equal to 1" in error.inner_text()
     page.get_by_label("Batch size").fill("16")
     page.get_by_label("Epochs").fill("40")
+    # Before committing: a dry run of a few batches on the worker estimates an epoch and the memory.
+    page.get_by_role("button", name="Estimate time and memory").click()
+    page.locator("#estimate-result").wait_for(state="visible")
+    assert "(8 batches of 16)" in page.locator("[data-estimate=epoch]").inner_text()  # 120 training rows
+    assert "for 40 epochs" in page.locator("[data-estimate=total]").inner_text()
+    assert page.locator("[data-estimate=device]").inner_text() == "CPU"
     with page.expect_response(re.compile(r"/api/jobs/$")) as created:
         page.get_by_role("button", name="Start training").click()
     assert created.value.status == 201, created.value.text()
