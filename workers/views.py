@@ -161,7 +161,7 @@ def confusion_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
     for i, counts in enumerate(matrix):
         total = sum(counts) or 1
         cells = [{"true": names[i] if i < len(names) else str(i), "pred": names[j] if j < len(names) else str(j),
-                  "count": c, "share": c / total, "correct": i == j} for j, c in enumerate(counts)]  # fmt: skip
+                  "i": i, "j": j, "count": c, "share": c / total, "correct": i == j} for j, c in enumerate(counts)]  # fmt: skip
         rows.append({"name": names[i] if i < len(names) else str(i), "cells": cells})
     return rows
 

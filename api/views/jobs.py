@@ -26,6 +26,8 @@ from api.permissions import OwnedQuerysetMixin
 from api.serializers import (
     ArtifactSerializer,
     EstimateSerializer,
+    ExamplesQuerySerializer,
+    ExamplesSerializer,
     JobCreateSerializer,
     JobSerializer,
     MetricsQuerySerializer,
@@ -198,6 +200,29 @@ class JobViewSet(
         payload = {"status": job.status, "epoch": job.epoch, "total_epochs": job.total_epochs,
                    "percent": job.percent, "eta_seconds": job.eta_seconds, "results": results}  # fmt: skip
         return Response(MetricsSerializer(payload).data)
+
+    @extend_schema(
+        summary="List the test examples of one confusion-matrix cell",
+        description="A finished classification job's test examples whose true class is `true` and predicted "
+        "class is `pred` (indices into the evaluation's class_names), most confident first: images as PNG data "
+        "URLs of the pixels the model saw, tables and texts as the upload's rows. `available` is false, with a "
+        "reason, when the job has no per-example predictions (not finished, regression, or older).",
+        parameters=[ExamplesQuerySerializer],
+        responses={200: ExamplesSerializer, 400: error("Bad query."), **NOT_FOUND, **COMMON_ERRORS},
+    )  # fmt: skip
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def examples(self, request: Request, pk: str | None = None) -> Response:
+        from workers.examples import NoExamples, cell_examples
+
+        job = self.get_object()
+        query = ExamplesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        try:
+            answer = cell_examples(job, q["true"], q["pred"], q["limit"])
+        except NoExamples as exc:
+            answer = {"available": False, "reason": str(exc), "count": 0, "examples": []}
+        return Response(ExamplesSerializer(answer).data)
 
     @extend_schema(
         summary="Cancel a job",

@@ -153,9 +153,13 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     assert cells.count() == 9
     counts = [int(c) for c in cells.all_inner_texts()]
     assert sum(counts) == int(page.locator(".facts div", has_text="Test samples").locator("dd").inner_text())
-    wrong = [i for i, c in enumerate(counts) if c and i % 4]
-    cells.nth(wrong[0] if wrong else 0).click()
+    chosen = next((i for i, c in enumerate(counts) if c and i % 4), 0)  # a mistake if there is one
+    cells.nth(chosen).click()
     assert re.match(r"True \w+, predicted \w+: \d+ test example", page.locator("#examples h4").inner_text())
+    # Its examples are the table's own rows, read from the upload.
+    page.wait_for_function(f"() => document.querySelectorAll('#examples li').length === {counts[chosen]}")
+    first = page.locator("#examples li").first.inner_text()
+    assert "sepal_length" in first and "species" in first
     check_page(page, f"job-finished-{framework}")
 
     # The ONNX file downloads, and its bytes are the ones the page's sha256 names.

@@ -104,8 +104,8 @@ def test_user_text_is_escaped_on_every_page(alice: Any, alice_client: Client) ->
         response = alice_client.get(url)
         assert response.status_code == 200, url
         assert HOSTILE.encode() not in response.content, url
-    # The class names travel to the page's scripts as JSON text that no browser runs.
-    assert b"\\u003Cimg src=x onerror=alert(1)\\u003E" in alice_client.get(f"/jobs/{job.pk}/").content
+    # The class names reach the page's scripts only through escaped attributes.
+    assert b'data-true="&lt;img src=x onerror=alert(1)&gt;"' in alice_client.get(f"/jobs/{job.pk}/").content
 
 
 def test_the_train_form_has_a_field_for_every_hyperparameter_with_its_default(

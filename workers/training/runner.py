@@ -105,8 +105,10 @@ class Engine:
 
 def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
     from workers.training.evaluation import evaluate as compute
+    from workers.training.evaluation import save_predictions
 
     result = compute(ctx.task, test.y, outputs, ctx.output_kind, ctx.class_names, test.ids)
+    save_predictions(ctx.job_dir / "evaluation", ctx.task, outputs, ctx.output_kind)
     result["split"] = "test"
     return result
 

@@ -128,46 +128,64 @@ function shadeMatrix() {
   }
 }
 
-function showExamples(cell) {
+function note(text) {
+  const p = document.createElement("p");
+  p.className = "muted";
+  p.textContent = text;
+  return p;
+}
+
+// One example as the person knows it: the image, the table row, or the text.
+function exampleItem(example, kind) {
+  const item = document.createElement("li");
+  item.dataset.exampleId = String(example.id);
+  if (example.image) {
+    const img = document.createElement("img");
+    img.src = example.image;
+    img.alt = `Test image ${example.id}`;
+    item.append(img);
+  }
+  if (example.row) {
+    const list = document.createElement("dl");
+    for (const [column, value] of Object.entries(example.row)) {
+      const dt = document.createElement("dt");
+      dt.textContent = column;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      list.append(dt, dd);
+    }
+    item.append(list);
+  }
+  const caption = document.createElement("div");
+  caption.className = "small muted";
+  caption.textContent = `${kind === "images" ? "file" : "row"} ${example.id} · ${(100 * example.confidence).toFixed(1)}% sure`;
+  item.append(caption);
+  return item;
+}
+
+async function showExamples(cell) {
   for (const other of document.querySelectorAll(".matrix .cell")) other.setAttribute("aria-pressed", "false");
   cell.setAttribute("aria-pressed", "true");
   const box = document.getElementById("examples");
-  const worst = JSON.parse(document.getElementById("worst-data")?.textContent || "[]");
   const { true: truth, pred, count } = cell.dataset;
   const heading = document.createElement("h4");
   heading.textContent = `True ${truth}, predicted ${pred}: ${count} test example${count === "1" ? "" : "s"}`;
-  box.replaceChildren(heading);
-  if (truth === pred) {
-    const note = document.createElement("p");
-    note.className = "muted";
-    note.textContent = "Correct predictions. The evaluation lists individual examples for mistakes only.";
-    box.append(note);
+  box.replaceChildren(heading, note("Loading the examples…"));
+  let answer;
+  try {
+    answer = await getJSON(`/api/jobs/${jobId}/examples/?true=${cell.dataset.trueIndex}&pred=${cell.dataset.predIndex}`);
+  } catch (error) {
+    box.replaceChildren(heading, note(`The examples could not be read: ${error.message}`));
     return;
   }
-  const matches = worst.filter((w) => w.true === truth && w.predicted === pred);
-  if (!matches.length) {
-    const note = document.createElement("p");
-    note.className = "muted";
-    note.textContent = Number(count) ? "None of these is among the most confident mistakes the evaluation lists." : "No test example fell here.";
-    box.append(note);
+  if (!answer.available) {
+    box.replaceChildren(heading, note(answer.reason));
     return;
   }
   const list = document.createElement("ul");
-  for (const m of matches) {
-    const item = document.createElement("li");
-    item.dataset.exampleId = String(m.id);
-    if (m.thumbnail) {
-      const img = document.createElement("img");
-      img.src = `/api/jobs/${jobId}/artifacts/${m.thumbnail.artifact_id}/`;
-      img.alt = `Test image ${m.id}, true ${truth}`;
-      item.append(img);
-    }
-    const text = document.createElement("div");
-    text.textContent = `example ${m.id}: predicted ${m.predicted} with ${(100 * m.confidence).toFixed(1)}% (true class ${(100 * m.p_true).toFixed(1)}%)`;
-    item.append(text);
-    list.append(item);
-  }
-  box.append(list);
+  for (const example of answer.examples) list.append(exampleItem(example, answer.kind));
+  const shown = answer.count > answer.examples.length ? [note(`The ${answer.examples.length} most confident are shown.`)] : [];
+  box.replaceChildren(heading, ...shown, answer.examples.length ? list : note("No test example fell here."));
 }
 
 if (document.querySelector(".matrix")) {
