@@ -42,8 +42,6 @@ from workers.training.hyperparameters import Hyperparameters
 
 NOT_FOUND = {404: error("No such job among yours.")}
 MAX_METRICS_PER_POLL = 1000
-# How long the estimate waits for a training worker to run the dry run (queue wait included).
-ESTIMATE_WAIT_SECONDS = 300
 
 
 class NoWorker(exceptions.APIException):
@@ -165,7 +163,7 @@ class JobViewSet(
             queue=settings.LAYERLOOM_TRAINING_QUEUE,
         )  # fmt: skip
         try:
-            answer = task.get(timeout=ESTIMATE_WAIT_SECONDS, propagate=False)
+            answer = task.get(timeout=settings.LAYERLOOM_ESTIMATE_WAIT_SECONDS, propagate=False)
         except CeleryTimeout:
             task.revoke()
             raise NoWorker() from None

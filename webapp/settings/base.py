@@ -269,6 +269,8 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# How long POST /api/jobs/estimate/ waits for a training worker's dry run (queue wait included).
+LAYERLOOM_ESTIMATE_WAIT_SECONDS = env_int("LAYERLOOM_ESTIMATE_WAIT_SECONDS", 300)
 # WhiteNoise also serves files straight from static/ (not only collectstatic's copy), so
 # pages keep their CSS and JS with DEBUG off under `make run`.
 WHITENOISE_USE_FINDERS = True
