@@ -114,6 +114,7 @@ async function action(button, doing) {
   }
 }
 
+live.addEventListener("live:update", (event) => updateButtons(event.detail.status)); // live.js may see it first
 document.getElementById("job-cancel").addEventListener("click", (e) => action(e.currentTarget, "cancel requested"));
 document.getElementById("job-retry").addEventListener("click", (e) => action(e.currentTarget, "retried"));
 

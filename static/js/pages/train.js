@@ -1,6 +1,7 @@
 // The train form: sends what the person chose to POST /api/jobs/ and shows the API's own
 // messages on the fields they name ("hyperparameters.batch_size" -> that input).
 import { postJSON } from "./api.js";
+import { clearErrors, showErrors } from "./forms.js";
 import { duration, grouped, size } from "./format.js";
 
 const form = document.getElementById("train-form");
@@ -18,34 +19,8 @@ function value(input) {
   return raw;
 }
 
-function clearErrors() {
-  for (const box of form.querySelectorAll("[data-error-for]")) { box.hidden = true; box.replaceChildren(); }
-  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
-}
-
-function showErrors(error) {
-  const general = form.querySelector('[data-error-for=""]');
-  const entries = (error.body && error.body.errors) || [{ field: null, message: error.message }];
-  let first = null;
-  for (const entry of entries) {
-    const box = entry.field && form.querySelector(`ul[data-error-for="${CSS.escape(entry.field)}"]`);
-    if (box) {
-      const item = document.createElement("li");
-      item.textContent = entry.message;
-      box.append(item);
-      box.hidden = false;
-      const field = box.closest("[data-field]");
-      field.setAttribute("aria-invalid", "true");
-      const folded = box.closest("details");
-      if (folded) folded.open = true;
-      first = first || field.querySelector("input, select");
-    } else {
-      general.textContent = [general.textContent, entry.field ? `${entry.field}: ${entry.message}` : entry.message]
-        .filter(Boolean).join(" ");
-      general.hidden = false;
-    }
-  }
-  if (first) first.focus();
+function showApiError(error) {
+  showErrors(form, (error.body && error.body.errors) || [{ field: null, message: error.message }]);
 }
 
 function body() {
@@ -64,7 +39,7 @@ function body() {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  clearErrors();
+  clearErrors(form);
   submit.disabled = true;
   statusLine.textContent = "Checking and queueing…";
   try {
@@ -73,7 +48,7 @@ form.addEventListener("submit", async (event) => {
     window.location.assign(`/jobs/${job.id}/`);
   } catch (error) {
     statusLine.textContent = "";
-    showErrors(error);
+    showApiError(error);
     submit.disabled = false;
   }
 });
@@ -82,7 +57,7 @@ form.addEventListener("submit", async (event) => {
 // a few real training batches.
 const estimateButton = document.getElementById("estimate");
 estimateButton?.addEventListener("click", async () => {
-  clearErrors();
+  clearErrors(form);
   const status = document.getElementById("estimate-status");
   const result = document.getElementById("estimate-result");
   const sent = body();
@@ -101,7 +76,7 @@ estimateButton?.addEventListener("click", async () => {
     status.textContent = "";
   } catch (error) {
     status.textContent = "";
-    showErrors(error);
+    showApiError(error);
   } finally {
     estimateButton.disabled = false;
   }

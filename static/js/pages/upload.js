@@ -2,6 +2,7 @@
 // rows in the browser), then the file streams to POST /api/datasets/ with XMLHttpRequest so
 // the page can show percent and speed and cancel the upload.
 import { csrfToken } from "./api.js";
+import { clearErrors, showErrors } from "./forms.js";
 import { size } from "./format.js";
 
 const form = document.getElementById("upload-form");
@@ -46,34 +47,9 @@ function readHeader() {
   });
 }
 
-function clearErrors() {
-  for (const box of form.querySelectorAll("[data-error-for]")) {
-    box.hidden = true;
-    box.replaceChildren();
-  }
-  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
-}
-
-function showErrors(body, status) {
-  const general = form.querySelector('[data-error-for=""]');
-  const errors = (body && body.errors) || [{ field: null, message: `The upload failed (HTTP ${status}).` }];
-  for (const error of errors) {
-    const name = (error.field || "").replace(/^options\.?/, "");
-    const box = name && form.querySelector(`ul[data-error-for="${CSS.escape(name)}"]`);
-    if (box) {
-      const item = document.createElement("li");
-      item.textContent = error.message;
-      box.append(item);
-      box.hidden = false;
-      box.closest("[data-field]").setAttribute("aria-invalid", "true");
-      const details = box.closest("details");
-      if (details) details.open = true;
-    } else {
-      general.textContent = [general.textContent, error.field ? `${error.field}: ${error.message}` : error.message]
-        .filter(Boolean).join(" ");
-      general.hidden = false;
-    }
-  }
+function showResponseErrors(body, status) {
+  const entries = (body && body.errors) || [{ field: null, message: `The upload failed (HTTP ${status}).` }];
+  showErrors(form, entries, (name) => name.replace(/^options\.?/, ""));
 }
 
 function options() {
@@ -103,10 +79,10 @@ function busy(on) {
 
 function upload(event) {
   event.preventDefault();
-  clearErrors();
+  clearErrors(form);
   const file = fileInput.files[0];
   if (!file) {
-    showErrors({ errors: [{ field: "file", message: "Choose a file to upload." }] });
+    showErrors(form, [{ field: "file", message: "Choose a file to upload." }]);
     return;
   }
   const data = new FormData();
@@ -139,7 +115,7 @@ function upload(event) {
     busy(false);
     cancelButton.hidden = true;
     statusLine.textContent = "The upload was refused; see the messages above.";
-    showErrors(body, xhr.status);
+    showResponseErrors(body, xhr.status);
   });
   xhr.addEventListener("error", () => {
     busy(false);
