@@ -149,7 +149,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
         )  # fmt: skip
         return format_html(
             "<ul>{}</ul>",
-            format_html_join("", '<li><a href="{}">{}</a> ({}, {} bytes, sha256 <code>{}</code>)</li>', items),
+            format_html_join("", '<li><a href="{}" download>{}</a> ({}, {} bytes, sha256 <code>{}</code>)</li>', items),
         )
 
     # --- actions: the same code paths as the API ------------------------------------

@@ -131,7 +131,7 @@ def test_change_page_shows_metrics_as_one_table_and_artifacts_as_downloads(
     assert "<th>epoch</th><th>loss</th><th>val_loss</th>" in html
     assert "<tr><td>3</td><td>0.3333</td><td>0.6667</td></tr>" in html
     url = f"/admin/workers/trainingjob/{j.pk}/artifacts/{artifact.pk}/"
-    assert f'<a href="{url}">model.onnx</a>' in html
+    assert f'<a href="{url}" download>model.onnx</a>' in html
     response = admin_client.get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"some onnx bytes"
     assert admin_client.get(f"/admin/workers/trainingjob/{j.pk + 1}/artifacts/{artifact.pk}/").status_code == 404
