@@ -11,7 +11,9 @@ async function draw() {
   const results = await Promise.all(jobs.map((j) => getJSON(`/api/jobs/${j.id}/metrics/`)));
   const keys = [...new Set(results.flatMap((r) => r.results.flatMap((row) => Object.keys(row.values))))]
     .filter((k) => !/seconds|per_second|^lr$|learning_rate/.test(k) && !k.startsWith("val_"));
-  document.getElementById("compare-empty").textContent = keys.length ? "" : "None of these jobs has finished an epoch yet.";
+  const empty = document.getElementById("compare-empty");
+  if (keys.length) empty.remove();
+  else empty.textContent = "None of these jobs has finished an epoch yet.";
   for (const key of keys) {
     const series = [];
     results.forEach((r, i) => {
