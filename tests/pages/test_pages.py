@@ -142,3 +142,10 @@ def test_number_formats_for_people() -> None:
     assert size(12_345_678) == "12.3 MB" and size(828) == "828 bytes"
     assert duration(130) == "2 min 10 s" and duration(3900) == "1 h 5 min" and duration(0.42) == "0.4 s"
     assert shape([28, 28, 1]) == "(None, 28, 28, 1)"
+
+
+def test_the_train_form_without_a_ready_dataset_leads_to_an_upload(alice: Any, alice_client: Any) -> None:
+    architecture = Architecture.objects.create(owner=alice, name="mlp", spec=SPECS["tabular"])
+    content = alice_client.get(f"/jobs/new/?architecture={architecture.pk}").content.decode()
+    assert "No dataset is ready yet" in content and 'href="/datasets/upload/"' in content
+    assert 'id="train-submit" disabled' in content and 'id="estimate" disabled' in content
