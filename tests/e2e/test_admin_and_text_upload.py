@@ -54,3 +54,28 @@ def test_a_text_csv_offers_its_own_text_and_label_columns(page: Any, sign_in: An
     page.wait_for_url(re.compile(r"/datasets/\d+/$"))
     dataset = Dataset.objects.get(owner=alice)
     assert dataset.kind == "text" and dataset.options["text_column"] == "text" and dataset.options["label_column"] == "label"
+
+
+def test_an_image_zip_uploads_from_the_form(page: Any, sign_in: Any, alice: Any, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    archive = tmp_path / "shapes.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for label, shade in (("dark", 30), ("light", 220)):
+            for i in range(4):
+                buffer = io.BytesIO()
+                Image.new("L", (12, 12), shade + i).save(buffer, format="PNG")
+                zf.writestr(f"{label}/{i}.png", buffer.getvalue())
+    sign_in(alice)
+    page.goto("/datasets/upload/")
+    page.get_by_label("Images (zip of class folders)").check()
+    assert page.get_by_label("File").get_attribute("accept") == ".zip,application/zip"
+    assert page.get_by_label("Column to predict").is_hidden() and page.get_by_label("Text column").is_hidden()
+    page.get_by_label("File").set_input_files(str(archive))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r"/datasets/\d+/$"))
+    dataset = Dataset.objects.get(owner=alice)
+    assert dataset.kind == "images" and dataset.name == "shapes.zip" and dataset.options.get("target_column") is None
