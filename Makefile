@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# `make run` serves the product's own 404 and 500 pages; `DJANGO_DEBUG=true make run` shows Django's debug pages.
+DJANGO_DEBUG ?= false
+export DJANGO_DEBUG
 
 .PHONY: setup run test lint bench clean
 
@@ -20,6 +23,7 @@ run: setup
 	$(PY) manage.py preflight
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_demo_user
 	@echo "Layerloom on http://127.0.0.1:$(PORT)/ (Ctrl-C stops everything)"
 	$(VENV)/bin/honcho start --port $(PORT)

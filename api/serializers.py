@@ -277,6 +277,48 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EstimateSerializer(serializers.Serializer):
+    """A dry run's measurements: a few real training batches on a worker, nothing stored."""
+
+    framework = serializers.CharField()
+    device = serializers.CharField(help_text="Where the batches ran, e.g. CPU or GPU: <name>.")
+    batch_size = serializers.IntegerField()
+    batches_measured = serializers.IntegerField(help_text="Timed batches, after one warm-up batch.")
+    seconds_per_batch = serializers.FloatField()
+    batches_per_epoch = serializers.IntegerField()
+    seconds_per_epoch = serializers.FloatField(help_text="Training batches only; validation is not counted.")
+    first_step_seconds = serializers.FloatField(help_text="The warm-up batch (tracing, first use).")
+    peak_memory_bytes = serializers.IntegerField(help_text="Peak device memory on a GPU; on a CPU, the "
+                                                 "growth of the process's peak resident size.")  # fmt: skip
+    memory_measured_on = serializers.ChoiceField(choices=["gpu", "cpu"])
+    total_params = serializers.IntegerField()
+    weights_bytes = serializers.IntegerField(help_text="Size of the float32 weights.")
+
+
+class ExamplesQuerySerializer(serializers.Serializer):
+    true = serializers.IntegerField(min_value=0, help_text="Index of the true class (a row of the matrix).")
+    pred = serializers.IntegerField(min_value=0, help_text="Index of the predicted class (a column).")
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=50)
+
+
+class ExampleSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position in the test split.")
+    id = serializers.IntegerField(help_text="Row of the upload (0 = first data row) or zip member index.")
+    confidence = serializers.FloatField(help_text="The probability the model gave its predicted class.")
+    image = serializers.CharField(required=False, help_text="Images: a PNG data URL of the pixels the model saw.")
+    row = serializers.DictField(required=False, allow_null=True, help_text="Tables and texts: the upload's row.")
+
+
+class ExamplesSerializer(serializers.Serializer):
+    available = serializers.BooleanField(help_text="False, with a reason, when the job has no examples to list.")
+    reason = serializers.CharField(allow_blank=True)
+    true = serializers.CharField(required=False)
+    predicted = serializers.CharField(required=False)
+    kind = serializers.CharField(required=False)
+    count = serializers.IntegerField(help_text="Test examples in this cell (examples lists at most `limit`).")
+    examples = ExampleSerializer(many=True)
+
+
 class MetricSerializer(serializers.Serializer):
     epoch = serializers.IntegerField()
     step = serializers.IntegerField()

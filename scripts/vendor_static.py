@@ -37,6 +37,8 @@ PACKAGES: list[tuple[str, str, dict[str, str]]] = [
             "styles/github.min.css": "static/vendor/highlight/github.min.css",
         },
     ),
+    # The upload form reads a CSV's header row in the browser to offer its columns.
+    ("papaparse", "5.5.3", {"papaparse.min.js": "static/vendor/papaparse/papaparse.min.js"}),
     # Only the accessibility tests inject it; pages never load it.
     ("axe-core", "4.14.1", {"axe.min.js": "tests/e2e/vendor/axe.min.js"}),
 ]

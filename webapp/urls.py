@@ -3,9 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from builder import architecture_views
+from builder import architecture_views, dataset_views
 from builder import views as builder_views
 from webapp import accounts, health, views
+from workers import views as job_views
 
 # The admin's log-in meets the same sign-in limits as the site's.
 admin.site.login_form = accounts.AdminLoginForm
@@ -19,6 +20,16 @@ urlpatterns = [
     path("accounts/login/", accounts.login_view, name="login"),
     path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # --- Pages: datasets and jobs (ui-pages) ---
+    path("datasets/", dataset_views.dataset_list, name="dataset_list"),
+    path("datasets/upload/", dataset_views.dataset_upload, name="dataset_upload"),
+    path("datasets/<int:pk>/", dataset_views.dataset_detail, name="dataset_detail"),
+    path("datasets/<int:pk>/thumbs/<str:name>", dataset_views.dataset_thumbnail, name="dataset_thumbnail"),
+    path("jobs/", job_views.job_list, name="job_list"),
+    path("jobs/new/", job_views.job_new, name="job_new"),
+    path("jobs/compare/", job_views.job_compare, name="job_compare"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job_detail"),
+    # --- end Pages: datasets and jobs
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     # --- architecture pages (the builder) ---

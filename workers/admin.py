@@ -6,12 +6,15 @@ one thing wherever it is clicked.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import JSONField, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from workers import services
 from workers.models import Artifact, Metric, TrainingJob
@@ -20,34 +23,13 @@ from workers.models import Artifact, Metric, TrainingJob
 FINAL_KEYS = ("val_accuracy", "accuracy", "val_loss", "loss")
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class MetricInline(ReadOnlyInline):
-    model = Metric
-    fields = readonly_fields = ["epoch", "step", "values", "created"]
-
-
-class ArtifactInline(ReadOnlyInline):
-    model = Artifact
-    fields = readonly_fields = ["kind", "filename", "size_bytes", "sha256", "path", "created"]
+MAX_METRIC_ROWS = 500
 
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = [
-        "id", "owner", "framework", "status_badge", "progress", "device_name", "worker_host", "duration",
-        "final_metric", "queue", "created",
-    ]  # fmt: skip
+    # Few, narrow columns so the list fits 1280 px; queue, worker and dates are filters and search.
+    list_display = ["id", "owner", "framework", "status_badge", "progress", "where", "duration", "final_metric", "created"]
     list_filter = [
         "status", "framework", "queue", ("owner", admin.RelatedOnlyFieldListFilter),
         ("created", admin.DateFieldListFilter), ("finished_at", admin.DateFieldListFilter), "cancel_requested",
@@ -57,11 +39,37 @@ class TrainingJobAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "dataset", "architecture"]
     date_hierarchy = "created"
     actions = ["cancel_jobs", "retry_jobs", "requeue_jobs"]
-    inlines = [MetricInline, ArtifactInline]
     list_per_page = 50
     readonly_fields = [f.name for f in TrainingJob._meta.get_fields() if f.concrete and f.name != "id"] + [
-        "duration", "final_metric"
+        "duration", "final_metric", "metrics_table", "downloads"
     ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["owner", "status", "cancel_requested", "framework", "dataset", "dataset_version",
+                           "architecture", "retry_of", "error"]}),
+        ("Progress", {"fields": ["epoch", "total_epochs", "batch", "batches_per_epoch", "percent", "eta_seconds",
+                                 "resumed_from_epoch", "duration", "final_metric"]}),
+        ("Metrics and files", {"fields": ["metrics_table", "downloads"]}),
+        ("Where it ran", {"fields": ["queue", "worker_host", "worker_pid", "device_name", "attempts", "heartbeat_at",
+                                     "created", "started_at", "finished_at"]}),
+        ("Frozen inputs and evaluation", {"classes": ["collapse"],
+                                          "fields": ["hyperparameters", "spec", "evaluation"]}),
+    ]  # fmt: skip
+
+    def get_urls(self) -> list[Any]:
+        download = self.admin_site.admin_view(self.download_artifact)
+        route = path("<int:job_id>/artifacts/<int:artifact_id>/", download, name="workers_trainingjob_artifact")
+        return [route, *super().get_urls()]
+
+    def download_artifact(self, request: HttpRequest, job_id: int, artifact_id: int) -> FileResponse:
+        """Staff download any job's file (the API serves owners only); never outside the data root."""
+        if not self.has_view_permission(request):
+            raise Http404("No such artifact.")
+        artifact = Artifact.objects.filter(job_id=job_id, pk=artifact_id).first()
+        root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
+        file = artifact.absolute_path.resolve() if artifact else None
+        if file is None or not file.is_relative_to(root) or not file.is_file():
+            raise Http404("No such artifact, or its file is missing.")
+        return FileResponse(file.open("rb"), as_attachment=True, filename=artifact.filename)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs are submitted through the API or the site, which check them
@@ -108,6 +116,42 @@ class TrainingJobAdmin(admin.ModelAdmin):
                 return f"{key} {values[key]:.4f}"
         return "-"
 
+    @admin.display(description="Device and worker")
+    def where(self, job: TrainingJob) -> str:
+        if not (job.device_name or job.worker_host):
+            return "-"
+        return format_html("{}<br><small>{}</small>", job.device_name or "-", job.worker_host or "")
+
+    @admin.display(description="Metrics per epoch")
+    def metrics_table(self, job: TrainingJob) -> str:
+        """One compact table: a row per epoch, a column per metric."""
+        rows = list(job.metrics.order_by("epoch").values_list("epoch", "values")[:MAX_METRIC_ROWS])
+        if not rows:
+            return "-"
+        keys = sorted({k for _, values in rows for k in values}, key=lambda k: (k.startswith("val_"), k))
+        head = format_html_join("", "<th>{}</th>", ((k,) for k in ["epoch", *keys]))
+        body = format_html_join(
+            "", "<tr>{}</tr>",
+            ((format_html_join("", "<td>{}</td>", ((_cell(v),) for v in [epoch, *(values.get(k) for k in keys)])),)
+             for epoch, values in rows),
+        )  # fmt: skip
+        return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+    @admin.display(description="Downloads")
+    def downloads(self, job: TrainingJob) -> str:
+        artifacts = list(job.artifacts.all())
+        if not artifacts:
+            return "-"
+        items = (
+            (reverse("admin:workers_trainingjob_artifact", args=[job.pk, a.pk]), a.filename, a.kind, a.size_bytes,
+             a.sha256)
+            for a in artifacts
+        )  # fmt: skip
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", '<li><a href="{}" download>{}</a> ({}, {} bytes, sha256 <code>{}</code>)</li>', items),
+        )
+
     # --- actions: the same code paths as the API ------------------------------------
 
     def _apply(self, request: HttpRequest, queryset: QuerySet[TrainingJob], verb: str, func: Any) -> None:
@@ -134,3 +178,9 @@ class TrainingJobAdmin(admin.ModelAdmin):
     @admin.action(description="Requeue selected stuck jobs (resume from checkpoint)")
     def requeue_jobs(self, request: HttpRequest, queryset: QuerySet[TrainingJob]) -> None:
         self._apply(request, queryset, "Requeued", services.requeue_job)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)

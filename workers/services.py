@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from builder.models import Architecture, Dataset
 from workers.models import TrainingJob
 from workers.training.compat import compatibility_errors
-from workers.training.hyperparameters import field_errors, loss_errors, parse_hyperparameters
+from workers.training.hyperparameters import Hyperparameters, field_errors, loss_errors, parse_hyperparameters
 
 
 class JobRejected(Exception):
@@ -43,6 +43,29 @@ def submit_job(
     hyperparameters: dict[str, Any] | None = None,
 ) -> TrainingJob:
     """Check everything, create the queued job and enqueue it once the row is committed."""
+    frozen, hp = check_job(architecture=architecture, spec=spec, dataset=dataset, framework=framework,
+                           hyperparameters=hyperparameters)  # fmt: skip
+    return _create_queued(
+        owner,
+        architecture=architecture,
+        spec=frozen,
+        dataset=dataset,
+        dataset_version=dataset.version,
+        framework=framework,
+        hyperparameters=hp.model_dump(),
+    )
+
+
+def check_job(
+    *,
+    architecture: Architecture | None,
+    spec: dict[str, Any] | None,
+    dataset: Dataset,
+    framework: str,
+    hyperparameters: dict[str, Any] | None,
+) -> tuple[dict[str, Any], Hyperparameters]:
+    """Every check a job's inputs get (submission and the dry-run estimate share it): the frozen
+    spec and the parsed hyperparameters, or JobRejected naming each field at fault."""
     errors: dict[str, list[str]] = {}
     if (architecture is None) == (spec is None):
         errors["architecture"] = ["Give either an architecture or a spec (exactly one)."]
@@ -50,7 +73,7 @@ def submit_job(
     if framework not in TrainingJob.Framework.values:
         errors["framework"] = [f"Choose one of {', '.join(TrainingJob.Framework.values)}."]
     try:
-        hp = parse_hyperparameters(hyperparameters)
+        hp: Hyperparameters | None = parse_hyperparameters(hyperparameters)
     except ValidationError as exc:
         errors.update(field_errors(exc))
         hp = None
@@ -63,15 +86,7 @@ def submit_job(
     if errors:
         raise JobRejected(errors)
     assert hp is not None and frozen is not None
-    return _create_queued(
-        owner,
-        architecture=architecture,
-        spec=frozen,
-        dataset=dataset,
-        dataset_version=dataset.version,
-        framework=framework,
-        hyperparameters=hp.model_dump(),
-    )
+    return frozen, hp
 
 
 def _create_queued(owner: Any, **fields: Any) -> TrainingJob:

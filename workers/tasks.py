@@ -23,6 +23,17 @@ def train_job(self: Any, job_id: int) -> str:
     return run_job(job_id, node=self.request.hostname or "")
 
 
+@shared_task(name="workers.estimate_job", acks_late=False, ignore_result=False)
+def estimate_job(request: dict[str, Any]) -> dict[str, Any]:
+    """A dry run of a few batches in a child process; {"error": message} when it cannot measure."""
+    from workers.training.dryrun import DryRunError, run_in_child
+
+    try:
+        return run_in_child(request)
+    except DryRunError as exc:
+        return {"error": str(exc)}
+
+
 @shared_task(name="workers.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, list[int]]:
     """Periodic (beat): resume or fail running jobs whose worker stopped sending heartbeats."""

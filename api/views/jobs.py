@@ -25,6 +25,9 @@ from api.filters import Filter
 from api.permissions import OwnedQuerysetMixin
 from api.serializers import (
     ArtifactSerializer,
+    EstimateSerializer,
+    ExamplesQuerySerializer,
+    ExamplesSerializer,
     JobCreateSerializer,
     JobSerializer,
     MetricsQuerySerializer,
@@ -41,6 +44,12 @@ from workers.training.hyperparameters import Hyperparameters
 
 NOT_FOUND = {404: error("No such job among yours.")}
 MAX_METRICS_PER_POLL = 1000
+
+
+class NoWorker(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "No training worker answered in time; try again when one is free."
+    default_code = "no_worker"
 
 
 class AnyAccept(DefaultContentNegotiation):
@@ -103,6 +112,15 @@ class JobViewSet(
                    404: error("No such dataset or architecture among yours."), **COMMON_ERRORS},
     )  # fmt: skip
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        inputs = self._job_inputs(request)
+        try:
+            job = services.submit_job(request.user, **inputs)
+        except services.JobRejected as exc:
+            raise rejected(exc) from None
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    def _job_inputs(self, request: Request) -> dict[str, Any]:
+        """The body of a job (create and estimate): the caller's own dataset and architecture."""
         body = JobCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -113,18 +131,51 @@ class JobViewSet(
         hyperparameters = data.get("hyperparameters")
         if hyperparameters is not None and not isinstance(hyperparameters, dict):
             raise exceptions.ValidationError({"hyperparameters": ["Give the hyperparameters as an object."]})
+        return {"architecture": architecture, "spec": data.get("spec"), "dataset": dataset,
+                "framework": data["framework"], "hyperparameters": hyperparameters}  # fmt: skip
+
+    @extend_schema(
+        summary="Estimate a job before starting it: a dry run of a few batches on a worker",
+        description="Takes the same body as starting a job and gives the same 400s. A training worker builds "
+        "the model and times a few real training batches on the dataset (nothing is stored): the expected time "
+        "per epoch (training batches only) and the peak memory at this batch size, with the parameter count and "
+        "the weights' size. It waits for a free training worker.",
+        request=JobCreateSerializer,
+        responses={200: EstimateSerializer, 400: error("Invalid fields, or the dry run could not run the model."),
+                   404: error("No such dataset or architecture among yours."),
+                   503: error("No training worker answered in time."), **COMMON_ERRORS},
+    )  # fmt: skip
+    @action(detail=False, methods=["post"])
+    def estimate(self, request: Request) -> Response:
+        from celery.exceptions import TimeoutError as CeleryTimeout
+
+        from api.serializers import spec_limits
+        from builder.spec import validate_spec
+        from workers.tasks import estimate_job
+
+        inputs = self._job_inputs(request)
         try:
-            job = services.submit_job(
-                request.user,
-                architecture=architecture,
-                spec=data.get("spec"),
-                dataset=dataset,
-                framework=data["framework"],
-                hyperparameters=hyperparameters,
-            )
+            spec, hp = services.check_job(**inputs)
         except services.JobRejected as exc:
             raise rejected(exc) from None
-        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+        dataset = inputs["dataset"]
+        task = estimate_job.apply_async(
+            args=[{"framework": inputs["framework"], "spec": spec, "dataset": dataset.pk,
+                   "hyperparameters": hp.model_dump()}],
+            queue=settings.LAYERLOOM_TRAINING_QUEUE,
+        )  # fmt: skip
+        try:
+            answer = task.get(timeout=settings.LAYERLOOM_ESTIMATE_WAIT_SECONDS, propagate=False)
+        except CeleryTimeout:
+            task.revoke()
+            raise NoWorker() from None
+        if not isinstance(answer, dict):
+            raise NoWorker("The dry run's worker failed before it could answer; try again.")
+        if "error" in answer:
+            raise exceptions.ValidationError({"non_field_errors": [answer["error"]]})
+        report = validate_spec(spec, limits=spec_limits(), batch_size=hp.batch_size)
+        answer.update(total_params=report.total_params, weights_bytes=report.total_params * 4)
+        return Response(EstimateSerializer(answer).data)
 
     @extend_schema(
         summary="Poll a job's progress and new metrics",
@@ -149,6 +200,29 @@ class JobViewSet(
         payload = {"status": job.status, "epoch": job.epoch, "total_epochs": job.total_epochs,
                    "percent": job.percent, "eta_seconds": job.eta_seconds, "results": results}  # fmt: skip
         return Response(MetricsSerializer(payload).data)
+
+    @extend_schema(
+        summary="List the test examples of one confusion-matrix cell",
+        description="A finished classification job's test examples whose true class is `true` and predicted "
+        "class is `pred` (indices into the evaluation's class_names), most confident first: images as PNG data "
+        "URLs of the pixels the model saw, tables and texts as the upload's rows. `available` is false, with a "
+        "reason, when the job has no per-example predictions (not finished, regression, or older).",
+        parameters=[ExamplesQuerySerializer],
+        responses={200: ExamplesSerializer, 400: error("Bad query."), **NOT_FOUND, **COMMON_ERRORS},
+    )  # fmt: skip
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def examples(self, request: Request, pk: str | None = None) -> Response:
+        from workers.examples import NoExamples, cell_examples
+
+        job = self.get_object()
+        query = ExamplesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        try:
+            answer = cell_examples(job, q["true"], q["pred"], q["limit"])
+        except NoExamples as exc:
+            answer = {"available": False, "reason": str(exc), "count": 0, "examples": []}
+        return Response(ExamplesSerializer(answer).data)
 
     @extend_schema(
         summary="Cancel a job",

@@ -116,3 +116,31 @@ def test_admin_is_staff_only(client: Any, alice: Any) -> None:
     client.force_login(alice)
     response = client.get(CHANGELIST)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_change_page_shows_metrics_as_one_table_and_artifacts_as_downloads(
+    admin_client: Any, alice: Any, dataset: Dataset
+) -> None:
+    from tests.api.conftest import add_artifact
+
+    j = job(alice, dataset, "succeeded")
+    for epoch in range(1, 4):
+        Metric.objects.create(job=j, epoch=epoch, step=epoch * 10, values={"loss": 1 / epoch, "val_loss": 2 / epoch})
+    artifact = add_artifact(j, "model.onnx", b"some onnx bytes")
+    html = admin_client.get(f"/admin/workers/trainingjob/{j.pk}/change/").content.decode()
+    assert "<th>epoch</th><th>loss</th><th>val_loss</th>" in html
+    assert "<tr><td>3</td><td>0.3333</td><td>0.6667</td></tr>" in html
+    url = f"/admin/workers/trainingjob/{j.pk}/artifacts/{artifact.pk}/"
+    assert f'<a href="{url}" download>model.onnx</a>' in html
+    response = admin_client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"some onnx bytes"
+    assert admin_client.get(f"/admin/workers/trainingjob/{j.pk + 1}/artifacts/{artifact.pk}/").status_code == 404
+
+
+def test_staff_only_download_artifacts_from_the_admin(client: Any, alice: Any, dataset: Dataset) -> None:
+    from tests.api.conftest import add_artifact
+
+    artifact = add_artifact(job(alice, dataset, "succeeded"))
+    client.force_login(alice)  # the owner, but not staff: the admin is not hers
+    response = client.get(f"/admin/workers/trainingjob/{artifact.job_id}/artifacts/{artifact.pk}/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

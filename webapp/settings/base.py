@@ -325,3 +325,10 @@ LAYERLOOM_SERVING_CACHE_BYTES = env_int("LAYERLOOM_SERVING_CACHE_BYTES", 512 * 1
 # ONNX Runtime threads per model: the web server already runs requests side by side.
 LAYERLOOM_SERVING_THREADS = env_int("LAYERLOOM_SERVING_THREADS", 1)
 # --- end Serving
+# --- Browser pages ----------------------------------------------------------------------
+# How long POST /api/jobs/estimate/ waits for a training worker's dry run (queue wait included).
+LAYERLOOM_ESTIMATE_WAIT_SECONDS = env_int("LAYERLOOM_ESTIMATE_WAIT_SECONDS", 300)
+# WhiteNoise also serves files straight from static/ (not only collectstatic's copy), so
+# pages keep their CSS and JS with DEBUG off under `make run`.
+WHITENOISE_USE_FINDERS = True
+# --- end Browser pages

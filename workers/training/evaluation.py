@@ -6,6 +6,7 @@ F1 per class with 0 where a denominator is 0, a confusion matrix with true class
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,23 @@ def regression_report(y_true: np.ndarray, outputs: np.ndarray, ids: np.ndarray |
         ],  # fmt: skip
         "residual_histogram": {"counts": counts.astype(int).tolist(), "edges": edges.tolist()},
     }
+
+
+PREDICTIONS_FILE = "predictions.npz"
+
+
+def save_predictions(folder: Path, task: str, outputs: np.ndarray, output_kind: str) -> Path:
+    """Each test example's predicted class and its probability (classification), so the
+    confusion matrix's cells can list their examples later without loading the model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PREDICTIONS_FILE
+    if task == "regression":
+        np.savez(path, predicted=np.asarray(outputs, dtype=np.float32).reshape(-1))
+    else:
+        probs = probabilities(outputs, output_kind)
+        pred = probs.argmax(axis=1)
+        np.savez(path, predicted=pred.astype(np.int64), confidence=probs[np.arange(len(pred)), pred].astype(np.float32))
+    return path
 
 
 def evaluate(task: str, y_true: np.ndarray, outputs: np.ndarray, output_kind: str, class_names: list[str],

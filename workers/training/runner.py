@@ -106,8 +106,13 @@ class Engine:
 
 def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
     from workers.training.evaluation import evaluate as compute
+    from workers.training.evaluation import save_predictions
 
     result = compute(ctx.task, test.y, outputs, ctx.output_kind, ctx.class_names, test.ids)
+    try:  # only the job page's per-cell example lists need them: their loss must not fail the job
+        save_predictions(ctx.job_dir / "evaluation", ctx.task, outputs, ctx.output_kind)
+    except OSError:
+        log.warning("job %s: per-example predictions not saved", ctx.job_id, exc_info=True)
     result["split"] = "test"
     return result
 

@@ -1,0 +1,44 @@
+// The browser speaks to the same JSON API as scripts, with the session cookie and CSRF header.
+
+function csrfToken() {
+  const fromPage = document.querySelector("meta[name=csrf-token]");
+  if (fromPage) return fromPage.content;
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `The server answered ${status}.`);
+    this.status = status;
+    this.body = body || {};
+  }
+
+  // {field: [message, ...]} from the API's error shape; null field -> "".
+  byField() {
+    const out = {};
+    for (const e of this.body.errors || []) {
+      const key = e.field || "";
+      (out[key] = out[key] || []).push(e.message);
+    }
+    return out;
+  }
+}
+
+export async function request(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export const getJSON = (url) => request("GET", url);
+export const postJSON = (url, body) => request("POST", url, body);
+
+export { csrfToken };

@@ -1,0 +1,206 @@
+// One job's page: live curves and event log from GET /api/jobs/<id>/metrics/ (polled every
+// two seconds while the job is queued or running), cancel and retry through the API, the
+// confusion matrix's shading and examples, the residual plot and highlighted code.
+import { getJSON, postJSON } from "./api.js";
+import { lineChart, lineSeries, scatterChart } from "./charts.js";
+import { duration, metric, statusWord } from "./format.js";
+
+const live = document.getElementById("job-live");
+const jobId = live.dataset.job;
+const ACTIVE = new Set(["queued", "running"]);
+const POLL_MS = 2000;
+const charts = new Map(); // metric name -> Chart
+const history = []; // [{epoch, values}]
+let lastEpoch = -1;
+let lastStatus = live.dataset.status;
+let firstPoll = true;
+
+// --- curves -------------------------------------------------------------------------------
+export const isCurve = (key) => !/seconds|per_second|^lr$|learning_rate/.test(key) && !key.startsWith("val_");
+
+function drawCharts() {
+  const box = document.getElementById("charts");
+  const keys = [...new Set(history.flatMap((row) => Object.keys(row.values)))].filter(isCurve);
+  if (keys.length) document.getElementById("charts-empty")?.remove();
+  for (const key of keys) {
+    const series = [
+      { label: `training ${key}`, data: history.filter((r) => Number.isFinite(r.values[key])).map((r) => [r.epoch, r.values[key]]) },
+      { label: `validation ${key}`, dashed: true, data: history.filter((r) => Number.isFinite(r.values[`val_${key}`])).map((r) => [r.epoch, r.values[`val_${key}`]]) },
+    ];
+    if (!charts.has(key)) {
+      const holder = document.createElement("div");
+      holder.className = "chart-box";
+      const canvas = document.createElement("canvas");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `${key} per epoch, training and validation; the numbers are in the event log`);
+      canvas.dataset.metric = key;
+      holder.append(canvas);
+      box.append(holder);
+      charts.set(key, lineChart(canvas, key, series));
+    } else {
+      const chart = charts.get(key);
+      chart.data.datasets = series.map((s, i) => lineSeries(s, i));
+      chart.update();
+    }
+  }
+  box.dataset.epochs = String(history.length);
+}
+
+function log(text, when) {
+  const item = document.createElement("li");
+  const time = (when ? new Date(when) : new Date()).toLocaleTimeString();
+  item.textContent = `${time}  ${text}`;
+  document.getElementById("log").append(item);
+}
+
+function logEpoch(row, total) {
+  const parts = Object.entries(row.values)
+    .filter(([k]) => !/seconds|per_second/.test(k))
+    .map(([k, v]) => `${k} ${metric(v)}`);
+  const took = Number.isFinite(row.values.epoch_seconds) ? ` (${duration(row.values.epoch_seconds)})` : "";
+  log(`epoch ${row.epoch}${total ? ` of ${total}` : ""}: ${parts.join(", ")}${took}`, row.created);
+}
+
+async function poll() {
+  let data;
+  try {
+    const since = lastEpoch >= 0 ? `?since_epoch=${lastEpoch}` : "";
+    data = await getJSON(`/api/jobs/${jobId}/metrics/${since}`);
+  } catch (error) {
+    log(`could not read the job's progress: ${error.message}`);
+    setTimeout(poll, POLL_MS * 2);
+    return;
+  }
+  for (const row of data.results) {
+    if (row.epoch <= lastEpoch) continue;
+    history.push({ epoch: row.epoch, values: row.values, created: row.created });
+    lastEpoch = row.epoch;
+    logEpoch(row, data.total_epochs);
+  }
+  if (data.results.length) drawCharts();
+  if (firstPoll) {
+    firstPoll = false;
+    log(`status: ${statusWord(data.status)}`);
+  }
+  for (const el of live.querySelectorAll("[data-role=epoch]")) el.textContent = String(data.epoch);
+  if (data.status !== lastStatus) {
+    log(`status: ${statusWord(data.status)}`);
+    lastStatus = data.status;
+    updateButtons(data.status);
+    // The evaluation and downloads are drawn by the server: show them once the job has finished.
+    if (!ACTIVE.has(data.status)) setTimeout(() => window.location.reload(), 600);
+  }
+  if (ACTIVE.has(data.status)) setTimeout(poll, POLL_MS);
+}
+
+function updateButtons(status) {
+  document.getElementById("job-cancel").hidden = !ACTIVE.has(status);
+  document.getElementById("job-retry").hidden = !(status === "failed" || status === "cancelled");
+}
+
+async function action(button, doing) {
+  const errorBox = document.getElementById("job-action-error");
+  errorBox.hidden = true;
+  button.disabled = true;
+  try {
+    const job = await postJSON(button.dataset.url);
+    if (job.id !== Number(jobId)) window.location.assign(`/jobs/${job.id}/`);
+    else log(doing);
+  } catch (error) {
+    errorBox.textContent = error.message;
+    errorBox.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+live.addEventListener("live:update", (event) => updateButtons(event.detail.status)); // live.js may see it first
+document.getElementById("job-cancel").addEventListener("click", (e) => action(e.currentTarget, "cancel requested"));
+document.getElementById("job-retry").addEventListener("click", (e) => action(e.currentTarget, "retried"));
+
+// --- evaluation ---------------------------------------------------------------------------
+function shadeMatrix() {
+  for (const cell of document.querySelectorAll(".matrix .cell")) {
+    const share = Number(cell.dataset.share) || 0;
+    const hue = cell.classList.contains("correct") ? "59, 91, 219" : "232, 89, 12";
+    cell.style.backgroundColor = `rgba(${hue}, ${(0.08 + 0.72 * share).toFixed(3)})`;
+    cell.style.color = share > 0.55 ? "#fff" : "";
+    cell.setAttribute("aria-pressed", "false");
+  }
+}
+
+function note(text) {
+  const p = document.createElement("p");
+  p.className = "muted";
+  p.textContent = text;
+  return p;
+}
+
+// One example as the person knows it: the image, the table row, or the text.
+function exampleItem(example, kind) {
+  const item = document.createElement("li");
+  item.dataset.exampleId = String(example.id);
+  if (example.image) {
+    const img = document.createElement("img");
+    img.src = example.image;
+    img.alt = `Test image ${example.id}`;
+    item.append(img);
+  }
+  if (example.row) {
+    const list = document.createElement("dl");
+    for (const [column, value] of Object.entries(example.row)) {
+      const dt = document.createElement("dt");
+      dt.textContent = column;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      list.append(dt, dd);
+    }
+    item.append(list);
+  }
+  const caption = document.createElement("div");
+  caption.className = "small muted";
+  caption.textContent = `${kind === "images" ? "file" : "row"} ${example.id} · ${(100 * example.confidence).toFixed(1)}% sure`;
+  item.append(caption);
+  return item;
+}
+
+async function showExamples(cell) {
+  for (const other of document.querySelectorAll(".matrix .cell")) other.setAttribute("aria-pressed", "false");
+  cell.setAttribute("aria-pressed", "true");
+  const box = document.getElementById("examples");
+  const { true: truth, pred, count } = cell.dataset;
+  const heading = document.createElement("h4");
+  heading.textContent = `True ${truth}, predicted ${pred}: ${count} test example${count === "1" ? "" : "s"}`;
+  box.replaceChildren(heading, note("Loading the examples…"));
+  let answer;
+  try {
+    answer = await getJSON(`/api/jobs/${jobId}/examples/?true=${cell.dataset.trueIndex}&pred=${cell.dataset.predIndex}`);
+  } catch (error) {
+    box.replaceChildren(heading, note(`The examples could not be read: ${error.message}`));
+    return;
+  }
+  if (!answer.available) {
+    box.replaceChildren(heading, note(answer.reason));
+    return;
+  }
+  const list = document.createElement("ul");
+  for (const example of answer.examples) list.append(exampleItem(example, answer.kind));
+  const shown = answer.count > answer.examples.length ? [note(`The ${answer.examples.length} most confident are shown.`)] : [];
+  box.replaceChildren(heading, ...shown, answer.examples.length ? list : note("No test example fell here."));
+}
+
+if (document.querySelector(".matrix")) {
+  shadeMatrix();
+  for (const cell of document.querySelectorAll(".matrix .cell")) cell.addEventListener("click", () => showExamples(cell));
+}
+
+const residuals = document.getElementById("residual-data");
+if (residuals) {
+  const points = JSON.parse(residuals.textContent).map((r) => ({ x: r.true, y: r.predicted }));
+  scatterChart(document.getElementById("residual-chart"), points, "true value", "predicted value");
+}
+
+if (window.hljs) for (const block of document.querySelectorAll("pre code")) window.hljs.highlightElement(block);
+
+// --- start ----------------------------------------------------------------------------------
+poll();

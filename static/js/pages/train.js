@@ -1,0 +1,83 @@
+// The train form: sends what the person chose to POST /api/jobs/ and shows the API's own
+// messages on the fields they name ("hyperparameters.batch_size" -> that input).
+import { postJSON } from "./api.js";
+import { clearErrors, showErrors } from "./forms.js";
+import { duration, grouped, size } from "./format.js";
+
+const form = document.getElementById("train-form");
+const statusLine = document.getElementById("train-status");
+const submit = document.getElementById("train-submit");
+
+function value(input) {
+  if (input.dataset.type === "boolean") return input.checked;
+  const raw = input.value.trim();
+  if (raw === "") return null;
+  if (input.dataset.type === "integer" || input.dataset.type === "number") {
+    const number = Number(raw);
+    return Number.isFinite(number) ? number : raw; // the server names what is wrong with it
+  }
+  return raw;
+}
+
+function showApiError(error) {
+  showErrors(form, (error.body && error.body.errors) || [{ field: null, message: error.message }]);
+}
+
+function body() {
+  const hyperparameters = {};
+  for (const input of form.querySelectorAll("[data-hp]")) {
+    const v = value(input);
+    if (v !== null) hyperparameters[input.dataset.hp] = v;
+  }
+  return {
+    architecture: Number(form.getAttribute("data-architecture")), // form.dataset is the "dataset" select
+    dataset: Number(form.elements.dataset.value),
+    framework: form.querySelector("input[name=framework]:checked").value,
+    hyperparameters,
+  };
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(form);
+  submit.disabled = true;
+  statusLine.textContent = "Checking and queueing…";
+  try {
+    const job = await postJSON("/api/jobs/", body());
+    statusLine.textContent = `Job #${job.id} queued. Opening it…`;
+    window.location.assign(`/jobs/${job.id}/`);
+  } catch (error) {
+    statusLine.textContent = "";
+    showApiError(error);
+    submit.disabled = false;
+  }
+});
+
+// The dry run: the same body to POST /api/jobs/estimate/, answered after a worker has timed
+// a few real training batches.
+const estimateButton = document.getElementById("estimate");
+estimateButton?.addEventListener("click", async () => {
+  clearErrors(form);
+  const status = document.getElementById("estimate-status");
+  const result = document.getElementById("estimate-result");
+  const sent = body();
+  estimateButton.disabled = true;
+  result.hidden = true;
+  status.textContent = "Training a few batches on a worker…";
+  try {
+    const answer = await postJSON("/api/jobs/estimate/", sent);
+    const epochs = sent.hyperparameters.epochs || 1;
+    const fill = (key, text) => { result.querySelector(`[data-estimate=${key}]`).textContent = text; };
+    fill("epoch", `${duration(answer.seconds_per_epoch)} (${grouped(answer.batches_per_epoch)} batches of ${answer.batch_size})`);
+    fill("total", `about ${duration(answer.seconds_per_epoch * epochs)} for ${grouped(epochs)} epochs`);
+    fill("memory", `${size(answer.peak_memory_bytes)} (${answer.memory_measured_on === "gpu" ? "GPU peak" : "growth of the process"})`);
+    fill("device", answer.device);
+    result.hidden = false;
+    status.textContent = "";
+  } catch (error) {
+    status.textContent = "";
+    showApiError(error);
+  } finally {
+    estimateButton.disabled = false;
+  }
+});

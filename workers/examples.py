@@ -1,0 +1,93 @@
+"""The test examples behind one cell of a finished job's confusion matrix, for the job page.
+
+Read in the web process from what the job left: the predictions its evaluation saved
+(workers/training/evaluation.py, `predictions.npz`), the dataset version's test split, and
+the stored upload for the original table rows or texts. No model is loaded. Images come
+back as small PNG data URLs drawn from the test split's own pixels.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from builder.datasets.arrays import load_ids, load_split
+from builder.datasets.storage import data_root
+from workers.models import TrainingJob
+
+MAX_EXAMPLES = 50
+
+
+class NoExamples(Exception):
+    """Why a cell's examples cannot be listed, for a person."""
+
+
+def predictions_path(job: TrainingJob) -> Path:
+    from workers.training.evaluation import PREDICTIONS_FILE
+
+    return job.job_dir / "evaluation" / PREDICTIONS_FILE
+
+
+def cell_examples(job: TrainingJob, true: int, predicted: int, limit: int = MAX_EXAMPLES) -> dict[str, Any]:
+    """{"true", "predicted", "count", "kind", "examples": [...]}, most confident first."""
+    names = (job.evaluation or {}).get("class_names") or []
+    if (job.evaluation or {}).get("task") != "classification" or not names:
+        raise NoExamples("Only a finished classification job has a confusion matrix.")
+    for label, value in (("true", true), ("pred", predicted)):
+        if not 0 <= value < len(names):
+            raise NoExamples(f"{label} must be a class index from 0 to {len(names) - 1}.")
+    path = predictions_path(job)
+    if not path.is_file():
+        raise NoExamples("This job's evaluation kept no per-example predictions (it ran before they were kept).")
+    saved = np.load(path)
+    _, y = load_split(job.dataset_dir, "test", mmap=True)
+    pred, confidence = saved["predicted"], saved["confidence"]
+    if len(pred) != len(y):
+        raise NoExamples("The dataset's test split changed since the job ran.")
+    rows = np.flatnonzero((np.asarray(y) == true) & (pred == predicted))
+    rows = rows[np.argsort(-confidence[rows], kind="stable")][:limit]
+    ids = load_ids(job.dataset_dir, "test")
+    kind = job.dataset.kind
+    examples = [{"index": int(i), "id": int(ids[i]), "confidence": float(confidence[i])} for i in rows]
+    if kind == "images":
+        from workers.training.thumbnails import to_image
+
+        X, _ = load_split(job.dataset_dir, "test", mmap=True)
+        for example in examples:
+            example["image"] = _data_url(to_image(np.asarray(X[example["index"]])))
+    else:
+        found = source_rows(job, {e["id"] for e in examples})
+        for example in examples:
+            example["row"] = found.get(example["id"])
+    count = int(((np.asarray(y) == true) & (pred == predicted)).sum())
+    return {"available": True, "reason": "", "true": names[true], "predicted": names[predicted], "kind": kind,
+            "count": count, "examples": examples}  # fmt: skip
+
+
+def source_rows(job: TrainingJob, wanted: set[int]) -> dict[int, dict[str, str]]:
+    """The upload's data rows with these numbers (0 = first row after the header), as {column: text}."""
+    path = data_root() / job.dataset.source if job.dataset.source else None
+    if not wanted or path is None or not path.is_file():
+        return {}
+    found: dict[int, dict[str, str]] = {}
+    last = max(wanted)
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        for number, cells in enumerate(reader):
+            if number in wanted:
+                found[number] = dict(zip(header, cells, strict=False))
+            if number >= last:
+                break
+    return found
+
+
+def _data_url(image: Any) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

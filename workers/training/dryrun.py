@@ -1,0 +1,185 @@
+"""A dry run: a few real training batches of an architecture on a dataset, to estimate an
+epoch's time and the training's peak memory before anyone commits to hours.
+
+Like a job, it runs in a child process (`python -m workers.training.dryrun`), the only
+process that imports TensorFlow or torch; the Celery task that starts it and the web process
+that asks for it never do. The child reads one JSON request on stdin and writes one JSON
+answer on stdout. Nothing is stored: the model is built in a temporary folder that is removed.
+
+Measured: the mean time of DRY_RUN_BATCHES training steps after one warm-up step (which pays
+for graph tracing and first-use costs), times the batches in an epoch; validation passes are
+not counted. Peak memory is the device's peak allocation on a GPU, or on the CPU the growth of
+the process's peak resident size from just before the model is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DRY_RUN_BATCHES = 5
+CHILD_TIMEOUT_SECONDS = 240
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class DryRunError(Exception):
+    """The dry run could not measure; the message is written for a person."""
+
+
+def run_in_child(request: dict[str, Any], timeout: float = CHILD_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """Start the child, hand it the request, return its answer (or raise DryRunError)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "workers.training.dryrun"], input=json.dumps(request), capture_output=True,
+            text=True, cwd=ROOT, timeout=timeout, env=os.environ.copy(),
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise DryRunError(f"The dry run took longer than {timeout:.0f} seconds; the model is very slow here.") from None
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise DryRunError(f"The dry run failed: {tail[0][:500]}")
+    answer = json.loads(lines[-1])
+    if "error" in answer:
+        raise DryRunError(answer["error"])
+    return answer
+
+
+def measure(request: dict[str, Any]) -> dict[str, Any]:
+    """In the child: build the model as a job would and time a few training steps."""
+    from builder.datasets.arrays import load_split
+    from builder.models import Dataset
+    from workers.training.context import JobContext, Split
+    from workers.training.hyperparameters import parse_hyperparameters
+
+    dataset = Dataset.objects.get(pk=request["dataset"])
+    hp = parse_hyperparameters(request["hyperparameters"])
+    with tempfile.TemporaryDirectory(prefix="layerloom-dryrun-") as tmp:
+        probe = JobContext(
+            job_id=0, framework=request["framework"], spec=request["spec"], hp=hp, task="", class_names=[],
+            output_kind="", loss="", input_dtype="", dataset_dir=dataset.version_dir, job_dir=Path(tmp),
+        )  # fmt: skip
+        ctx = _context_like_a_job(probe, dataset)
+        X, _ = load_split(ctx.dataset_dir, "train", mmap=True)
+        rows = len(X)
+        take = min(rows, hp.batch_size * (DRY_RUN_BATCHES + 1))
+        full = ctx.split("train")
+        head = Split(full.X[:take], full.y[:take], None)
+        steps = max(1, -(-take // hp.batch_size))
+        batches_per_epoch = max(1, -(-rows // hp.batch_size))
+        before = _peak_rss()
+        if ctx.framework == "keras":
+            device, times, device_peak = _keras_steps(ctx, head)
+        else:
+            device, times, device_peak = _torch_steps(ctx, head)
+    timed = times[1:] or times  # the first step pays for tracing and first use
+    per_batch = sum(timed) / len(timed)
+    return {
+        "framework": ctx.framework, "device": device, "batch_size": hp.batch_size, "batches_measured": len(timed),
+        "steps_run": steps, "seconds_per_batch": per_batch, "batches_per_epoch": batches_per_epoch,
+        "seconds_per_epoch": per_batch * batches_per_epoch, "first_step_seconds": times[0],
+        "peak_memory_bytes": device_peak if device_peak is not None else max(0, _peak_rss() - before),
+        "memory_measured_on": "gpu" if device_peak is not None else "cpu",
+    }  # fmt: skip
+
+
+def _context_like_a_job(probe: Any, dataset: Any) -> Any:
+    """The JobContext a job of this request would get (task, loss, output kind, dtypes)."""
+    from builder.codegen.scripts import output_kind
+    from builder.spec import resolve
+
+    resolved = resolve(probe.spec)
+    kind = output_kind(resolved)
+    task = dataset.task or "classification"
+    probe.task, probe.output_kind, probe.input_dtype = task, kind, resolved.input_dtype
+    probe.class_names = [str(c) for c in dataset.class_names or []]
+    probe.loss = probe.hp.resolved_loss(task, kind)
+    return probe
+
+
+def _keras_steps(ctx: Any, head: Any) -> tuple[str, list[float], int | None]:
+    import tensorflow as tf
+
+    from workers.training import keras_runner
+
+    device = keras_runner.setup_device(ctx)
+    model = keras_runner.build(ctx)
+    times = []
+    gpu = device.startswith("GPU")
+    if gpu:
+        tf.config.experimental.reset_memory_stats("GPU:0")
+    for start in range(0, len(head.X), ctx.hp.batch_size):
+        xb, yb = head.X[start : start + ctx.hp.batch_size], head.y[start : start + ctx.hp.batch_size]
+        began = time.perf_counter()
+        model.train_on_batch(xb, yb)
+        times.append(time.perf_counter() - began)
+    peak = int(tf.config.experimental.get_memory_info("GPU:0")["peak"]) if gpu else None
+    return device, times, peak
+
+
+def _torch_steps(ctx: Any, head: Any) -> tuple[str, list[float], int | None]:
+    import torch
+
+    from builder.codegen import torch_input_permutation
+    from workers.training import torch_runner
+
+    device, name = torch_runner.setup_device(ctx)
+    model = torch_runner.build(ctx, device)
+    model.train()
+    opt, criterion = torch_runner.optimizer(ctx, model), torch_runner.loss_fn(ctx)
+    amp = device.type == "cuda" and ctx.hp.mixed_precision
+    step = (torch_runner.amp_step if amp else torch_runner.plain_step)(model, opt, criterion)
+    perm = torch_input_permutation(ctx.spec)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    X, y = torch.from_numpy(head.X), torch.from_numpy(head.y)
+    times = []
+    for start in range(0, len(X), ctx.hp.batch_size):
+        xb = torch_runner.to_input(X[start : start + ctx.hp.batch_size], perm, device)
+        yb = y[start : start + ctx.hp.batch_size].to(device)
+        began = time.perf_counter()
+        step(xb, yb)
+        if cuda:
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - began)
+    peak = int(torch.cuda.max_memory_allocated(device)) if cuda else None
+    return name, times, peak
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.base")
+    import django
+
+    django.setup()
+    from workers.training.context import JobError
+
+    request = json.loads(sys.stdin.read())
+    try:
+        answer = measure(request)
+    except JobError as exc:
+        answer = {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message for the person
+        from workers.training.runner import is_out_of_memory, out_of_memory_message
+
+        if is_out_of_memory(exc):
+            answer = {"error": out_of_memory_message(exc, int(request["hyperparameters"].get("batch_size", 32)), "")}
+        else:
+            answer = {"error": f"The dry run failed: {type(exc).__name__}: {exc}"[:1000]}
+    print(json.dumps(answer), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
