@@ -10,7 +10,7 @@ import pytest
 from tests.faults.helpers import fault_worker, long_job
 from tests.workers.helpers import wait_for, wait_status
 from workers.models import TrainingJob
-from workers.training.recovery import reap_stale_jobs
+from workers.recovery import reap_stale_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

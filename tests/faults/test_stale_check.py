@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from tests.workers.helpers import SPECS, make_dataset
+from workers.lifecycle import claim
 from workers.models import TrainingJob
+from workers.recovery import reap_stale_jobs
 from workers.services import JobStateError, requeue_job
-from workers.training.recovery import reap_stale_jobs
-from workers.training.supervisor import claim
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,8 @@ def quick(settings):
     settings.LAYERLOOM_HEARTBEAT_TIMEOUT = 3
     settings.LAYERLOOM_JOB_MAX_ATTEMPTS = 3
     with (
-        mock.patch("workers.services.enqueue") as enqueue,
-        mock.patch("workers.training.recovery.live_workers", return_value=set()),
+        mock.patch("workers.lifecycle.enqueue") as enqueue,
+        mock.patch("workers.recovery.live_workers", return_value=set()),
     ):
         yield enqueue
 
@@ -66,7 +66,7 @@ def test_past_the_time_limit_it_fails_with_time_limit(alice, settings):
 
 def test_a_job_whose_worker_answers_is_not_touched(alice):
     running_job(alice, 30)
-    with mock.patch("workers.training.recovery.live_workers", return_value={"gone@nowhere"}):
+    with mock.patch("workers.recovery.live_workers", return_value={"gone@nowhere"}):
         assert reap_stale_jobs() == {"requeued": [], "failed": []}
 
 

@@ -202,7 +202,7 @@ LAYERLOOM_JOB_MEMORY_LIMIT_MB = env_int("LAYERLOOM_JOB_MEMORY_LIMIT_MB", 0)
 LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 # A training worker keeps one process per framework listed here waiting with Django and the
 # framework already imported, so a job does not wait seconds for those imports
-# (workers/training/supervisor.py). Costs the memory of the idle imports (about 0.3-0.4 GB
+# (workers/supervisor.py). Costs the memory of the idle imports (about 0.3-0.4 GB
 # for torch, 0.5-0.7 GB for TensorFlow) per training worker; "none" turns it off.
 LAYERLOOM_STANDBY_FRAMEWORKS = env_list("LAYERLOOM_STANDBY_FRAMEWORKS", ["torch", "keras"])
 CELERY_BEAT_SCHEDULE = {

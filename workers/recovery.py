@@ -13,9 +13,9 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from workers import lifecycle
 from workers.models import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,9 @@ def reap_stale_jobs(now: object = None) -> dict[str, list[int]]:
             continue  # the worker is up: a long step, or a slow database; look again next time
         reason = failure_reason(job, now)
         if reason is None:
-            if _requeue(job):
+            if lifecycle.requeue_dead_run(job):
                 done["requeued"].append(job.pk)
-        elif _fail(job, reason, now):
+        elif lifecycle.fail_dead_run(job, reason):
             done["failed"].append(job.pk)
     if any(done.values()):
         log.warning("stale training jobs: %s", done)
@@ -66,22 +66,3 @@ def failure_reason(job: TrainingJob, now: object) -> str | None:
             f"{job.attempts} times; giving up. The last heartbeat was at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
         )
     return None
-
-
-def _requeue(job: TrainingJob) -> bool:
-    from workers.services import enqueue
-
-    with transaction.atomic():
-        took = TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.RUNNING, run_token=job.run_token).update(
-            status=TrainingJob.Status.QUEUED, run_token="", heartbeat_at=None, worker_pid=None
-        )
-        if took:
-            transaction.on_commit(lambda: enqueue(job.pk))
-    return bool(took)
-
-
-def _fail(job: TrainingJob, reason: str, now: object) -> bool:
-    took = TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.RUNNING, run_token=job.run_token).update(
-        status=TrainingJob.Status.FAILED, error=reason, finished_at=now, run_token=""
-    )
-    return bool(took)

@@ -23,22 +23,19 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from workers.lifecycle import claim, finish, update_run
 from workers.models import TrainingJob
-from workers.services import heartbeat_is_stale
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 Status = TrainingJob.Status
 
 
@@ -64,41 +61,6 @@ def run_job(job_id: int, node: str) -> str:
     # A no-op when the child recorded its own result (the job is no longer running).
     finish(job_id, token, Status.FAILED, describe_exit(rc))
     return f"child exited {rc}"
-
-
-def claim(job_id: int, node: str) -> str | None:
-    """Take the job: queued -> running in one conditional UPDATE, or take over a crashed run.
-
-    Returns the new run token, or None when the message must be ignored (the job is done,
-    cancelled, or running with a live heartbeat somewhere else).
-    """
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    taken = dict(
-        status=Status.RUNNING, run_token=token, attempts=F("attempts") + 1, heartbeat_at=now,
-        worker_host=node, worker_pid=os.getpid(), started_at=Coalesce(F("started_at"), now), error="",
-    )  # fmt: skip
-    if TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED, cancel_requested=False).update(**taken):
-        return token
-    job = TrainingJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != Status.RUNNING or not heartbeat_is_stale(job):
-        log.info("job %s: message ignored (%s)", job_id, job.status if job else "no such job")
-        return None
-    if job.attempts >= settings.LAYERLOOM_JOB_MAX_ATTEMPTS:
-        finish(job_id, job.run_token, Status.FAILED, f"The job's worker stopped {job.attempts} times; giving up.")
-        return None
-    # A redelivery after the worker crashed: take it over only if nobody else did meanwhile.
-    same = TrainingJob.objects.filter(pk=job_id, status=Status.RUNNING, run_token=job.run_token)
-    return token if same.update(**taken) else None
-
-
-def finish(job_id: int, token: str, status: str, error: str = "") -> bool:
-    """Final state, written only by the run that owns the job."""
-    return bool(
-        TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(
-            status=status, error=error, finished_at=timezone.now(), eta_seconds=None
-        )
-    )
 
 
 def _die_with_parent() -> None:
@@ -228,9 +190,7 @@ class Heartbeat(threading.Thread):
             while not self._stop_event.wait(settings.LAYERLOOM_HEARTBEAT_INTERVAL):
                 try:
                     self.last = timezone.now()
-                    TrainingJob.objects.filter(pk=self.job_id, run_token=self.token, status=Status.RUNNING).update(
-                        heartbeat_at=self.last
-                    )
+                    update_run(self.job_id, self.token, heartbeat_at=self.last)
                 except Exception:  # noqa: BLE001 - a database hiccup must not kill the job
                     log.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
         finally:
