@@ -1,19 +1,16 @@
-"""The periodic check for jobs whose worker died: resume them, or fail them with the reason.
+"""The periodic check for runs whose process is gone: resume them, or end them with the reason.
 
-A running job's supervisor writes a heartbeat every LAYERLOOM_HEARTBEAT_INTERVAL seconds.
-A heartbeat older than LAYERLOOM_HEARTBEAT_TIMEOUT whose worker does not answer a ping
-means the process is gone (kill -9, machine lost, hard time limit). The job is then sent
-again (it resumes from its last epoch checkpoint) until LAYERLOOM_JOB_MAX_ATTEMPTS, or
-marked failed with a reason a person can act on.
+A run is alive only while the very process that owns it is (workers.liveness): on the same
+machine that is read from /proc at once; elsewhere the run's lease decides, the heartbeat its
+owner writes every LAYERLOOM_HEARTBEAT_INTERVAL seconds, expired after
+LAYERLOOM_HEARTBEAT_TIMEOUT. A dead run is sent again (it resumes from its last epoch
+checkpoint) until LAYERLOOM_JOB_MAX_ATTEMPTS, cancelled if a cancel was asked, or failed
+with a reason a person can act on (workers.lifecycle.recover).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-
-from django.conf import settings
-from django.utils import timezone
 
 from workers import lifecycle
 from workers.models import TrainingJob
@@ -21,48 +18,16 @@ from workers.models import TrainingJob
 log = logging.getLogger(__name__)
 
 
-def live_workers(names: list[str]) -> set[str]:
-    """Which of these Celery nodes answer a ping (empty when the broker is unreachable)."""
-    if not names:
-        return set()
-    from webapp.celery import app
-
-    try:
-        replies = app.control.ping(destination=names, timeout=1.0) or []
-    except Exception:  # noqa: BLE001 - a broker outage must not stop the check
-        log.warning("could not ping workers %s", names, exc_info=True)
-        return set()
-    return {name for reply in replies for name in reply}
-
-
-def reap_stale_jobs(now: object = None) -> dict[str, list[int]]:
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.LAYERLOOM_HEARTBEAT_TIMEOUT)  # type: ignore[operator]
-    stale = list(TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, heartbeat_at__lt=cutoff))
-    alive = live_workers(sorted({job.worker_host for job in stale if job.worker_host}))
-    done: dict[str, list[int]] = {"requeued": [], "failed": []}
-    for job in stale:
-        if job.worker_host in alive:
-            continue  # the worker is up: a long step, or a slow database; look again next time
-        reason = failure_reason(job, now)
-        if reason is None:
-            if lifecycle.requeue_dead_run(job):
-                done["requeued"].append(job.pk)
-        elif lifecycle.fail_dead_run(job, reason):
-            done["failed"].append(job.pk)
+def reap_stale_jobs() -> dict[str, list[int]]:
+    done: dict[str, list[int]] = {"requeued": [], "failed": [], "cancelled": []}
+    named = {TrainingJob.Status.QUEUED: "requeued", TrainingJob.Status.FAILED: "failed",
+             TrainingJob.Status.CANCELLED: "cancelled"}  # fmt: skip
+    for job in TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING).order_by("pk"):
+        if not lifecycle.run_is_dead(job):
+            continue
+        status = lifecycle.recover(job, lifecycle.dead_run_description(job))
+        if status is not None:
+            done[named[status]].append(job.pk)
     if any(done.values()):
-        log.warning("stale training jobs: %s", done)
+        log.warning("dead training runs: %s", done)
     return done
-
-
-def failure_reason(job: TrainingJob, now: object) -> str | None:
-    """Why the job cannot be resumed, or None when it should be."""
-    limit = settings.LAYERLOOM_JOB_TIME_LIMIT
-    if job.started_at and (now - job.started_at).total_seconds() > limit:  # type: ignore[operator]
-        return f"Stopped: the job reached its time limit of {limit} seconds (the worker was stopped)."
-    if job.attempts >= settings.LAYERLOOM_JOB_MAX_ATTEMPTS:
-        return (
-            f"The worker running this job ({job.worker_host or 'unknown'}) stopped responding "
-            f"{job.attempts} times; giving up. The last heartbeat was at {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC."
-        )
-    return None

@@ -31,7 +31,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from workers.lifecycle import claim, finish, update_run
+from workers.exits import describe_exit, oom_kills
+from workers.lifecycle import claim, finish, interrupted, update_run
 from workers.models import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def run_job(job_id: int, node: str) -> str:
         return "skipped"
     heartbeat = Heartbeat(job_id, token)
     framework = TrainingJob.objects.filter(pk=job_id).values_list("framework", flat=True).first() or ""
+    oom_before = oom_kills()
     child = start_child(job_id, token, framework)
     heartbeat.start()
     try:
@@ -58,9 +60,17 @@ def run_job(job_id: int, node: str) -> str:
         heartbeat.stop()
         if STANDBY.rewarm:
             STANDBY.start(framework)  # ready for this worker's next job
-    # A no-op when the child recorded its own result (the job is no longer running).
-    finish(job_id, token, Status.FAILED, describe_exit(rc))
+    # No-ops when the child recorded its own result (the job is no longer running).
+    ended = describe_exit(rc, oom_before, oom_kills())
+    if ended.resumable:  # stopped from outside (a signal): resume from the checkpoint while attempts remain
+        interrupted(job_id, token, f"Attempt {attempt(job_id)} stopped: {ended.message[0].lower()}{ended.message[1:]}")
+    else:
+        finish(job_id, token, Status.FAILED, ended.message)
     return f"child exited {rc}"
+
+
+def attempt(job_id: int) -> int:
+    return TrainingJob.objects.filter(pk=job_id).values_list("attempts", flat=True).first() or 0
 
 
 def _die_with_parent() -> None:
@@ -156,24 +166,6 @@ def stop_child(child: subprocess.Popen[bytes], grace: float = 5) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-
-
-def describe_exit(rc: int) -> str:
-    if rc == 0:
-        return "The training process ended without recording a result; see the worker's log."
-    if rc == -signal.SIGKILL:
-        return (
-            "The training process was killed by the operating system, most likely because it ran out of "
-            "memory. Try a smaller batch size or a smaller model."
-        )
-    if rc == -signal.SIGABRT:
-        return (
-            "The training process crashed inside the framework (SIGABRT), often a failed memory or thread "
-            "allocation. Try a smaller batch size or a smaller model; the worker's log has the details."
-        )
-    if rc < 0:
-        return f"The training process stopped on signal {signal.Signals(-rc).name}."
-    return f"The training process exited unexpectedly (exit code {rc}); see the worker's log."
 
 
 class Heartbeat(threading.Thread):
