@@ -62,9 +62,10 @@ def frozen_after_a_checkpoint(job: TrainingJob) -> int:
     def ready() -> bool:
         job.refresh_from_db()
         assert job.status in ("queued", "running"), f"job {job.status} before it could be stopped: {job.error}"
-        return job.status == "running" and job.epoch >= 1
+        # The epoch's Metric row and progress are written just before its checkpoint.
+        return job.status == "running" and job.epoch >= 1 and (job.checkpoint_dir / "state.json").exists()
 
-    wait_for(ready, 300, 0.05, "the job to record its first epoch")
+    wait_for(ready, 300, 0.05, "the job to checkpoint its first epoch")
     pid = training_process(job)
     os.kill(pid, signal.SIGSTOP)
     job.refresh_from_db()
@@ -79,6 +80,14 @@ def training_process(job: TrainingJob) -> int:
         if job.run_token.encode() in args or args[-2:] == [f"{job.framework}".encode(), b""]:
             return pid
     raise AssertionError(f"no training process among {children}")
+
+
+def reference_then_frozen(owner: Any, framework: str, worker: Any) -> tuple[TrainingJob, TrainingJob, int]:
+    """An uninterrupted run, then the same job frozen mid-run: (reference, job, its training process)."""
+    ds = make_dataset(owner, "tabular", n=ROWS)
+    reference = succeeded(submit(owner, ds, framework), worker)
+    job = submit(owner, ds, framework)
+    return reference, job, frozen_after_a_checkpoint(job)
 
 
 def checkpoint_epoch(job: TrainingJob) -> int:
@@ -96,10 +105,7 @@ def assert_resumed(job: TrainingJob, checkpoint: int) -> None:
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_a_killed_worker_resumes_and_ends_as_an_uninterrupted_run(alice, worker_factory, private_queue, framework):
     first = fault_worker(worker_factory, private_queue)
-    ds = make_dataset(alice, "tabular", n=ROWS)
-    reference = succeeded(submit(alice, ds, framework), first)
-    job = submit(alice, ds, framework)
-    child = frozen_after_a_checkpoint(job)
+    reference, job, child = reference_then_frozen(alice, framework, first)
     first.kill()  # SIGKILL to the worker's whole process group, the training child included
     checkpoint = checkpoint_epoch(job)  # read after the kill: the run may have saved another meanwhile
     time.sleep(1)
@@ -116,10 +122,7 @@ def test_a_killed_worker_resumes_and_ends_as_an_uninterrupted_run(alice, worker_
 
 def test_kill_of_the_jobs_training_process_resumes_it_and_says_which_signal(alice, worker_factory, private_queue):
     worker = fault_worker(worker_factory, private_queue)
-    ds = make_dataset(alice, "tabular", n=ROWS)
-    reference = succeeded(submit(alice, ds, "torch"), worker)
-    job = submit(alice, ds, "torch")
-    child = frozen_after_a_checkpoint(job)
+    reference, job, child = reference_then_frozen(alice, "torch", worker)
     os.kill(child, signal.SIGKILL)
     checkpoint = checkpoint_epoch(job)
     job = succeeded(job, worker)
