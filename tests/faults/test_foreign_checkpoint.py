@@ -31,7 +31,7 @@ def test_a_checkpoint_another_job_wrote_is_refused(alice, bob, worker_factory, p
 
     env = {"LAYERLOOM_STANDBY_FRAMEWORKS": framework}
     first = fault_worker(worker_factory, private_queue, **env)
-    old = wait_status(submit(alice, 2), *TrainingJob.FINISHED, timeout=240, worker=first)
+    old = wait_status(submit(alice, 2), *TrainingJob.FINISHED, timeout=600, worker=first)
     assert old.status == TrainingJob.Status.SUCCEEDED, old.error
     first.stop()
 
@@ -40,7 +40,7 @@ def test_a_checkpoint_another_job_wrote_is_refused(alice, bob, worker_factory, p
     assert json.loads((new.checkpoint_dir / "state.json").read_text())["epoch"] == 2
 
     second = fault_worker(worker_factory, private_queue, **env)
-    new = wait_status(new, *TrainingJob.FINISHED, timeout=240, worker=second)
+    new = wait_status(new, *TrainingJob.FINISHED, timeout=600, worker=second)
     assert new.status == TrainingJob.Status.SUCCEEDED, new.error
     assert new.resumed_from_epoch is None and new.attempts == 1
     assert list(new.metrics.values_list("epoch", flat=True)) == [1, 2, 3]

@@ -26,7 +26,8 @@ from workers.models import TrainingJob
 from workers.recovery import reap_stale_jobs
 from workers.services import cancel_job, requeue_job, submit_job
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Two full trainings per test (one interrupted): on a busy shared CPU that is minutes, not seconds.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1800)]
 # 900 batches an epoch (a fraction of a second on a quiet CPU): the run is frozen (SIGSTOP) as
 # soon as its first epoch is recorded, so catching it mid-run does not depend on the speed.
 ROWS, EPOCHS = 12000, 4
@@ -37,7 +38,7 @@ def submit(owner: Any, ds: Any, framework: str) -> TrainingJob:
     return submit_job(owner, spec=DROPOUT_SPEC, dataset=ds, framework=framework, hyperparameters=params)
 
 
-def finish(job: TrainingJob, worker: Any, timeout: float = 300) -> TrainingJob:
+def finish(job: TrainingJob, worker: Any, timeout: float = 900) -> TrainingJob:
     """Wait for a final state, running the recovery check every 2 s as beat would."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -65,7 +66,7 @@ def frozen_after_a_checkpoint(job: TrainingJob) -> int:
         # The epoch's Metric row and progress are written just before its checkpoint.
         return job.status == "running" and job.epoch >= 1 and (job.checkpoint_dir / "state.json").exists()
 
-    wait_for(ready, 300, 0.05, "the job to checkpoint its first epoch")
+    wait_for(ready, 600, 0.05, "the job to checkpoint its first epoch")
     pid = training_process(job)
     os.kill(pid, signal.SIGSTOP)
     job.refresh_from_db()
