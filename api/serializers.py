@@ -272,7 +272,7 @@ class JobSerializer(serializers.ModelSerializer):
             "id", "architecture", "dataset", "dataset_version", "framework", "hyperparameters", "spec", "status",
             "cancel_requested", "queue", "epoch", "total_epochs", "batch", "batches_per_epoch", "percent",
             "eta_seconds", "resumed_from_epoch", "worker_host", "device_name", "attempts", "heartbeat_at", "created",
-            "started_at", "finished_at", "duration_seconds", "error", "evaluation", "retry_of",
+            "started_at", "finished_at", "duration_seconds", "error", "interruption", "evaluation", "retry_of",
         ]  # fmt: skip
         read_only_fields = fields
 

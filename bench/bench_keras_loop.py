@@ -39,12 +39,12 @@ from bench_training import CNN, MLP, make_dataset  # noqa: E402 - sets up Django
 def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float, float]]]:  # type: ignore[no-untyped-def]
     import keras
 
+    from workers.lifecycle import claim
     from workers.models import TrainingJob
     from workers.training import keras_runner
     from workers.training.context import JobContext
     from workers.training.epoch_clock import EpochClock
     from workers.training.reporter import EarlyStopping, Reporter
-    from workers.training.supervisor import claim
 
     # Short epochs (under a second on a quiet machine) and many pairs: the less time a pair
     # spans, the less the machine can change between its two halves.

@@ -123,8 +123,8 @@ Epochs = list[tuple[float, float]]  # (wall, process CPU) seconds per epoch
 
 
 def platform_epochs(owner, ds, spec: dict, framework: str, epochs: int, batch: int) -> Epochs:  # type: ignore[no-untyped-def]
+    from workers.lifecycle import claim
     from workers.models import TrainingJob
-    from workers.training.supervisor import claim
 
     hp = {"epochs": epochs, "batch_size": batch, "learning_rate": 1e-3, "device": "cpu"}
     job = TrainingJob.objects.create(owner=owner, spec=spec, dataset=ds, dataset_version=1, framework=framework,

@@ -175,7 +175,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[TrainingJob]) -> None:
         self._apply(request, queryset, "Retried", services.retry_job)
 
-    @admin.action(description="Requeue selected stuck jobs (resume from checkpoint)")
+    @admin.action(description="Requeue selected stuck or cancelled jobs (resume from checkpoint)")
     def requeue_jobs(self, request: HttpRequest, queryset: QuerySet[TrainingJob]) -> None:
         self._apply(request, queryset, "Requeued", services.requeue_job)
 

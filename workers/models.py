@@ -66,12 +66,17 @@ class TrainingJob(models.Model):
     # Set when a run takes the job; every write that run makes is filtered on it, so a run
     # that lost the job (requeued, taken over after a stale heartbeat) can change nothing.
     run_token = models.CharField(max_length=32, blank=True, editable=False)
+    # The process that owns the run (workers.liveness.identity): a run is alive only while it is.
+    run_owner = models.CharField(max_length=200, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     created = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Why the job failed, written for a person.")
+    interruption = models.TextField(
+        blank=True, help_text="What stopped an earlier attempt (a signal, a lost worker) before this one resumed."
+    )
     evaluation = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -83,10 +88,6 @@ class TrainingJob(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.framework}, {self.status})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
 
     @property
     def dataset_dir(self) -> Path:

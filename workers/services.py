@@ -1,5 +1,7 @@
 """What each action on a training job means: submit, cancel, retry, requeue.
 
+The status changes themselves are workers.lifecycle's (the job state machine).
+
 The API, the admin and the `train` management command call these and nothing else, so
 the rules (checks, quota, state changes, enqueueing after commit) live in one place.
 Ownership is the caller's concern: these functions trust the objects they are given.
@@ -12,10 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 from pydantic import ValidationError
 
 from builder.models import Architecture, Dataset
+from workers import lifecycle
+from workers.lifecycle import JobStateError, enqueue
 from workers.models import TrainingJob
 from workers.training.compat import compatibility_errors
 from workers.training.hyperparameters import Hyperparameters, field_errors, loss_errors, parse_hyperparameters
@@ -27,10 +30,6 @@ class JobRejected(Exception):
     def __init__(self, field_errors: dict[str, list[str]]) -> None:
         self.field_errors = field_errors
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items()))
-
-
-class JobStateError(Exception):
-    """The action does not apply to the job in its current state (the API returns a 409)."""
 
 
 def submit_job(
@@ -105,34 +104,13 @@ def _create_queued(owner: Any, **fields: Any) -> TrainingJob:
     return job
 
 
-def enqueue(job_id: int) -> None:
-    """Send the job's id to its queue (tasks re-read the row; a duplicate message is harmless)."""
-    from workers.tasks import train_job
-
-    queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
-    train_job.apply_async(args=[job_id], queue=queue)
-
-
 def cancel_job(job: TrainingJob) -> TrainingJob:
     """A queued job is cancelled at once and never starts; a running one is asked to stop.
 
     The worker checks the flag every batch and stops within about a second, keeping the
     metrics of the epochs it finished.
     """
-    now = timezone.now()
-    took = TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.QUEUED).update(
-        status=TrainingJob.Status.CANCELLED,
-        cancel_requested=True,
-        finished_at=now,
-        error="Cancelled before it started.",
-    )
-    if not took:
-        running = TrainingJob.objects.filter(pk=job.pk, status=TrainingJob.Status.RUNNING).update(cancel_requested=True)
-        if not running:
-            job.refresh_from_db()
-            raise JobStateError(f"Job {job.pk} has already finished ({job.status}); there is nothing to cancel.")
-    job.refresh_from_db()
-    return job
+    return lifecycle.cancel(job)
 
 
 def retry_job(job: TrainingJob) -> TrainingJob:
@@ -163,25 +141,6 @@ def requeue_job(job: TrainingJob, *, force: bool = False) -> TrainingJob:
 
     It resumes from its last epoch checkpoint. A running job whose heartbeat is fresh is
     refused unless force=True; even then the old run cannot write any more, because every
-    write a run makes is conditioned on its own attempt number.
+    write a run makes is conditioned on its own run token.
     """
-    if job.status not in TrainingJob.ACTIVE:
-        raise JobStateError(f"Job {job.pk} has finished ({job.status}); use retry instead.")
-    if job.status == TrainingJob.Status.RUNNING and not force and not heartbeat_is_stale(job):
-        raise JobStateError(f"Job {job.pk} is running and its worker is alive (heartbeat {job.heartbeat_at}).")
-    with transaction.atomic():
-        updated = TrainingJob.objects.filter(pk=job.pk, status__in=TrainingJob.ACTIVE).update(
-            # Clearing run_token fences the old run out: its writes are filtered on its token.
-            status=TrainingJob.Status.QUEUED, heartbeat_at=None, worker_host="", worker_pid=None, run_token="",
-        )  # fmt: skip
-        if updated:
-            transaction.on_commit(lambda: enqueue(job.pk))
-    job.refresh_from_db()
-    return job
-
-
-def heartbeat_is_stale(job: TrainingJob) -> bool:
-    if job.heartbeat_at is None:
-        return True
-    age = (timezone.now() - job.heartbeat_at).total_seconds()
-    return age > settings.LAYERLOOM_HEARTBEAT_TIMEOUT
+    return lifecycle.requeue(job, force=force)

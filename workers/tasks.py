@@ -1,7 +1,7 @@
 """Celery tasks for training. They stay thin: ids in, the row re-read, work elsewhere.
 
 Neither this module nor anything it imports at module level touches TensorFlow or torch;
-the job itself runs in a child process started by workers.training.supervisor.
+the job itself runs in a child process started by workers.supervisor.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ONE_TASK_PER_CHILD = "LAYERLOOM_POOL_ONE_TASK"  # set by the worker for the pool
 @shared_task(name="workers.train_job", bind=True, acks_late=True, ignore_result=True)
 def train_job(self: Any, job_id: int) -> str:
     """Take the job (atomically) and run it; a message for a job that is taken or done is a no-op."""
-    from workers.training.supervisor import run_job
+    from workers.supervisor import run_job
 
     return run_job(job_id, node=self.request.hostname or "")
 
@@ -37,7 +37,7 @@ def estimate_job(request: dict[str, Any]) -> dict[str, Any]:
 @shared_task(name="workers.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, list[int]]:
     """Periodic (beat): resume or fail running jobs whose worker stopped sending heartbeats."""
-    from workers.training.recovery import reap_stale_jobs as reap
+    from workers.recovery import reap_stale_jobs as reap
 
     return reap()
 
@@ -59,6 +59,6 @@ def _start_standby_children(**kwargs: Any) -> None:
     base = settings.LAYERLOOM_TRAINING_QUEUE
     if not any(name == base or name.startswith(f"{base}-") for name in queues):
         return
-    from workers.training.supervisor import STANDBY
+    from workers.supervisor import STANDBY
 
     STANDBY.enable(settings.LAYERLOOM_STANDBY_FRAMEWORKS, rewarm=os.environ.get(ONE_TASK_PER_CHILD) != "1")

@@ -47,8 +47,3 @@ def call(func: str, args: list[str] | None = None, kwargs: dict[str, str] | None
         return one_line
     inner = " " * (indent + 4)
     return func + "(\n" + "".join(f"{inner}{p},\n" for p in parts) + " " * indent + ")"
-
-
-def indent_block(lines: list[str], spaces: int) -> list[str]:
-    pad = " " * spaces
-    return [pad + line if line else line for line in "\n".join(lines).split("\n")]

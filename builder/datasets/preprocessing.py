@@ -102,11 +102,6 @@ def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any
     return out.astype(np.float32)
 
 
-def encode_numeric(values: np.ndarray, feature: Mapping[str, Any]) -> np.ndarray:
-    """float64 values (NaN = missing) -> standardised float32 column of shape (n, 1)."""
-    return encode_numeric_block(np.asarray(values, dtype=np.float64).reshape(-1, 1), [feature])
-
-
 def category_codes(values: Sequence[Any], feature: Mapping[str, Any]) -> np.ndarray:
     """Category index per value; missing -> the imputed category; unseen -> -1."""
     lookup = {category: index for index, category in enumerate(feature["categories"])}

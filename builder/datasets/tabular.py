@@ -84,10 +84,6 @@ class RunningMoments:
         return np.sqrt(self.m2 / np.maximum(self.n, 1.0))
 
 
-def column_header(source: Path, limits: Limits) -> list[str]:
-    return read_header(source, limits)
-
-
 def _first_block_schema(source: Path, header: list[str], limits: Limits, target: str) -> pa.Schema:
     read_options = pacsv.ReadOptions(block_size=min(limits.csv_block_bytes, 1024 * 1024))
     convert_options = pacsv.ConvertOptions(

@@ -49,11 +49,3 @@ def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int]:
 
 def prod(shape: Shape) -> int:
     return math.prod(shape)
-
-
-def describe_rank(rank: int) -> str:
-    return {
-        1: "a flat vector (features,)",
-        2: "a sequence (timesteps, features)",
-        3: "an image (height, width, channels)",
-    }.get(rank, f"a {rank}-D tensor")

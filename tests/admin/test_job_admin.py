@@ -83,7 +83,8 @@ def test_change_page_shows_metrics_and_artifacts_read_only(admin_client: Any, al
 
 
 def test_cancel_action(admin_client: Any, alice: Any, dataset: Dataset) -> None:
-    queued, running, done = job(alice, dataset), job(alice, dataset, "running"), job(alice, dataset, "succeeded")
+    queued, done = job(alice, dataset), job(alice, dataset, "succeeded")
+    running = job(alice, dataset, "running", heartbeat_at=timezone.now())  # a live run
     response = act(admin_client, "cancel_jobs", queued, running, done)
     queued.refresh_from_db(), running.refresh_from_db(), done.refresh_from_db()
     assert queued.status == "cancelled"
@@ -110,6 +111,22 @@ def test_requeue_action(admin_client: Any, alice: Any, dataset: Dataset) -> None
     assert stale.status == "queued" and stale.worker_host == ""
     assert alive.status == "running" and alive.worker_host == "w@host"
     assert "worker is alive" in response.content.decode()
+
+
+def test_a_job_cancelled_while_stuck_ends_cancelled_and_requeue_really_sends_it_again(
+    admin_client: Any, alice: Any, dataset: Dataset, django_capture_on_commit_callbacks: Any
+) -> None:
+    stuck = job(alice, dataset, "running", worker_host="dead@host", heartbeat_at=timezone.now() - timedelta(hours=1),
+                run_token="old", attempts=1)  # fmt: skip
+    act(admin_client, "cancel_jobs", stuck)
+    stuck.refresh_from_db()
+    assert stuck.status == "cancelled" and stuck.finished_at  # not "cancelling" forever
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        response = act(admin_client, "requeue_jobs", stuck)
+    stuck.refresh_from_db()
+    assert f"Requeued job(s) {stuck.pk}." in response.content.decode()
+    assert stuck.status == "queued" and not stuck.cancel_requested and stuck.finished_at is None
+    assert len(sent) == 1  # the job's id is sent to the queue once the requeue commits
 
 
 def test_admin_is_staff_only(client: Any, alice: Any) -> None:

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from builder.codegen import generate_keras, generate_torch, torch_input_permutation
-from builder.codegen.convert import keras_to_torch_state, torch_to_keras
 from builder.codegen.guard import load_module
 from builder.spec import REGISTRY, presets, validate_spec
 from builder.spec.presets import ground_truth
 from tests.codegen.cases import LAYER_CASES, case_ids
+from tests.support.weight_convert import keras_to_torch_state, torch_to_keras
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset
 from workers.models import TrainingJob
@@ -22,5 +27,62 @@ def long_job(owner: Any, epochs: int = 8, n: int = 3000, **overrides: Any) -> Tr
     return submit_job(owner, spec=SPECS["tabular"], dataset=ds, framework="torch", hyperparameters=params)
 
 
-def fault_worker(worker_factory: Any, queue: str, **env: str) -> Any:
-    return worker_factory(queues=queue, concurrency=1, max_tasks_per_child=1, extra_env={**FAULT_ENV, **env})
+def fault_worker(worker_factory: Any, queue: str, name: str | None = None, **env: str) -> Any:
+    return worker_factory(queues=queue, concurrency=1, max_tasks_per_child=1, extra_env={**FAULT_ENV, **env},
+                          name=name)  # fmt: skip
+
+
+# A small MLP with dropout: a resumed run must also replay the dropout masks (RNG state).
+DROPOUT_SPEC = {
+    "format": 1, "name": "mlp-dropout", "input": {"shape": [6]},
+    "layers": [
+        {"id": "h", "type": "Dense", "params": {"units": 16, "activation": "relu"}},
+        {"id": "drop", "type": "Dropout", "params": {"rate": 0.3}},
+        {"id": "out", "type": "Dense", "params": {"units": 3, "activation": "softmax"}},
+    ],
+}  # fmt: skip
+TIMINGS = {"epoch_seconds", "epoch_cpu_seconds", "samples_per_second"}
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is pid (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def final_weights(job: TrainingJob) -> list[np.ndarray]:
+    """The arrays of the job's last checkpoint (model and optimizer), in a fixed order."""
+    state = json.loads((job.checkpoint_dir / "state.json").read_text())
+    path = job.checkpoint_dir / state["weights"]
+    if job.framework == "keras":
+        with np.load(path) as data:
+            return [data[key] for key in sorted(data.files)]
+    import torch
+
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    arrays = [v.numpy() for _, v in sorted(payload["model"].items())]
+    for group in payload["optimizer"]["state"].values():
+        arrays += [v.numpy() for _, v in sorted(group.items())]
+    return arrays
+
+
+def assert_same_run(resumed: TrainingJob, reference: TrainingJob) -> None:
+    """Same per-epoch metrics, evaluation and final weights, to 1e-6 (timings aside)."""
+    got = [m.values for m in resumed.metrics.order_by("epoch")]
+    want = [m.values for m in reference.metrics.order_by("epoch")]
+    assert len(got) == len(want) == reference.total_epochs
+    for epoch, (a, b) in enumerate(zip(got, want, strict=True), start=1):
+        for key in set(b) - TIMINGS:
+            assert a[key] == pytest.approx(b[key], abs=1e-6), (epoch, key, a[key], b[key])
+    for key in ("loss", "accuracy"):
+        assert resumed.evaluation[key] == pytest.approx(reference.evaluation[key], abs=1e-6), key
+    for a, b in zip(final_weights(resumed), final_weights(reference), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)

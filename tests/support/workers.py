@@ -84,11 +84,13 @@ def start_worker(
     max_tasks_per_child: int | None = None,
     extra_env: dict[str, str] | None = None,
     wait: bool = True,
+    name: str | None = None,
 ) -> WorkerProcess:
-    name = f"test-{uuid.uuid4().hex[:6]}@%h"
+    """name: the Celery node name (a restarted worker reuses its predecessor's); a fresh one by default."""
+    name = name or f"test-{uuid.uuid4().hex[:6]}@%h"
     log_dir = Path(settings.VAR_DIR) / "worker-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name.split('@')[0]}.log"
+    log_path = log_dir / f"{name.split('@')[0]}-{uuid.uuid4().hex[:4]}.log"
     cmd = [
         sys.executable, "-m", "celery", "-A", "webapp", "worker",
         "-Q", queues, "-c", str(concurrency), "-n", name, "-l", "INFO",

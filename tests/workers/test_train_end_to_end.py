@@ -9,8 +9,9 @@ import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
 from tests.workers.test_thumbnails import assert_thumbnails_served
+from workers.lifecycle import enqueue
 from workers.models import Artifact, TrainingJob
-from workers.services import enqueue, submit_job
+from workers.services import submit_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,14 @@ from webapp.settings.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("LAYERLOOM_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+try:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as _exc:
+    # Every process (web, workers, beat) stops here: one line instead of a later traceback.
+    raise SystemExit(
+        f"LAYERLOOM_VAR_DIR={VAR_DIR}: cannot create the folder ({_exc.strerror}). "
+        "Point LAYERLOOM_VAR_DIR at a folder this user can write, or unset it to use var/ in the checkout."
+    ) from None
 
 # A development key: production.py refuses to start without a real one.
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me")
@@ -263,12 +270,15 @@ LAYERLOOM_JOB_MEMORY_LIMIT_MB = env_int("LAYERLOOM_JOB_MEMORY_LIMIT_MB", 0)
 LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 # A training worker keeps one process per framework listed here waiting with Django and the
 # framework already imported, so a job does not wait seconds for those imports
-# (workers/training/supervisor.py). Costs the memory of the idle imports (about 0.3-0.4 GB
+# (workers/supervisor.py). Costs the memory of the idle imports (about 0.3-0.4 GB
 # for torch, 0.5-0.7 GB for TensorFlow) per training worker; "none" turns it off.
 LAYERLOOM_STANDBY_FRAMEWORKS = env_list("LAYERLOOM_STANDBY_FRAMEWORKS", ["torch", "keras"])
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-training-jobs": {"task": "workers.reap_stale_jobs", "schedule": 30.0},
 }
+# Beat's own state lives with the rest of the instance's files, wherever LAYERLOOM_VAR_DIR
+# points (the Procfile passes no -s, so this is the one place the path is decided).
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- end Training
 
 # --- API ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from builder.codegen.scripts import output_kind
 from builder.datasets.arrays import load_split
 from builder.spec import resolve
 from workers.models import TrainingJob
+from workers.training import checkpoints
 from workers.training.hyperparameters import Hyperparameters, parse_hyperparameters
 
 
@@ -40,6 +41,7 @@ class JobContext:
     input_dtype: str
     dataset_dir: Path
     job_dir: Path
+    checkpoint_owner: dict[str, Any]  # checkpoints.owner_of(job): a job resumes only its own checkpoints
 
     @classmethod
     def from_job(cls, job: TrainingJob) -> JobContext:
@@ -51,7 +53,7 @@ class JobContext:
             job_id=job.pk, framework=job.framework, spec=job.spec, hp=hp, task=task,
             class_names=[str(c) for c in job.dataset.class_names or []], output_kind=kind,
             loss=hp.resolved_loss(task, kind), input_dtype=resolved.input_dtype,
-            dataset_dir=job.dataset_dir, job_dir=job.job_dir,
+            dataset_dir=job.dataset_dir, job_dir=job.job_dir, checkpoint_owner=checkpoints.owner_of(job),
         )  # fmt: skip
 
     @property

@@ -79,35 +79,46 @@ def metrics(ctx: JobContext) -> list[Any]:
 
 
 # --- checkpoints ---------------------------------------------------------------------------
-def save_checkpoint(model: keras.Model, folder: Path, epoch: int, early: EarlyStopping) -> None:
-    name = f"weights-{epoch}.npz"
-    arrays = {f"m{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+def save_checkpoint(model: keras.Model, ctx: JobContext, epoch: int, early: EarlyStopping) -> None:
+    """Everything the next epoch depends on: every model variable (weights, and the dropout layers'
+    seed states), the optimizer's variables (step count included) and Keras's global seed state."""
+    folder, name = ctx.checkpoint_dir, f"weights-{epoch}.npz"
+    arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    arrays["global_seed"] = np.asarray(global_seed_generator().state)
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as fh:
             np.savez(fh, **arrays)
 
     checkpoints.atomic_write(folder / name, write)
-    checkpoints.save_state(folder, {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state()})
-    for old in folder.glob("weights-*.npz"):
-        if old.name != name:
-            old.unlink(missing_ok=True)
+    state = {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state()}
+    checkpoints.save_state(folder, ctx.checkpoint_owner, state)
+    checkpoints.remove_others(folder, "weights-*.npz", name)
 
 
-def restore_checkpoint(model: keras.Model, folder: Path, early: EarlyStopping) -> int:
-    """Load the last checkpoint into model and optimizer; the number of epochs it completed."""
-    state = checkpoints.load_state(folder, "keras")
+def restore_checkpoint(model: keras.Model, ctx: JobContext, early: EarlyStopping) -> int:
+    """Load this job's last checkpoint into model and optimizer; the number of epochs it completed."""
+    state = checkpoints.load_state(ctx.checkpoint_dir, "keras", ctx.checkpoint_owner)
     if state is None:
         return 0
-    with np.load(folder / state["weights"]) as data:
-        model.set_weights([data[f"m{i}"] for i in range(len(model.get_weights()))])
+    with np.load(ctx.checkpoint_dir / state["weights"]) as data:
+        for i, variable in enumerate(model.variables):
+            variable.assign(data[f"v{i}"])
         model.optimizer.build(model.trainable_variables)
-        variables = model.optimizer.variables
-        for i, variable in enumerate(variables):
+        for i, variable in enumerate(model.optimizer.variables):
             variable.assign(data[f"o{i}"])
+        global_seed_generator().state.assign(data["global_seed"])
     early.load(state.get("early", {}))
+    checkpoints.restore_host_rng(state)
     return int(state["epoch"])
+
+
+def global_seed_generator() -> Any:
+    """Keras's process-wide seed generator (drawn from by random ops given no generator of their own)."""
+    from keras.src.random.seed_generator import global_seed_generator as generator
+
+    return generator()
 
 
 # --- the callback ----------------------------------------------------------------------------
@@ -145,7 +156,7 @@ class Report(keras.callbacks.Callback):
         seconds = took["epoch_seconds"]
         values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
         self.reporter.epoch_done(epoch + 1, values)
-        save_checkpoint(self.model, self.ctx.checkpoint_dir, epoch + 1, self.early)
+        save_checkpoint(self.model, self.ctx, epoch + 1, self.early)
         if self.early.update(values.get("val_loss")):
             self.model.stop_training = True
 
@@ -154,44 +165,46 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
     """Fit; returns the model and the epoch it resumed from (0 for a fresh start)."""
     model = build(ctx)
     early = EarlyStopping(ctx.hp.patience)
-    start = restore_checkpoint(model, ctx.checkpoint_dir, early)
+    start = restore_checkpoint(model, ctx, early)
     callback = Report(ctx, reporter, early, len(train_split.X))
     if start < ctx.hp.epochs:
         steps = -(-len(train_split.X) // ctx.hp.batch_size)
         model.fit(
-            batches(train_split, ctx.hp.batch_size, ctx.hp.seed), steps_per_epoch=steps, epochs=ctx.hp.epochs,
+            batches(train_split, ctx.hp.batch_size, ctx.hp.seed, start), steps_per_epoch=steps, epochs=ctx.hp.epochs,
             initial_epoch=start, validation_data=(val.X, val.y) if len(val.X) else None, verbose=0, callbacks=[callback],
             shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
         )  # fmt: skip
     return model, start
 
 
-def batches(split: Split, batch_size: int, seed: int) -> tf.data.Dataset:
-    """The training rows as one endless stream of batches, in a new order every epoch's worth.
+def batches(split: Split, batch_size: int, seed: int, first_epoch: int = 0) -> tf.data.Dataset:
+    """The training rows as one endless stream of batches, epoch `first_epoch` onwards.
 
     One iterator serves every epoch. `fit` on arrays makes a new one per epoch, and with
     two-thread pools on a 2-core machine a quarter of those epochs waited about 0.3 s for their
     first batch (docs/benchmarks.md). Each epoch is built the way `fit` builds it: one shuffled
     permutation, reshaped into full batches of indices (plus the partial last one), rows
-    gathered a batch at a time on parallel calls.
+    gathered a batch at a time on parallel calls. The permutation is a stateless function of
+    (seed, epoch number), so a job resumed at epoch k replays exactly the order an
+    uninterrupted run gives epoch k.
     """
     n = len(split.X)
     full = n // batch_size
     with tf.device("/CPU:0"):  # on a GPU machine the whole dataset stays in host memory
         X, y = tf.convert_to_tensor(split.X), tf.convert_to_tensor(split.y)
 
-    def epoch(_: tf.Tensor) -> tf.data.Dataset:
-        order = tf.random.shuffle(tf.range(n, dtype=tf.int64), seed=seed)
+    def epoch(number: tf.Tensor) -> tf.data.Dataset:
+        key = tf.stack([tf.constant(seed, tf.int64), number])
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=key)
         indices = tf.data.Dataset.from_tensor_slices(tf.reshape(order[: full * batch_size], [full, batch_size]))
         if n % batch_size:
             indices = indices.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
         return indices
 
-    stream = tf.data.Dataset.range(1).repeat().flat_map(epoch)
+    stream = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch)
     stream = stream.map(lambda index: (tf.gather(X, index), tf.gather(y, index)), num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False  # as `fit` does: no graph rewrite
-    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE  # the shuffle
     return stream.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from workers.lifecycle import update_run
 from workers.models import Metric, TrainingJob
 from workers.training.tbevents import ScalarWriter
 
@@ -143,8 +144,8 @@ class Reporter:
         done = min(total, epoch * self.batches_per_epoch + batch)
         elapsed = time.monotonic() - self._run_start
         eta = elapsed / self._batches_this_run * (total - done) if self._batches_this_run else None
-        TrainingJob.objects.filter(pk=self.job_id, run_token=self.token, status=TrainingJob.Status.RUNNING).update(
-            epoch=epoch, batch=batch, percent=round(100.0 * done / total, 2), eta_seconds=eta,
+        update_run(
+            self.job_id, self.token, epoch=epoch, batch=batch, percent=round(100.0 * done / total, 2), eta_seconds=eta,
             total_epochs=self.total_epochs, batches_per_epoch=self.batches_per_epoch, heartbeat_at=timezone.now(),
         )  # fmt: skip
         self._written = position

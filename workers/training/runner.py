@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.utils import timezone
 
+from workers.lifecycle import finish, update_run
 from workers.models import TrainingJob
 from workers.training import artifacts
 from workers.training.context import JobContext, JobError
@@ -163,12 +163,9 @@ def _device(job_id: int) -> str:
 
 
 def _update(job_id: int, token: str, **fields: Any) -> None:
-    TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(**fields)
+    update_run(job_id, token, **fields)
 
 
 def _finish(job_id: int, token: str, status: str, error: str) -> int:
-    TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(
-        status=status, error=error, finished_at=timezone.now(), eta_seconds=None,
-        **({"percent": 100.0} if status == Status.SUCCEEDED else {}),
-    )  # fmt: skip
+    finish(job_id, token, status, error)
     return 0

@@ -6,7 +6,6 @@ Imported only inside the child process that runs one job.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -209,25 +208,34 @@ def to_input(x: torch.Tensor, perm: tuple[int, ...] | None, device: torch.device
 
 
 # --- checkpoints ---------------------------------------------------------------------------
-def save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, folder: Path, epoch: int,
+def save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext, epoch: int,
                     early: EarlyStopping) -> None:  # fmt: skip
-    name = f"state-{epoch}.pt"
-    payload = {"model": model.state_dict(), "optimizer": opt.state_dict()}
+    """Model and optimizer state and torch's generator state (dropout draws from it); the
+    shuffle needs none: each epoch's order is seeded from (seed, epoch)."""
+    folder, name = ctx.checkpoint_dir, f"state-{epoch}.pt"
+    payload: dict[str, Any] = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                               "torch_rng": torch.get_rng_state()}  # fmt: skip
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        payload["cuda_rng"] = torch.cuda.get_rng_state_all()
     checkpoints.atomic_write(folder / name, lambda tmp: torch.save(payload, tmp))
-    checkpoints.save_state(folder, {"framework": "torch", "epoch": epoch, "weights": name, "early": early.state()})
-    for old in folder.glob("state-*.pt"):
-        if old.name != name:
-            old.unlink(missing_ok=True)
+    state = {"framework": "torch", "epoch": epoch, "weights": name, "early": early.state()}
+    checkpoints.save_state(folder, ctx.checkpoint_owner, state)
+    checkpoints.remove_others(folder, "state-*.pt", name)
 
 
-def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, folder: Path, early: EarlyStopping) -> int:
-    state = checkpoints.load_state(folder, "torch")
+def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext,
+                       early: EarlyStopping) -> int:  # fmt: skip
+    state = checkpoints.load_state(ctx.checkpoint_dir, "torch", ctx.checkpoint_owner)
     if state is None:
         return 0
-    payload = torch.load(folder / state["weights"], map_location="cpu", weights_only=True)
+    payload = torch.load(ctx.checkpoint_dir / state["weights"], map_location="cpu", weights_only=True)
     model.load_state_dict(payload["model"])
     opt.load_state_dict(payload["optimizer"])
+    torch.set_rng_state(payload["torch_rng"])
+    if "cuda_rng" in payload and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["cuda_rng"])
     early.load(state.get("early", {}))
+    checkpoints.restore_host_rng(state)
     return int(state["epoch"])
 
 
@@ -236,7 +244,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     model = build(ctx, device)
     opt = optimizer(ctx, model)
     early = EarlyStopping(ctx.hp.patience)
-    start = restore_checkpoint(model, opt, ctx.checkpoint_dir, early)
+    start = restore_checkpoint(model, opt, ctx, early)
     criterion, perm = loss_fn(ctx), torch_input_permutation(ctx.spec)
     generator = torch.Generator()
     loader = batches(train_split, ctx.hp.batch_size, generator)
@@ -263,7 +271,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
         values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
                        "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
         reporter.epoch_done(epoch + 1, values)
-        save_checkpoint(model, opt, ctx.checkpoint_dir, epoch + 1, early)
+        save_checkpoint(model, opt, ctx, epoch + 1, early)
         if early.update(values.get("val_loss")):
             break
     return model, start

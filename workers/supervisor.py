@@ -23,22 +23,20 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from workers.exits import describe_exit, oom_kills
+from workers.lifecycle import claim, finish, interrupted, update_run
 from workers.models import TrainingJob
-from workers.services import heartbeat_is_stale
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 Status = TrainingJob.Status
 
 
@@ -48,6 +46,7 @@ def run_job(job_id: int, node: str) -> str:
         return "skipped"
     heartbeat = Heartbeat(job_id, token)
     framework = TrainingJob.objects.filter(pk=job_id).values_list("framework", flat=True).first() or ""
+    oom_before = oom_kills()
     child = start_child(job_id, token, framework)
     heartbeat.start()
     try:
@@ -61,44 +60,17 @@ def run_job(job_id: int, node: str) -> str:
         heartbeat.stop()
         if STANDBY.rewarm:
             STANDBY.start(framework)  # ready for this worker's next job
-    # A no-op when the child recorded its own result (the job is no longer running).
-    finish(job_id, token, Status.FAILED, describe_exit(rc))
+    # No-ops when the child recorded its own result (the job is no longer running).
+    ended = describe_exit(rc, oom_before, oom_kills())
+    if ended.resumable:  # stopped from outside (a signal): resume from the checkpoint while attempts remain
+        interrupted(job_id, token, f"Attempt {attempt(job_id)} stopped: {ended.message[0].lower()}{ended.message[1:]}")
+    else:
+        finish(job_id, token, Status.FAILED, ended.message)
     return f"child exited {rc}"
 
 
-def claim(job_id: int, node: str) -> str | None:
-    """Take the job: queued -> running in one conditional UPDATE, or take over a crashed run.
-
-    Returns the new run token, or None when the message must be ignored (the job is done,
-    cancelled, or running with a live heartbeat somewhere else).
-    """
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    taken = dict(
-        status=Status.RUNNING, run_token=token, attempts=F("attempts") + 1, heartbeat_at=now,
-        worker_host=node, worker_pid=os.getpid(), started_at=Coalesce(F("started_at"), now), error="",
-    )  # fmt: skip
-    if TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED, cancel_requested=False).update(**taken):
-        return token
-    job = TrainingJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != Status.RUNNING or not heartbeat_is_stale(job):
-        log.info("job %s: message ignored (%s)", job_id, job.status if job else "no such job")
-        return None
-    if job.attempts >= settings.LAYERLOOM_JOB_MAX_ATTEMPTS:
-        finish(job_id, job.run_token, Status.FAILED, f"The job's worker stopped {job.attempts} times; giving up.")
-        return None
-    # A redelivery after the worker crashed: take it over only if nobody else did meanwhile.
-    same = TrainingJob.objects.filter(pk=job_id, status=Status.RUNNING, run_token=job.run_token)
-    return token if same.update(**taken) else None
-
-
-def finish(job_id: int, token: str, status: str, error: str = "") -> bool:
-    """Final state, written only by the run that owns the job."""
-    return bool(
-        TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(
-            status=status, error=error, finished_at=timezone.now(), eta_seconds=None
-        )
-    )
+def attempt(job_id: int) -> int:
+    return TrainingJob.objects.filter(pk=job_id).values_list("attempts", flat=True).first() or 0
 
 
 def _die_with_parent() -> None:
@@ -196,24 +168,6 @@ def stop_child(child: subprocess.Popen[bytes], grace: float = 5) -> None:
             child.wait()
 
 
-def describe_exit(rc: int) -> str:
-    if rc == 0:
-        return "The training process ended without recording a result; see the worker's log."
-    if rc == -signal.SIGKILL:
-        return (
-            "The training process was killed by the operating system, most likely because it ran out of "
-            "memory. Try a smaller batch size or a smaller model."
-        )
-    if rc == -signal.SIGABRT:
-        return (
-            "The training process crashed inside the framework (SIGABRT), often a failed memory or thread "
-            "allocation. Try a smaller batch size or a smaller model; the worker's log has the details."
-        )
-    if rc < 0:
-        return f"The training process stopped on signal {signal.Signals(-rc).name}."
-    return f"The training process exited unexpectedly (exit code {rc}); see the worker's log."
-
-
 class Heartbeat(threading.Thread):
     """Writes heartbeat_at every LAYERLOOM_HEARTBEAT_INTERVAL seconds while the child runs."""
 
@@ -228,9 +182,7 @@ class Heartbeat(threading.Thread):
             while not self._stop_event.wait(settings.LAYERLOOM_HEARTBEAT_INTERVAL):
                 try:
                     self.last = timezone.now()
-                    TrainingJob.objects.filter(pk=self.job_id, run_token=self.token, status=Status.RUNNING).update(
-                        heartbeat_at=self.last
-                    )
+                    update_run(self.job_id, self.token, heartbeat_at=self.last)
                 except Exception:  # noqa: BLE001 - a database hiccup must not kill the job
                     log.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
         finally:

@@ -1,0 +1,185 @@
+"""The job state machine: every change of a training job's status, in one place.
+
+    queued --claim--> running --finish--> succeeded | failed | cancelled
+    queued --cancel--> cancelled
+    running --recover--> queued | failed | cancelled   (the run's process died or was killed:
+                                                        resume while attempts remain)
+    running | cancelled --requeue--> queued        (an operator; clears the cancel flag)
+
+Services (API, admin, the `train` command), the supervisor in the Celery task, the recovery
+check and the runner in the job's own process call these functions; nothing else writes a
+job's `status`. Every transition that can race is one conditional UPDATE on the state it
+expects, and a run's own writes are filtered on its run token, so a run that lost the job
+(requeued, taken over) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from workers import liveness
+from workers.models import TrainingJob
+
+log = logging.getLogger(__name__)
+Status = TrainingJob.Status
+
+
+class JobStateError(Exception):
+    """The action does not apply to the job in its current state (the API returns a 409)."""
+
+
+def enqueue(job_id: int) -> None:
+    """Send the job's id to its queue (tasks re-read the row; a duplicate message is harmless).
+
+    Sent by task name, so this module (and services) never import the task module.
+    """
+    from webapp.celery import app
+
+    queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
+    app.send_task("workers.train_job", args=[job_id], queue=queue)
+
+
+def heartbeat_is_stale(job: TrainingJob) -> bool:
+    if job.heartbeat_at is None:
+        return True
+    age = (timezone.now() - job.heartbeat_at).total_seconds()
+    return age > settings.LAYERLOOM_HEARTBEAT_TIMEOUT
+
+
+def run_is_dead(job: TrainingJob) -> bool:
+    """The run's owner is gone for certain (same machine), or its lease (the heartbeat) expired."""
+    return liveness.is_alive(job.run_owner) is False or heartbeat_is_stale(job)
+
+
+# --- a run's own transitions (the supervisor and the job's process) -------------------------
+def claim(job_id: int, node: str) -> str | None:
+    """Take the job: queued -> running, or take over a run whose process is dead. Returns the run token.
+
+    None means the message must be ignored: the job is done, cancelled, or owned by a run
+    that is still alive.
+    """
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    taken = dict(
+        status=Status.RUNNING, run_token=token, attempts=F("attempts") + 1, heartbeat_at=now, worker_host=node,
+        worker_pid=os.getpid(), run_owner=liveness.identity(), started_at=Coalesce(F("started_at"), now), error="",
+    )  # fmt: skip
+    if TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED, cancel_requested=False).update(**taken):
+        return token
+    job = TrainingJob.objects.filter(pk=job_id).first()
+    if job is None or job.status != Status.RUNNING or not run_is_dead(job):
+        log.info("job %s: message ignored (%s)", job_id, job.status if job else "no such job")
+        return None
+    # A redelivery after the owning process died: take the job over (it resumes from its
+    # checkpoint) unless it is to end instead, and only if nobody else did meanwhile.
+    what = dead_run_description(job)
+    status, message = dead_run_outcome(job, what)
+    if status != Status.QUEUED:
+        recover(job, what)
+        return None
+    same = TrainingJob.objects.filter(pk=job_id, status=Status.RUNNING, run_token=job.run_token)
+    return token if same.update(interruption=message, **taken) else None
+
+
+def update_run(job_id: int, token: str, **fields: Any) -> bool:
+    """A write by the run that owns the job (progress, heartbeat, evaluation); a no-op for any other."""
+    return bool(TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(**fields))
+
+
+def finish(job_id: int, token: str, status: str, error: str = "") -> bool:
+    """running -> succeeded | failed | cancelled, written only by the run that owns the job."""
+    extra = {"percent": 100.0} if status == Status.SUCCEEDED else {}
+    return update_run(job_id, token, status=status, error=error, finished_at=timezone.now(), eta_seconds=None, **extra)
+
+
+def interrupted(job_id: int, token: str, what: str) -> str | None:
+    """The run's training process was stopped from outside: resume, or end the job, as recover() decides."""
+    job = TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).first()
+    return recover(job, what) if job is not None else None
+
+
+# --- a run whose process is gone ----------------------------------------------------------
+def dead_run_description(job: TrainingJob) -> str:
+    """What happened to a run found dead, for the job's `interruption` (and its error if it ends)."""
+    where = f"pid {job.worker_pid} on {job.worker_host or 'an unknown worker'}"
+    if liveness.is_alive(job.run_owner) is False:
+        return f"Attempt {job.attempts} stopped: its worker process ({where}) ended while the job ran."
+    beat = f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if job.heartbeat_at else "never"
+    return f"Attempt {job.attempts} stopped: its worker process ({where}) stopped sending heartbeats (last: {beat})."
+
+
+def dead_run_outcome(job: TrainingJob, what: str) -> tuple[str, str]:
+    """(next status, message) for a run that is over without a result: resume while it may."""
+    if job.cancel_requested:
+        return Status.CANCELLED, f"Cancelled. {what}"
+    limit = settings.LAYERLOOM_JOB_TIME_LIMIT
+    if job.started_at and (timezone.now() - job.started_at).total_seconds() > limit:
+        return Status.FAILED, f"Stopped: the job reached its time limit of {limit} seconds. {what}"
+    if job.attempts >= settings.LAYERLOOM_JOB_MAX_ATTEMPTS:
+        return Status.FAILED, f"{what} That was attempt {job.attempts} of {job.attempts}; giving up."
+    return Status.QUEUED, f"{what} Resumed from its last checkpoint."
+
+
+def recover(job: TrainingJob, what: str) -> str | None:
+    """running -> queued (resume) | failed | cancelled for a run that is over; the new status, or None if raced."""
+    status, message = dead_run_outcome(job, what)
+    owned = TrainingJob.objects.filter(pk=job.pk, status=Status.RUNNING, run_token=job.run_token)
+    # Clearing run_token fences the old run out: any write it still makes matches nothing.
+    fenced = dict(run_token="", run_owner="", heartbeat_at=None, worker_pid=None, eta_seconds=None)
+    if status != Status.QUEUED:
+        done = owned.update(status=status, error=message, finished_at=timezone.now(), **fenced)
+        return status if done else None
+    with transaction.atomic():
+        done = owned.update(status=Status.QUEUED, interruption=message, **fenced)
+        if done:
+            transaction.on_commit(lambda: enqueue(job.pk))
+    return status if done else None
+
+
+# --- actions on a job (services, the admin) ------------------------------------------------
+def cancel(job: TrainingJob) -> TrainingJob:
+    """A queued job is cancelled at once; a running one is asked to stop, and one whose run is dead ends now."""
+    took = TrainingJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, cancel_requested=True, finished_at=timezone.now(), error="Cancelled before it started."
+    )
+    if not took:
+        running = TrainingJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True)
+        if not running:
+            job.refresh_from_db()
+            raise JobStateError(f"Job {job.pk} has already finished ({job.status}); there is nothing to cancel.")
+        job.refresh_from_db()
+        if job.status == Status.RUNNING and run_is_dead(job):
+            recover(job, dead_run_description(job))  # nobody would act on the flag: end it here
+    job.refresh_from_db()
+    return job
+
+
+def requeue(job: TrainingJob, *, force: bool = False) -> TrainingJob:
+    """Put a stuck or cancelled job back in the queue (an operator action); it resumes from its checkpoint.
+
+    The cancel flag is cleared, so the job really runs again. A running job whose process
+    is alive is refused unless force=True.
+    """
+    if job.status not in (*TrainingJob.ACTIVE, Status.CANCELLED):
+        raise JobStateError(f"Job {job.pk} has {job.status}; use retry instead (a new job).")
+    if job.status == Status.RUNNING and not force and not run_is_dead(job):
+        raise JobStateError(f"Job {job.pk} is running and its worker is alive (heartbeat {job.heartbeat_at}).")
+    with transaction.atomic():
+        updated = TrainingJob.objects.filter(pk=job.pk, status=job.status).update(
+            # Clearing run_token fences the old run out: its writes are filtered on its token.
+            status=Status.QUEUED, cancel_requested=False, finished_at=None, error="", heartbeat_at=None,
+            worker_host="", worker_pid=None, run_token="", run_owner="",
+        )  # fmt: skip
+        if updated:
+            transaction.on_commit(lambda: enqueue(job.pk))
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,33 @@
+"""The periodic check for runs whose process is gone: resume them, or end them with the reason.
+
+A run is alive only while the very process that owns it is (workers.liveness): on the same
+machine that is read from /proc at once; elsewhere the run's lease decides, the heartbeat its
+owner writes every LAYERLOOM_HEARTBEAT_INTERVAL seconds, expired after
+LAYERLOOM_HEARTBEAT_TIMEOUT. A dead run is sent again (it resumes from its last epoch
+checkpoint) until LAYERLOOM_JOB_MAX_ATTEMPTS, cancelled if a cancel was asked, or failed
+with a reason a person can act on (workers.lifecycle.recover).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from workers import lifecycle
+from workers.models import TrainingJob
+
+log = logging.getLogger(__name__)
+
+
+def reap_stale_jobs() -> dict[str, list[int]]:
+    done: dict[str, list[int]] = {"requeued": [], "failed": [], "cancelled": []}
+    named = {TrainingJob.Status.QUEUED: "requeued", TrainingJob.Status.FAILED: "failed",
+             TrainingJob.Status.CANCELLED: "cancelled"}  # fmt: skip
+    for job in TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING).order_by("pk"):
+        if not lifecycle.run_is_dead(job):
+            continue
+        status = lifecycle.recover(job, lifecycle.dead_run_description(job))
+        if status is not None:
+            done[named[status]].append(job.pk)
+    if any(done.values()):
+        log.warning("dead training runs: %s", done)
+    return done
