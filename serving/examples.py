@@ -1,0 +1,59 @@
+"""A real input from a job's test split, read back from the dataset's stored upload.
+
+The predict page starts filled with it, so the first click predicts something the model
+was evaluated on. Reading stops at the first test row; images are read from the stored
+zip by the member index ingestion recorded (samples.json), never by a name a user gave.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from typing import Any
+
+from builder.datasets.arrays import load_ids
+from builder.datasets.storage import data_root
+from workers.models import TrainingJob
+
+# A larger example image is not worth putting in the page; the file input still takes it.
+MAX_EXAMPLE_IMAGE_BYTES = 256 * 1024
+
+
+def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> dict[str, str] | str | bytes | None:
+    """The first test-split input as the predict endpoint takes it: a CSV row (column ->
+    text), a text, or an image file's bytes. None when it cannot be read back."""
+    dataset = job.dataset
+    if not dataset.source:
+        return None
+    try:
+        ids = load_ids(job.dataset_dir, "test")
+        if not len(ids):
+            return None
+        first = int(ids.min())
+        source = data_root() / dataset.source
+        if doc["kind"] == "images":
+            return _image(job, source, first)
+        row = _csv_row(source, first)
+        if row is not None and doc["kind"] == "text":
+            return row.get(doc["text"]["column"]) or None
+        return row
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, csv.Error, UnicodeDecodeError):
+        return None
+
+
+def _csv_row(source: Any, index: int) -> dict[str, str] | None:
+    with source.open(newline="", encoding="utf-8-sig") as handle:
+        for number, row in enumerate(csv.DictReader(handle)):
+            if number == index:
+                return {str(k): v for k, v in row.items() if k is not None}
+    return None
+
+
+def _image(job: TrainingJob, source: Any, index: int) -> bytes | None:
+    names = json.loads((job.dataset_dir / "samples.json").read_text(encoding="utf-8"))["names"]
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo(names[str(index)])
+        if info.file_size > MAX_EXAMPLE_IMAGE_BYTES:
+            return None
+        return archive.read(info)

@@ -1,0 +1,214 @@
+"""The predict page in a real browser: the form posts to the job's predict endpoint and shows
+the answer as a chart and a table that match what the API answers for the same input.
+
+The first tests train real jobs on demo data with a Celery worker process (a PyTorch table
+model, a Keras text model); the others use a linear ONNX model written with onnx.helper
+(tests/serving/helpers.py), served by the same endpoint, to check the image form, the
+field errors, a job that cannot predict and another user's job quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from builder.datasets.ingest import run_ingest
+from builder.demo import create_demo_dataset
+from builder.models import Dataset
+from serving.sessions import CACHE
+from tests.api.conftest import token_client
+from tests.e2e.conftest import audit, shot
+from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, onnx_job, png
+from tests.workers.helpers import hp, wait_status
+from workers.models import TrainingJob
+from workers.services import submit_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_loaded_models() -> Iterator[None]:
+    # Ids repeat between tests' databases; the live server shares this process's cache.
+    CACHE.clear()
+    yield
+    CACHE.clear()
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch, alice: Any) -> Any:
+    """Alice's demo dataset of a kind, ingested in this process (what the worker would do)."""
+    monkeypatch.setattr("builder.datasets.upload.enqueue_ingest", lambda dataset_id: None)
+
+    def make(key: str) -> Dataset:
+        dataset = create_demo_dataset(alice, key)
+        assert run_ingest(dataset.pk) == "ready"
+        return Dataset.objects.get(pk=dataset.pk)
+
+    return make
+
+
+def trained(owner: Any, dataset: Dataset, framework: str, first: list[dict[str, Any]], worker: Any) -> TrainingJob:
+    units, activation = len(dataset.class_names), "softmax"
+    out = {"id": "out", "type": "Dense", "params": {"units": units, "activation": activation}}
+    spec = {"format": 1, "name": "predict-page", "input": {"shape": dataset.input_shape}, "layers": [*first, out]}
+    job = submit_job(owner, spec=spec, dataset=dataset, framework=framework, hyperparameters=hp(epochs=1, batch_size=16))
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=300, worker=worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    return job
+
+
+def predict(page: Any) -> None:
+    page.get_by_role("button", name="Predict").click()
+    page.wait_for_function("() => ['Done.'].includes(document.getElementById('predict-state').textContent) "
+                           "|| document.getElementById('predict-state').textContent.startsWith('Not predicted')")
+
+
+def table_numbers(page: Any) -> dict[str, str]:
+    cells = page.locator("#probabilities tbody tr").all()
+    return {row.locator("td").nth(0).inner_text(): row.locator("td").nth(1).inner_text() for row in cells}
+
+
+def assert_accessible(page: Any) -> None:
+    violations = audit(page)
+    assert violations == [], "\n".join(violations)
+
+
+def test_a_table_row_from_the_test_split_predicts_what_the_api_answers(
+    page: Any, sign_in: Any, alice: Any, demo: Any, celery_worker: Any
+) -> None:
+    dataset = demo("iris")
+    job = trained(alice, dataset, "torch", [{"id": "h", "type": "Dense", "params": {"units": 8, "activation": "relu"}}],
+                  celery_worker)  # fmt: skip
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    assert page.get_by_role("heading", level=1).inner_text() == f"Predict with job {job.pk}"
+    # Prefilled with a real row: every input column has a value, and a first click works.
+    row = {label: page.get_by_label(label, exact=True).input_value()
+           for label in ["sepal_length", "sepal_width", "petal_length", "petal_width"]}  # fmt: skip
+    assert all(re.fullmatch(r"\d+(\.\d+)?", v) for v in row.values()), row
+    assert_accessible(page)
+    page.get_by_label("petal_length", exact=True).fill("1.3")
+    row["petal_length"] = "1.3"
+    assert '"petal_length":"1.3"' in page.locator("#curl").inner_text()
+    predict(page)
+    answer = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"row": row}, format="json").json()
+    served = answer["predictions"][0]
+    assert page.locator("#answer-line .predicted").inner_text() == served["label"]
+    assert table_numbers(page) == {n: f"{100 * p:.2f} %" for n, p in served["probabilities"].items()}
+    assert set(table_numbers(page)) == set(dataset.class_names)
+    model_line = page.locator("#model-line").inner_text()
+    assert f"job {job.pk} (PyTorch)" in model_line and answer["model"]["sha256"][:12] in model_line
+    assert page.locator("#probabilities-chart").is_visible()
+    assert_accessible(page)
+    shot(page, "predict-table")
+    page.set_viewport_size({"width": 1024, "height": 900})
+    shot(page, "predict-table-1024")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "predict-table-phone")
+
+
+def test_a_keras_text_model_predicts_from_a_pasted_text(
+    page: Any, sign_in: Any, alice: Any, demo: Any, celery_worker: Any
+) -> None:
+    dataset = demo("reviews")
+    vocabulary = json.loads((dataset.version_dir / "preprocessing.json").read_text())["text"]["vocabulary"]
+    first = [{"id": "e", "type": "Embedding", "params": {"input_dim": len(vocabulary), "output_dim": 4}},
+             {"id": "g", "type": "GlobalAveragePooling1D"}]  # fmt: skip
+    job = trained(alice, dataset, "keras", first, celery_worker)
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    box = page.get_by_label("Text", exact=True)
+    assert box.input_value().strip(), "the text box starts with a review from the test split"
+    text = "Honestly, the plot was wonderful and the cast was charming"
+    box.fill(text)
+    predict(page)
+    served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"text": text}, format="json").json()
+    assert page.locator("#answer-line .predicted").inner_text() == served["predictions"][0]["label"]
+    want = {n: f"{100 * p:.2f} %" for n, p in served["predictions"][0]["probabilities"].items()}
+    assert table_numbers(page) == want
+    assert "(Keras)" in page.locator("#model-line").inner_text()
+    assert_accessible(page)
+    shot(page, "predict-text")
+
+
+def test_a_bad_number_is_shown_on_its_field_and_what_was_typed_stays(
+    page: Any, sign_in: Any, alice: Any, browser_problems: Any
+) -> None:
+    job = onnx_job(alice, TABLE_DOC)
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    length, errors = page.get_by_label("length", exact=True), page.locator("#col-0-errors")
+    page.get_by_label("width", exact=True).fill("3.1")
+    page.get_by_label("colour", exact=True).select_option("blue")
+    length.fill("1e999")  # the browser itself knows this is no usable number: nothing is sent
+    predict(page)
+    assert errors.inner_text() == "Enter a number, or leave it empty for a missing value."
+    assert length.get_attribute("aria-invalid") == "true"
+    assert page.locator("#answer").is_hidden()
+    # The server's own check, for a browser that lets any text through: the server names the
+    # row and its message the column, so the message goes on that column's field.
+    browser_problems.allow(400, rf"/api/jobs/{job.pk}/predict/$")
+    length.evaluate("input => { input.type = 'text'; }")
+    length.fill("tall")
+    predict(page)
+    assert errors.inner_text() == "column 'length': 'tall' is not a number"
+    assert length.get_attribute("aria-invalid") == "true"
+    assert length.evaluate("input => input === document.activeElement")
+    assert length.input_value() == "tall" and page.get_by_label("width", exact=True).input_value() == "3.1"
+    assert page.get_by_label("colour", exact=True).input_value() == "blue"
+    assert_accessible(page)
+    shot(page, "predict-field-error")
+    # Left empty it is a missing value, imputed as in training, and the model answers.
+    length.fill("")
+    predict(page)
+    assert errors.inner_text() == ""
+    assert page.locator("#answer-line .predicted").inner_text() in TABLE_DOC["class_names"]
+
+
+def test_an_image_is_previewed_and_a_file_that_is_not_an_image_is_refused_on_the_field(
+    page: Any, sign_in: Any, alice: Any, browser_problems: Any, tmp_path: Any
+) -> None:
+    job = onnx_job(alice, IMAGE_DOC)
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(png((6, 5), "RGB"))
+    page.get_by_label(re.compile("^Image file")).set_input_files(str(picture))
+    assert page.locator("#image-preview").is_visible()
+    assert "-F image=@'cat.png'" in page.locator("#curl").inner_text()
+    predict(page)
+    served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"image": picture.open("rb")},
+                                      format="multipart").json()  # fmt: skip
+    assert table_numbers(page) == {n: f"{100 * p:.2f} %" for n, p in served["predictions"][0]["probabilities"].items()}
+    assert_accessible(page)
+    shot(page, "predict-image")
+
+    browser_problems.allow(400, rf"/api/jobs/{job.pk}/predict/$")
+    fake = tmp_path / "notes.png"
+    fake.write_text("not a picture")
+    page.get_by_label(re.compile("^Image file")).set_input_files(str(fake))
+    predict(page)
+    assert "not a JPEG, PNG, BMP, GIF or WebP image" in page.locator("#image-input-errors").inner_text()
+
+
+def test_a_job_that_has_not_succeeded_says_so_instead_of_a_form(page: Any, sign_in: Any, alice: Any) -> None:
+    job = onnx_job(alice, TABLE_DOC, status="running")
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    assert page.get_by_role("heading", name="This job cannot predict yet").is_visible()
+    assert "only a job that succeeded has a model to predict with" in page.locator(".predict-problem").inner_text()
+    assert page.locator("#predict-form").count() == 0
+    assert_accessible(page)
+
+
+def test_another_users_job_is_not_found(page: Any, sign_in: Any, alice: Any, bob: Any, browser_problems: Any) -> None:
+    job = onnx_job(bob, TABLE_DOC)
+    sign_in(alice)
+    browser_problems.allow(404, rf"/jobs/{job.pk}/predict/$")
+    response = page.goto(f"/jobs/{job.pk}/predict/")
+    assert response.status == 404
+    assert "length" not in page.content()
