@@ -55,7 +55,9 @@ def trained(owner: Any, dataset: Dataset, framework: str, first: list[dict[str, 
     units, activation = len(dataset.class_names), "softmax"
     out = {"id": "out", "type": "Dense", "params": {"units": units, "activation": activation}}
     spec = {"format": 1, "name": "predict-page", "input": {"shape": dataset.input_shape}, "layers": [*first, out]}
-    job = submit_job(owner, spec=spec, dataset=dataset, framework=framework, hyperparameters=hp(epochs=1, batch_size=16))
+    job = submit_job(
+        owner, spec=spec, dataset=dataset, framework=framework, hyperparameters=hp(epochs=1, batch_size=16)
+    )
     job = wait_status(job, *TrainingJob.FINISHED, timeout=300, worker=worker)
     assert job.status == TrainingJob.Status.SUCCEEDED, job.error
     return job
@@ -63,8 +65,10 @@ def trained(owner: Any, dataset: Dataset, framework: str, first: list[dict[str, 
 
 def predict(page: Any) -> None:
     page.get_by_role("button", name="Predict").click()
-    page.wait_for_function("() => ['Done.'].includes(document.getElementById('predict-state').textContent) "
-                           "|| document.getElementById('predict-state').textContent.startsWith('Not predicted')")
+    page.wait_for_function(
+        "() => ['Done.'].includes(document.getElementById('predict-state').textContent) "
+        "|| document.getElementById('predict-state').textContent.startsWith('Not predicted')"
+    )
 
 
 def table_numbers(page: Any) -> dict[str, str]:
