@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import zipfile
+from dataclasses import dataclass
 from typing import Any
 
 from builder.datasets.arrays import load_ids
@@ -20,9 +21,14 @@ from workers.models import TrainingJob
 MAX_EXAMPLE_IMAGE_BYTES = 256 * 1024
 
 
-def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> dict[str, str] | str | bytes | None:
-    """The first test-split input as the predict endpoint takes it: a CSV row (column ->
-    text), a text, or an image file's bytes. None when it cannot be read back."""
+@dataclass
+class Example:
+    value: dict[str, str] | str | bytes  # a CSV row (column -> text), a text, or an image file's bytes
+    label: str  # the answer in the data ("" for images, whose label is their folder)
+
+
+def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> Example | None:
+    """The first test-split input as the predict endpoint takes it; None when it cannot be read back."""
     dataset = job.dataset
     if not dataset.source:
         return None
@@ -33,11 +39,15 @@ def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> dict[str, str] | 
         first = int(ids.min())
         source = data_root() / dataset.source
         if doc["kind"] == "images":
-            return _image(job, source, first)
+            image = _image(job, source, first)
+            return Example(image, "") if image else None
         row = _csv_row(source, first)
-        if row is not None and doc["kind"] == "text":
-            return row.get(doc["text"]["column"]) or None
-        return row
+        if row is None:
+            return None
+        if doc["kind"] == "text":
+            text = row.get(doc["text"]["column"])
+            return Example(text, row.get(doc["text"].get("label_column") or "") or "") if text else None
+        return Example(row, row.get(doc.get("target_column") or "") or "")
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, csv.Error, UnicodeDecodeError):
         return None
 

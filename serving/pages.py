@@ -35,18 +35,20 @@ def predict_page(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "serving/predict.html", context)
     doc = model.doc
     example = first_test_input(job, doc)
+    value = example.value if example else None
     context.update(
         kind=doc["kind"],
         task=doc.get("task", "classification"),
         target=str(doc.get("target_column") or ""),
         has_example=example is not None,
+        example_label=example.label if example else "",
     )
     if doc["kind"] == "tabular":
-        context["fields"] = table_fields(doc, example if isinstance(example, dict) else {})
+        context["fields"] = table_fields(doc, value if isinstance(value, dict) else {})
     elif doc["kind"] == "text":
-        context["example_text"] = example if isinstance(example, str) else ""
+        context["example_text"] = value if isinstance(value, str) else ""
     else:
-        context["example_image"] = data_url(example) if isinstance(example, bytes) else ""
+        context["example_image"] = data_url(value) if isinstance(value, bytes) else ""
         context["has_example"] = bool(context["example_image"])
     return render(request, "serving/predict.html", context)
 

@@ -94,6 +94,7 @@ def test_a_table_row_from_the_test_split_predicts_what_the_api_answers(
     row = {label: page.get_by_label(label, exact=True).input_value()
            for label in ["sepal_length", "sepal_width", "petal_length", "petal_width"]}  # fmt: skip
     assert all(re.fullmatch(r"\d+(\.\d+)?", v) for v in row.values()), row
+    assert page.locator("#example-label").inner_text() in dataset.class_names
     assert_accessible(page)
     page.get_by_label("petal_length", exact=True).fill("1.3")
     row["petal_length"] = "1.3"
@@ -127,6 +128,7 @@ def test_a_keras_text_model_predicts_from_a_pasted_text(
     page.goto(f"/jobs/{job.pk}/predict/")
     box = page.get_by_label("Text", exact=True)
     assert box.input_value().strip(), "the text box starts with a review from the test split"
+    assert page.locator("#example-label").inner_text() in dataset.class_names
     text = "Honestly, the plot was wonderful and the cast was charming"
     box.fill(text)
     predict(page)
