@@ -9,8 +9,10 @@ field errors, a job that cannot predict and another user's job quickly.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +24,7 @@ from builder.models import Dataset
 from serving.sessions import CACHE
 from tests.api.conftest import token_client
 from tests.e2e.conftest import audit, shot
-from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, onnx_job, png
+from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, b64, onnx_job, png, with_upload
 from tests.workers.helpers import hp, wait_status
 from workers.models import TrainingJob
 from workers.services import submit_job
@@ -76,6 +78,10 @@ def table_numbers(page: Any) -> dict[str, str]:
     return {row.locator("td").nth(0).inner_text(): row.locator("td").nth(1).inner_text() for row in cells}
 
 
+def percents(answer: dict[str, Any]) -> dict[str, str]:
+    return {name: f"{100 * p:.2f} %" for name, p in answer["predictions"][0]["probabilities"].items()}
+
+
 def assert_accessible(page: Any) -> None:
     violations = audit(page)
     assert violations == [], "\n".join(violations)
@@ -96,15 +102,23 @@ def test_a_table_row_from_the_test_split_predicts_what_the_api_answers(
     assert all(re.fullmatch(r"\d+(\.\d+)?", v) for v in row.values()), row
     assert page.locator("#example-label").inner_text() in dataset.class_names
     assert_accessible(page)
-    page.get_by_label("petal_length", exact=True).fill("1.3")
-    row["petal_length"] = "1.3"
-    assert '"petal_length":"1.3"' in page.locator("#curl").inner_text()
-    predict(page)
-    answer = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"row": row}, format="json").json()
+    api = token_client(alice)
+    predict(page)  # the first click, on the row as filled in
+    first = api.post(f"/api/jobs/{job.pk}/predict/", {"row": row}, format="json").json()
+    assert table_numbers(page) == percents(first)
+    # Changed, and sent with Enter from the field: the page and the API still agree.
+    page.get_by_label("petal_length", exact=True).fill("4.9")
+    row["petal_length"] = "4.9"
+    assert '"petal_length":"4.9"' in page.locator("#curl").inner_text()
+    page.get_by_label("petal_length", exact=True).press("Enter")
+    page.wait_for_function("() => document.getElementById('predict-state').textContent === 'Done.'")
+    answer = api.post(f"/api/jobs/{job.pk}/predict/", {"row": row}, format="json").json()
     served = answer["predictions"][0]
     assert page.locator("#answer-line .predicted").inner_text() == served["label"]
-    assert table_numbers(page) == {n: f"{100 * p:.2f} %" for n, p in served["probabilities"].items()}
+    assert table_numbers(page) == percents(answer)
     assert set(table_numbers(page)) == set(dataset.class_names)
+    bars = page.evaluate("() => Chart.getChart('probabilities-chart').data.datasets[0].data")
+    assert bars == pytest.approx([100 * served["probabilities"][n] for n in dataset.class_names], abs=1e-9)
     model_line = page.locator("#model-line").inner_text()
     assert f"job {job.pk} (PyTorch)" in model_line and answer["model"]["sha256"][:12] in model_line
     assert page.locator("#probabilities-chart").is_visible()
@@ -134,8 +148,7 @@ def test_a_keras_text_model_predicts_from_a_pasted_text(
     predict(page)
     served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"text": text}, format="json").json()
     assert page.locator("#answer-line .predicted").inner_text() == served["predictions"][0]["label"]
-    want = {n: f"{100 * p:.2f} %" for n, p in served["predictions"][0]["probabilities"].items()}
-    assert table_numbers(page) == want
+    assert table_numbers(page) == percents(served)
     assert "(Keras)" in page.locator("#model-line").inner_text()
     assert_accessible(page)
     shot(page, "predict-text")
@@ -175,21 +188,34 @@ def test_a_bad_number_is_shown_on_its_field_and_what_was_typed_stays(
     assert page.locator("#answer-line .predicted").inner_text() in TABLE_DOC["class_names"]
 
 
-def test_an_image_is_previewed_and_a_file_that_is_not_an_image_is_refused_on_the_field(
+def test_an_image_starts_from_a_test_image_and_a_chosen_file_is_previewed_and_predicted(
     page: Any, sign_in: Any, alice: Any, browser_problems: Any, tmp_path: Any
 ) -> None:
     job = onnx_job(alice, IMAGE_DOC)
+    example = png((4, 4), "L", seed=3)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("dogs/b.png", example)
+    (job.dataset_dir / "samples.json").write_text(json.dumps({"names": {"0": "dogs/b.png"}}))
+    with_upload(job, "upload.zip", buffer.getvalue(), [0])
+    api = token_client(alice)
     sign_in(alice)
     page.goto(f"/jobs/{job.pk}/predict/")
+    assert page.locator("#image-preview").is_visible()  # the test image, sent when no file is chosen
+    predict(page)
+    served = api.post(f"/api/jobs/{job.pk}/predict/", {"image": b64(example)}, format="json").json()
+    assert table_numbers(page) == percents(served)
+
     picture = tmp_path / "cat.png"
     picture.write_bytes(png((6, 5), "RGB"))
     page.get_by_label(re.compile("^Image file")).set_input_files(str(picture))
-    assert page.locator("#image-preview").is_visible()
+    assert page.locator("#image-preview").get_attribute("src").startswith("blob:")
     assert "-F image=@'cat.png'" in page.locator("#curl").inner_text()
     predict(page)
-    served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"image": picture.open("rb")},
-                                      format="multipart").json()  # fmt: skip
-    assert table_numbers(page) == {n: f"{100 * p:.2f} %" for n, p in served["predictions"][0]["probabilities"].items()}
+    with picture.open("rb") as handle:
+        served = api.post(f"/api/jobs/{job.pk}/predict/", {"image": handle}, format="multipart").json()
+    assert table_numbers(page) == percents(served)
+    assert page.locator("#answer-line .predicted").inner_text() == served["predictions"][0]["label"]
     assert_accessible(page)
     shot(page, "predict-image")
 
@@ -199,6 +225,28 @@ def test_an_image_is_previewed_and_a_file_that_is_not_an_image_is_refused_on_the
     page.get_by_label(re.compile("^Image file")).set_input_files(str(fake))
     predict(page)
     assert "not a JPEG, PNG, BMP, GIF or WebP image" in page.locator("#image-input-errors").inner_text()
+    assert page.get_by_label(re.compile("^Image file")).get_attribute("aria-invalid") == "true"
+
+
+def test_a_regression_model_answers_a_value_in_the_targets_units(page: Any, sign_in: Any, alice: Any) -> None:
+    doc = {**TABLE_DOC, "task": "regression", "target_column": "price",
+           "target_scaling": {"mean": 200.0, "std": 50.0}}  # fmt: skip
+    job = onnx_job(alice, doc)
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    row = {"length": "5.5", "width": "2.5", "colour": "red"}
+    for name, value in row.items():
+        field = page.get_by_label(name, exact=True)
+        field.select_option(value) if name == "colour" else field.fill(value)
+    page.get_by_role("button", name="Predict").focus()
+    page.keyboard.press("Enter")  # the button works from the keyboard
+    page.wait_for_function("() => document.getElementById('predict-state').textContent === 'Done.'")
+    served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"row": row}, format="json").json()
+    value = served["predictions"][0]["value"]
+    assert page.locator("#answer-line").inner_text() == f"Predicted price: {float(f'{value:.6g}'):,g}"
+    assert page.locator("#probabilities").is_hidden() and page.locator("#chart-box").is_hidden()
+    assert_accessible(page)
+    shot(page, "predict-regression")
 
 
 def test_a_job_that_has_not_succeeded_says_so_instead_of_a_form(page: Any, sign_in: Any, alice: Any) -> None:

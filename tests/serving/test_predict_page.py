@@ -13,25 +13,11 @@ import re
 import zipfile
 from typing import Any
 
-import numpy as np
 import pytest
 
-from builder.datasets.storage import data_root
-from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, TEXT_DOC, onnx_job, png
+from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, TEXT_DOC, onnx_job, png, with_upload
 
 pytestmark = pytest.mark.django_db
-
-
-def with_upload(job: Any, name: str, data: bytes, test_ids: list[int]) -> Any:
-    """Give the job's dataset a stored upload and a test split of those rows."""
-    dataset = job.dataset
-    path = dataset.data_dir / "source" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    dataset.source = str(path.relative_to(data_root()))
-    dataset.save(update_fields=["source"])
-    np.save(job.dataset_dir / "ids_test.npy", np.array(test_ids, dtype=np.int64))
-    return job
 
 
 def page(client: Any, job: Any) -> str:
