@@ -228,6 +228,25 @@ def test_an_image_starts_from_a_test_image_and_a_chosen_file_is_previewed_and_pr
     assert page.get_by_label(re.compile("^Image file")).get_attribute("aria-invalid") == "true"
 
 
+def test_a_category_training_never_saw_is_sent_as_the_row_has_it_and_warned_about(
+    page: Any, sign_in: Any, alice: Any
+) -> None:
+    rows = b"length,width,colour,species\n6.1,2.8,purple,setosa\n"
+    job = with_upload(onnx_job(alice, TABLE_DOC), "upload.csv", rows, [0])
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    colour = page.get_by_label("colour", exact=True)
+    assert colour.input_value() == "purple"
+    assert colour.locator("option:checked").inner_text() == "purple (not in the training data)"
+    predict(page)
+    warning = "Warning: 'purple' was not in the training data; it is encoded as an unknown category, as in training."
+    assert page.locator("#warnings").inner_text() == warning
+    # A known category: the warning goes.
+    colour.select_option("blue")
+    predict(page)
+    assert page.locator("#warnings").is_hidden()
+
+
 def test_a_regression_model_answers_a_value_in_the_targets_units(page: Any, sign_in: Any, alice: Any) -> None:
     doc = {**TABLE_DOC, "task": "regression", "target_column": "price",
            "target_scaling": {"mean": 200.0, "std": 50.0}}  # fmt: skip
