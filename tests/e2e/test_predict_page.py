@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from builder.datasets.ingest import run_ingest
-from builder.demo import create_demo_dataset
 from builder.models import Dataset
 from serving.sessions import CACHE
 from tests.api.conftest import token_client
+from tests.e2e import test_builder_page
 from tests.e2e.conftest import audit, shot
 from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, b64, onnx_job, png, with_upload
 from tests.workers.helpers import hp, wait_status
@@ -30,6 +29,7 @@ from workers.models import TrainingJob
 from workers.services import submit_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
+demo = test_builder_page.demo  # the fixture: one of alice's demo datasets, ingested
 
 
 @pytest.fixture(autouse=True)
@@ -38,19 +38,6 @@ def _no_loaded_models() -> Iterator[None]:
     CACHE.clear()
     yield
     CACHE.clear()
-
-
-@pytest.fixture
-def demo(monkeypatch: pytest.MonkeyPatch, alice: Any) -> Any:
-    """Alice's demo dataset of a kind, ingested in this process (what the worker would do)."""
-    monkeypatch.setattr("builder.datasets.upload.enqueue_ingest", lambda dataset_id: None)
-
-    def make(key: str) -> Dataset:
-        dataset = create_demo_dataset(alice, key)
-        assert run_ingest(dataset.pk) == "ready"
-        return Dataset.objects.get(pk=dataset.pk)
-
-    return make
 
 
 def trained(owner: Any, dataset: Dataset, framework: str, first: list[dict[str, Any]], worker: Any) -> TrainingJob:

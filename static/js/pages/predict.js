@@ -1,6 +1,8 @@
 // The predict page: reads the form, posts it to the job's predict endpoint (the one scripts
 // call), and shows the answer as a chart and a table. Every server string is set as text.
 
+import { api } from "../builder/api.js";
+
 const root = document.getElementById("predict");
 const form = document.getElementById("predict-form");
 const state = document.getElementById("predict-state");
@@ -8,11 +10,6 @@ const formErrors = document.getElementById("form-errors");
 const kind = root.dataset.kind;
 const url = root.dataset.url;
 let chart = null;
-
-function csrfToken() {
-  const field = form.querySelector("input[name=csrfmiddlewaretoken]");
-  return field ? field.value : "";
-}
 
 function columnInputs() {
   return [...form.querySelectorAll("[data-column]")];
@@ -55,30 +52,6 @@ function requestBody() {
   if (imageInput.dataset.example) return { image: imageInput.dataset.example };
   showFieldErrors(imageInput, ["Choose an image file."]);
   return null;
-}
-
-async function post(body) {
-  const headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
-  const options = { method: "POST", credentials: "same-origin", headers };
-  if (body instanceof FormData) {
-    options.body = body;
-  } else {
-    headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, options);
-  } catch (err) {
-    return { ok: false, status: 0, body: { message: `The server could not be reached (${err.message}).` } };
-  }
-  let data;
-  try {
-    data = await response.json();
-  } catch (err) {
-    data = { message: `The server answered ${response.status} without JSON.` };
-  }
-  return { ok: response.ok, status: response.status, body: data };
 }
 
 // --- errors on their fields ------------------------------------------------------------
@@ -277,7 +250,7 @@ form.addEventListener("submit", async (event) => {
   const button = document.getElementById("predict-button");
   button.disabled = true;
   state.textContent = "Predicting…";
-  const result = await post(body);
+  const result = await api("POST", url, body);
   button.disabled = false;
   if (result.ok) {
     state.textContent = "Done.";
