@@ -234,6 +234,22 @@ def test_a_category_training_never_saw_is_sent_as_the_row_has_it_and_warned_abou
     assert page.locator("#warnings").is_hidden()
 
 
+def test_an_image_over_the_body_limit_is_refused_on_the_file_field(
+    page: Any, sign_in: Any, alice: Any, browser_problems: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.LAYERLOOM_PREDICT_MAX_BODY_BYTES = 2_000
+    job = onnx_job(alice, IMAGE_DOC)
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    browser_problems.allow(413, rf"/api/jobs/{job.pk}/predict/$")
+    picture = tmp_path / "big.png"
+    picture.write_bytes(png((40, 40), "RGB"))
+    page.get_by_label(re.compile("^Image file")).set_input_files(str(picture))
+    predict(page)
+    assert "over the limit of 2,000" in page.locator("#image-input-errors").inner_text()
+    assert page.locator("#predict-state").inner_text() == "Not predicted (HTTP 413)."
+
+
 def test_a_regression_model_answers_a_value_in_the_targets_units(page: Any, sign_in: Any, alice: Any) -> None:
     doc = {**TABLE_DOC, "task": "regression", "target_column": "price",
            "target_scaling": {"mean": 200.0, "std": 50.0}}  # fmt: skip

@@ -103,12 +103,14 @@ function inputFor(field, message) {
   return null;
 }
 
-function showErrors(body) {
+function showErrors(status, body) {
   const errors = Array.isArray(body.errors) && body.errors.length ? body.errors : [{ field: null, message: body.message }];
   const general = [];
   for (const error of errors) {
     const message = String(error.message || "The server refused the input.");
-    const input = error.field ? inputFor(String(error.field), message) : null;
+    let input = error.field ? inputFor(String(error.field), message) : null;
+    // A body over the size limit is, on this page, the image file that was chosen.
+    if (!input && status === 413 && kind === "images") input = imageInput;
     if (input) showFieldErrors(input, [message]);
     else general.push(message);
   }
@@ -257,7 +259,7 @@ form.addEventListener("submit", async (event) => {
     showAnswer(result.body);
   } else {
     state.textContent = result.status ? `Not predicted (HTTP ${result.status}).` : "Not predicted.";
-    showErrors(result.body || {});
+    showErrors(result.status, result.body || {});
   }
 });
 
