@@ -37,7 +37,10 @@ def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> Example | None:
         if not len(ids):
             return None
         first = int(ids.min())
-        source = data_root() / dataset.source
+        root = data_root().resolve()
+        source = (root / dataset.source).resolve()
+        if not source.is_relative_to(root):  # only ever our own stored upload
+            return None
         if doc["kind"] == "images":
             image = _image(job, source, first)
             return Example(image, "") if image else None

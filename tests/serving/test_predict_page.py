@@ -65,7 +65,9 @@ def test_a_text_form_starts_with_the_first_test_text(alice, alice_client):
     assert '<strong id="example-label">neg</strong>' in body
 
 
-def test_an_image_form_offers_the_first_test_image(alice, alice_client):
+@pytest.mark.parametrize("limit", [256 * 1024, 10])
+def test_an_image_form_offers_the_first_test_image_unless_it_is_large(alice, alice_client, monkeypatch, limit):
+    monkeypatch.setattr("serving.examples.MAX_EXAMPLE_IMAGE_BYTES", limit)
     picture = png((4, 4), "L")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -75,7 +77,10 @@ def test_an_image_form_offers_the_first_test_image(alice, alice_client):
     (job.dataset_dir / "samples.json").write_text(json.dumps({"names": {"0": "cats/a.png", "1": "dogs/b.png"}}))
     with_upload(job, "upload.zip", buffer.getvalue(), [1])
     body = page(alice_client, job)
-    assert f'data-example="data:image/png;base64,{base64.b64encode(picture).decode()}"' in body
+    if limit > len(picture):
+        assert f'data-example="data:image/png;base64,{base64.b64encode(picture).decode()}"' in body
+    else:
+        assert "data-example" not in body and 'id="image-input" type="file"' in body
 
 
 @pytest.mark.parametrize("status", ["queued", "running", "failed", "cancelled"])
@@ -91,6 +96,16 @@ def test_a_job_whose_model_file_is_gone_says_so(alice, alice_client):
     (job.artifacts_dir / "model.onnx").unlink()
     body = page(alice_client, job)
     assert "model file is missing; retrain the job" in body and "predict-form" not in body
+
+
+def test_an_upload_path_outside_the_data_root_is_never_read(alice, alice_client, tmp_path):
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text("length,width,colour\n9.9,9.9,red\n")
+    job = with_upload(onnx_job(alice, TABLE_DOC), "upload.csv", b"length,width,colour\n1,2,red\n", [0])
+    job.dataset.source = str(outside)  # an absolute path: joined to the root, it stays itself
+    job.dataset.save(update_fields=["source"])
+    body = page(alice_client, job)
+    assert "9.9" not in body and "example-note" not in body
 
 
 def test_another_users_job_and_a_missing_job_are_404(alice, bob, alice_client):
