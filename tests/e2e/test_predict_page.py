@@ -141,6 +141,26 @@ def test_a_keras_text_model_predicts_from_a_pasted_text(
     shot(page, "predict-text")
 
 
+def test_a_trained_image_model_predicts_the_test_image_it_starts_with(
+    page: Any, sign_in: Any, alice: Any, demo: Any, celery_worker: Any
+) -> None:
+    dataset = demo("digits")
+    first = [{"id": "c", "type": "Conv2D", "params": {"filters": 4, "kernel_size": 3, "activation": "relu"}},
+             {"id": "f", "type": "Flatten"}]  # fmt: skip
+    job = trained(alice, dataset, "torch", first, celery_worker)
+    sign_in(alice)
+    page.goto(f"/jobs/{job.pk}/predict/")
+    example = page.get_by_label(re.compile("^Image file")).get_attribute("data-example")
+    assert example.startswith("data:image/png;base64,")
+    assert page.locator("#image-preview").get_attribute("src") == example
+    predict(page)
+    served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"image": example}, format="json").json()
+    assert page.locator("#answer-line .predicted").inner_text() == served["predictions"][0]["label"]
+    assert table_numbers(page) == percents(served) and len(percents(served)) == 10
+    assert_accessible(page)
+    shot(page, "predict-digits")
+
+
 def test_a_bad_number_is_shown_on_its_field_and_what_was_typed_stays(
     page: Any, sign_in: Any, alice: Any, browser_problems: Any
 ) -> None:
