@@ -11,6 +11,7 @@ import csv
 import json
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from builder.datasets.arrays import load_ids
@@ -24,7 +25,7 @@ MAX_EXAMPLE_IMAGE_BYTES = 256 * 1024
 @dataclass
 class Example:
     value: dict[str, str] | str | bytes  # a CSV row (column -> text), a text, or an image file's bytes
-    label: str  # the answer in the data ("" for images, whose label is their folder)
+    label: str  # the answer the data gives for it ("" when unknown)
 
 
 def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> Example | None:
@@ -42,8 +43,7 @@ def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> Example | None:
         if not source.is_relative_to(root):  # only ever our own stored upload
             return None
         if doc["kind"] == "images":
-            image = _image(job, source, first)
-            return Example(image, "") if image else None
+            return _image(job, doc, source, first)
         row = _csv_row(source, first)
         if row is None:
             return None
@@ -55,7 +55,7 @@ def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> Example | None:
         return None
 
 
-def _csv_row(source: Any, index: int) -> dict[str, str] | None:
+def _csv_row(source: Path, index: int) -> dict[str, str] | None:
     with source.open(newline="", encoding="utf-8-sig") as handle:
         for number, row in enumerate(csv.DictReader(handle)):
             if number == index:
@@ -63,10 +63,14 @@ def _csv_row(source: Any, index: int) -> dict[str, str] | None:
     return None
 
 
-def _image(job: TrainingJob, source: Any, index: int) -> bytes | None:
+def _image(job: TrainingJob, doc: dict[str, Any], source: Path, index: int) -> Example | None:
     names = json.loads((job.dataset_dir / "samples.json").read_text(encoding="utf-8"))["names"]
     with zipfile.ZipFile(source) as archive:
         info = archive.getinfo(names[str(index)])
         if info.file_size > MAX_EXAMPLE_IMAGE_BYTES:
             return None
-        return archive.read(info)
+        data = archive.read(info)
+    # The class is the image's folder ("digits/3/0042.png" or "3/0042.png": class "3").
+    classes = {str(c) for c in doc.get("class_names") or []}
+    label = next((part for part in PurePosixPath(info.filename).parts[:-1] if part in classes), "")
+    return Example(data, label)

@@ -153,6 +153,7 @@ def test_a_trained_image_model_predicts_the_test_image_it_starts_with(
     example = page.get_by_label(re.compile("^Image file")).get_attribute("data-example")
     assert example.startswith("data:image/png;base64,")
     assert page.locator("#image-preview").get_attribute("src") == example
+    assert page.locator("#example-label").inner_text() in dataset.class_names
     predict(page)
     served = token_client(alice).post(f"/api/jobs/{job.pk}/predict/", {"image": example}, format="json").json()
     assert page.locator("#answer-line .predicted").inner_text() == served["predictions"][0]["label"]

@@ -79,6 +79,7 @@ def test_an_image_form_offers_the_first_test_image_unless_it_is_large(alice, ali
     body = page(alice_client, job)
     if limit > len(picture):
         assert f'data-example="data:image/png;base64,{base64.b64encode(picture).decode()}"' in body
+        assert '<strong id="example-label">dogs</strong>' in body
     else:
         assert "data-example" not in body and 'id="image-input" type="file"' in body
 
