@@ -42,6 +42,11 @@ def predict_page(request: HttpRequest, pk: int) -> HttpResponse:
         target=str(doc.get("target_column") or ""),
         has_example=example is not None,
         example_label=example.label if example else "",
+        # Named endpoints serving this job now: scripts that call them get the same answers.
+        endpoints=[
+            request.build_absolute_uri(reverse("api:model-predict", kwargs={"name": endpoint.name}))
+            for endpoint in job.endpoints.filter(owner=request.user)
+        ],
     )
     if doc["kind"] == "tabular":
         context["fields"] = table_fields(doc, value if isinstance(value, dict) else {})

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from serving.endpoints import publish
 from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, TEXT_DOC, onnx_job, png, with_upload
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +46,18 @@ def test_a_table_form_has_a_control_per_input_column_filled_from_the_first_test_
     assert '<strong id="example-label">=versicolor</strong>' in body
     assert f'data-url="http://testserver/api/jobs/{job.pk}/predict/"' in body
     assert 'src="/static/js/pages/predict.js"' in body and "chart.umd.min.js" in body
+
+
+def test_the_script_box_names_the_endpoints_that_serve_the_job(alice, alice_client):
+    job = onnx_job(alice, TABLE_DOC)
+    assert "named-endpoints" not in page(alice_client, job)
+    publish(alice, "iris", job)
+    publish(alice, "iris-best", job)
+    body = page(alice_client, job)
+    assert "under its names: <code>http://testserver/api/models/iris/predict/</code>, " in body
+    assert "<code>http://testserver/api/models/iris-best/predict/</code>." in body
+    publish(alice, "iris", onnx_job(alice, TABLE_DOC, seed=1))  # moved to another job
+    assert "/api/models/iris/predict/" not in page(alice_client, job)
 
 
 def test_without_an_upload_to_read_the_table_form_starts_empty(alice, alice_client):
