@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from builder import architecture_views, dataset_views
 from builder import views as builder_views
+from serving import pages as serving_pages
 from webapp import accounts, health, views
 from workers import views as job_views
 
@@ -37,4 +38,7 @@ urlpatterns = [
     path("architectures/new/", architecture_views.architecture_new, name="architecture_new"),
     path("architectures/<int:pk>/", architecture_views.architecture_detail, name="architecture_detail"),
     # --- end architecture pages ---
+    # --- predict page (its script calls POST /api/jobs/<id>/predict/) ---
+    path("jobs/<int:pk>/predict/", serving_pages.predict_page, name="job_predict"),
+    # --- end predict page ---
 ]

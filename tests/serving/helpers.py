@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from builder.datasets.preprocessing import transform_records
+from builder.datasets.storage import data_root
 from builder.models import Dataset
 from workers.models import Artifact, TrainingJob
 
@@ -73,7 +74,11 @@ def linear_onnx(shape: list[int], units: int, head: str, int_input: bool, seed: 
     graph = helper.make_graph(
         nodes,
         "linear",
-        [helper.make_tensor_value_info("input", TensorProto.INT32 if int_input else TensorProto.FLOAT, ["batch", *shape])],
+        [
+            helper.make_tensor_value_info(
+                "input", TensorProto.INT32 if int_input else TensorProto.FLOAT, ["batch", *shape]
+            )
+        ],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", units])],
         initializer=[numpy_helper.from_array(weights, "W"), numpy_helper.from_array(bias, "b")],
     )
@@ -141,3 +146,15 @@ def png(size: tuple[int, int], mode: str = "RGB", seed: int = 0) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def with_upload(job: Any, name: str, data: bytes, test_ids: list[int]) -> Any:
+    """Give the job's dataset a stored upload and a test split of those rows."""
+    dataset = job.dataset
+    path = dataset.data_dir / "source" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    dataset.source = str(path.relative_to(data_root()))
+    dataset.save(update_fields=["source"])
+    np.save(job.dataset_dir / "ids_test.npy", np.array(test_ids, dtype=np.int64))
+    return job

@@ -1,4 +1,4 @@
-// JSON calls to the REST API with the session cookie and the page's CSRF token.
+// Calls to the REST API (JSON, or a FormData upload) with the session cookie and the page's CSRF token.
 
 function csrfToken() {
   const field = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -13,7 +13,9 @@ export async function api(method, url, body) {
     credentials: "same-origin",
     headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
   };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    options.body = body; // multipart: the browser writes the Content-Type with its boundary
+  } else if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }

@@ -1,0 +1,292 @@
+// The predict page: reads the form, posts it to the job's predict endpoint (the one scripts
+// call), and shows the answer as a chart and a table. Every server string is set as text.
+
+import { api } from "../builder/api.js";
+
+const root = document.getElementById("predict");
+const form = document.getElementById("predict-form");
+const state = document.getElementById("predict-state");
+const formErrors = document.getElementById("form-errors");
+const kind = root.dataset.kind;
+const url = root.dataset.url;
+let chart = null;
+
+function columnInputs() {
+  return [...form.querySelectorAll("[data-column]")];
+}
+
+const imageInput = document.getElementById("image-input");
+const preview = document.getElementById("image-preview");
+let previewUrl = null;
+
+function showPreview(src) {
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = null;
+  preview.hidden = !src;
+  if (src) preview.src = src;
+}
+
+// The body of the request: JSON for a row or a text, multipart for an image file, the
+// example image as base64 JSON. Returns null (with the reason on the field) when the
+// browser already knows the input is unusable.
+function requestBody() {
+  if (kind === "tabular") {
+    const row = {};
+    let bad = false;
+    for (const input of columnInputs()) {
+      if (input.validity && input.validity.badInput) {
+        showFieldErrors(input, ["Enter a number, or leave it empty for a missing value."]);
+        bad = true;
+      }
+      row[input.dataset.column] = input.value;
+    }
+    return bad ? null : { row };
+  }
+  if (kind === "text") return { text: document.getElementById("text-input").value };
+  const file = imageInput.files[0];
+  if (file) {
+    const body = new FormData();
+    body.append("image", file);
+    return body;
+  }
+  if (imageInput.dataset.example) return { image: imageInput.dataset.example };
+  showFieldErrors(imageInput, ["Choose an image file."]);
+  return null;
+}
+
+// --- errors on their fields ------------------------------------------------------------
+
+function errorList(input) {
+  return document.getElementById(`${input.id}-errors`);
+}
+
+function showFieldErrors(input, messages) {
+  const list = errorList(input);
+  for (const message of messages) {
+    const item = document.createElement("li");
+    item.textContent = message;
+    list.append(item);
+  }
+  input.setAttribute("aria-invalid", "true");
+  input.closest(".field").classList.add("has-error");
+}
+
+function clearErrors() {
+  for (const list of form.querySelectorAll(".field-errors")) list.replaceChildren();
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  for (const field of form.querySelectorAll(".has-error")) field.classList.remove("has-error");
+  formErrors.replaceChildren();
+  formErrors.hidden = true;
+}
+
+function quoted(name) {
+  // How the server's messages quote a column name (Python's repr of a plain string).
+  return [`'${name}'`, `"${name}"`];
+}
+
+// The control a server error names: "row.colour" is that column; a row-level message
+// that starts "column 'colour': ..." is that column too; "text" and "images.0" are the
+// one input of a text or image model.
+function inputFor(field, message) {
+  if (kind === "text" && (field === "text" || field === "texts" || field.startsWith("texts."))) {
+    return document.getElementById("text-input");
+  }
+  if (kind === "images" && (field === "image" || field === "images" || field.startsWith("images."))) {
+    return imageInput;
+  }
+  if (kind !== "tabular") return null;
+  for (const input of columnInputs()) {
+    const column = input.dataset.column;
+    if (field === `row.${column}`) return input;
+    if (field === "row" && quoted(column).some((q) => message.startsWith(`column ${q}:`))) return input;
+  }
+  return null;
+}
+
+function showErrors(status, body) {
+  const errors = Array.isArray(body.errors) && body.errors.length ? body.errors : [{ field: null, message: body.message }];
+  const general = [];
+  for (const error of errors) {
+    const message = String(error.message || "The server refused the input.");
+    let input = error.field ? inputFor(String(error.field), message) : null;
+    // A body over the size limit is, on this page, the image file that was chosen.
+    if (!input && status === 413 && kind === "images") input = imageInput;
+    if (input) showFieldErrors(input, [message]);
+    else general.push(message);
+  }
+  if (general.length) {
+    for (const message of general) {
+      const line = document.createElement("p");
+      line.textContent = message;
+      formErrors.append(line);
+    }
+    formErrors.hidden = false;
+  }
+  const first = form.querySelector("[aria-invalid=true]");
+  if (first) first.focus();
+}
+
+// --- the answer ------------------------------------------------------------------------
+
+function percent(p) {
+  return `${(100 * p).toFixed(2)} %`;
+}
+
+function formatValue(v) {
+  return Number(v).toLocaleString("en-US", { maximumSignificantDigits: 6 });
+}
+
+function drawChart(names, values, best) {
+  const canvas = document.getElementById("probabilities-chart");
+  document.getElementById("chart-box").hidden = false;
+  // Tall enough for a readable bar per class.
+  document.getElementById("chart-box").style.height = `${Math.max(120, 34 * names.length + 50)}px`;
+  if (chart) chart.destroy();
+  chart = new window.Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: names,
+      datasets: [{
+        label: "Probability (%)",
+        data: values.map((p) => 100 * p),
+        backgroundColor: names.map((_, i) => (i === best ? "#3b5bdb" : "#a5b4fc")),
+      }],
+    },
+    options: {
+      indexAxis: "y",
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: { legend: { display: false } },
+      scales: { x: { min: 0, max: 100, title: { display: true, text: "probability (%)" } } },
+    },
+  });
+}
+
+function showClassification(answer, prediction) {
+  const names = answer.class_names;
+  const values = names.map((n) => prediction.probabilities[n]);
+  const line = document.getElementById("answer-line");
+  line.replaceChildren();
+  const label = document.createElement("strong");
+  label.className = "predicted";
+  label.textContent = prediction.label;
+  line.append("Predicted class: ", label, ` (${percent(prediction.probability)})`);
+  drawChart(names, values, prediction.class_index);
+  const table = document.getElementById("probabilities");
+  const rows = names.map((name, i) => {
+    const row = document.createElement("tr");
+    if (i === prediction.class_index) row.className = "best";
+    const cell = document.createElement("td");
+    cell.textContent = name;
+    const number = document.createElement("td");
+    number.className = "number";
+    number.textContent = percent(values[i]);
+    row.append(cell, number);
+    return row;
+  });
+  table.querySelector("tbody").replaceChildren(...rows);
+  table.hidden = false;
+}
+
+function showRegression(prediction) {
+  document.getElementById("chart-box").hidden = true;
+  document.getElementById("probabilities").hidden = true;
+  const line = document.getElementById("answer-line");
+  line.replaceChildren();
+  const value = document.createElement("strong");
+  value.className = "predicted";
+  const values = "value" in prediction ? [prediction.value] : prediction.values;
+  value.textContent = values.map(formatValue).join(", ");
+  const target = root.dataset.target;
+  line.append(target ? `Predicted ${target}: ` : "Predicted value: ", value);
+}
+
+function showAnswer(answer) {
+  const prediction = answer.predictions[0];
+  if (answer.task === "regression") showRegression(prediction);
+  else showClassification(answer, prediction);
+  const warnings = document.getElementById("warnings");
+  const notes = answer.warnings || [];
+  warnings.replaceChildren(...notes.map((w) => {
+    const item = document.createElement("li");
+    item.textContent = `Warning: ${w.message}`;
+    return item;
+  }));
+  warnings.hidden = !notes.length;
+  const model = answer.model;
+  const framework = model.framework === "torch" ? "PyTorch" : "Keras";
+  document.getElementById("model-line").textContent =
+    `Answered by job ${model.job} (${framework}), model.onnx sha256 ${String(model.sha256).slice(0, 12)}…`;
+  document.getElementById("answer-empty").hidden = true;
+  document.getElementById("answer").hidden = false;
+}
+
+// --- the curl command --------------------------------------------------------------------
+
+function shellQuote(text) {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+function updateCurl() {
+  const lines = [`curl -s -X POST ${url} \\`, `     -H "Authorization: Token $TOKEN" \\`];
+  if (kind === "images") {
+    const file = imageInput.files[0];
+    lines.push(`     -F image=@${shellQuote(file ? file.name : "image.png")}`);
+  } else {
+    const body = kind === "text" ? { text: document.getElementById("text-input").value } : { row: Object.fromEntries(columnInputs().map((i) => [i.dataset.column, i.value])) };
+    lines.push(`     -H 'Content-Type: application/json' \\`, `     -d ${shellQuote(JSON.stringify(body))}`);
+  }
+  document.getElementById("curl").textContent = lines.join("\n");
+}
+
+// --- wiring ------------------------------------------------------------------------------
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors();
+  const body = requestBody();
+  if (body === null) {
+    state.textContent = "Not predicted: check the marked field.";
+    return;
+  }
+  const button = document.getElementById("predict-button");
+  button.disabled = true;
+  state.textContent = "Predicting…";
+  const result = await api("POST", url, body);
+  button.disabled = false;
+  if (result.ok) {
+    state.textContent = "Done.";
+    showAnswer(result.body);
+  } else {
+    state.textContent = result.status ? `Not predicted (HTTP ${result.status}).` : "Not predicted.";
+    showErrors(result.status, result.body || {});
+  }
+});
+
+form.addEventListener("input", updateCurl);
+form.addEventListener("change", updateCurl);
+
+if (imageInput) {
+  if (imageInput.dataset.example) showPreview(imageInput.dataset.example);
+  imageInput.addEventListener("change", () => {
+    const file = imageInput.files[0];
+    if (file) {
+      showPreview(URL.createObjectURL(file));
+      previewUrl = preview.src;
+    } else {
+      showPreview(imageInput.dataset.example || "");
+    }
+  });
+}
+
+document.getElementById("copy-curl").addEventListener("click", async () => {
+  const copyState = document.getElementById("copy-state");
+  try {
+    await navigator.clipboard.writeText(document.getElementById("curl").textContent);
+    copyState.textContent = "Copied.";
+  } catch (err) {
+    copyState.textContent = "Select the command and copy it.";
+  }
+});
+
+updateCurl();
