@@ -13,15 +13,17 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import Conflict, PayloadTooLarge
+from api.parsers import JSONParser
 from api.serializers import PredictRequestSerializer, PredictResponseSerializer
 from api.views.common import COMMON_ERRORS, error
 from serving.predict import InputProblems, NotServable
 
+# The API's bounded JSON parser: a body nested thousands deep is a 400, not a RecursionError.
 PARSERS = [JSONParser, MultiPartParser]
 
 

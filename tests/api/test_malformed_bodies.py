@@ -83,7 +83,7 @@ def test_every_body_route_answers_a_malformed_body_with_a_4xx(
     settings.LAYERLOOM_API_THROTTLE_RATES = {key: None for key in settings.LAYERLOOM_API_THROTTLE_RATES}
     settings.LAYERLOOM_TRAINING_QUEUE = "api-tests-unconsumed"
     job = make_job(alice_architecture.owner, alice_dataset, alice_architecture, status="failed")
-    ids = {"pk": alice_architecture.pk, "artifact_id": 1}
+    ids = {"pk": alice_architecture.pk, "artifact_id": 1, "name": "no-such-endpoint"}
     routes = body_routes(ids)
     assert len(routes) >= 8
     for method, path, generic in routes:
