@@ -1,0 +1,69 @@
+"""Defect 1: a data folder that outlived its database never leaks into new rows.
+
+The database is flushed (ids start again at 1) while the data root stays; a new user's
+dataset and job get the same integer ids as the old ones, and must not see their files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from tests.workers.helpers import SPECS, hp, make_dataset, wait_status
+from workers.models import TrainingJob
+from workers.services import submit_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _flush() -> None:
+    """What a reset or restored database looks like: no rows, sequences back at 1."""
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _train(username: str, framework: str, seed: int, worker) -> TrainingJob:
+    user = get_user_model().objects.create_user(username, password=f"{username}-password-1")
+    dataset = make_dataset(user, "tabular", n=120, seed=seed)
+    job = submit_job(user, spec=SPECS["tabular"], dataset=dataset, framework=framework,
+                     hyperparameters=hp(epochs=2, seed=seed))  # fmt: skip
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    return job
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_a_new_job_with_a_reused_id_does_not_see_the_old_jobs_files(celery_worker, framework):
+    _flush()
+    old = _train("olduser", framework, seed=1, worker=celery_worker)
+    old_dataset_dir, old_job_dir = old.dataset.data_dir, old.job_dir
+    assert (old_job_dir / "checkpoint").exists(), "the old job is expected to leave a checkpoint behind"
+    old_dataset_files, old_job_files = _digests(old_dataset_dir), _digests(old_job_dir)
+    old_artifacts = {a.filename: a.sha256 for a in old.artifacts.all()}
+
+    _flush()  # the data root stays
+    new = _train("newuser", framework, seed=2, worker=celery_worker)
+
+    assert (new.pk, new.dataset.pk) == (old.pk, old.dataset.pk), "ids are expected to be reused after a flush"
+    assert new.job_dir != old_job_dir and new.dataset.data_dir != old_dataset_dir
+    # It trained every epoch itself instead of resuming the old checkpoint.
+    assert new.resumed_from_epoch is None and new.attempts == 1
+    assert [m.epoch for m in new.metrics.all()] == [1, 2]
+    # Its artifacts are its own files, under its own folder, and differ from the old model's.
+    for artifact in new.artifacts.all():
+        assert artifact.path.startswith(f"jobs/{new.storage_key}/")
+        assert artifact.absolute_path.is_file()
+    native = "model.safetensors" if framework == "torch" else "model.keras"
+    new_native = new.artifacts.get(filename=native).sha256
+    assert new_native != old_artifacts[native]
+    # The old folders are untouched: neither read nor overwritten by the new rows.
+    assert _digests(old_dataset_dir) == old_dataset_files and _digests(old_job_dir) == old_job_files
