@@ -158,6 +158,12 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DatasetDeleteQuerySerializer(serializers.Serializer):
+    with_jobs = serializers.BooleanField(
+        default=False, help_text="Also delete the jobs trained on this dataset (none may be queued or running)."
+    )
+
+
 class DatasetUploadSerializer(serializers.Serializer):
     """multipart/form-data: the file streams to disk while its sha256 is computed."""
 
@@ -269,3 +275,10 @@ class ArtifactSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     created = serializers.DateTimeField()
     download_url = serializers.CharField(help_text="GET it with the same credentials.")
+
+
+class UsageSerializer(serializers.Serializer):
+    used_bytes = serializers.IntegerField(help_text="Bytes your datasets and jobs hold on disk.")
+    quota_bytes = serializers.IntegerField(allow_null=True, help_text="Your storage quota; null when unlimited.")
+    datasets_bytes = serializers.IntegerField(help_text="Uploads and materialised arrays.")
+    jobs_bytes = serializers.IntegerField(help_text="Checkpoints, logs and artifacts of your jobs.")

@@ -12,6 +12,7 @@ from api.views.catalog import LayerCatalogView, PresetListView
 from api.views.common import NotFoundView
 from api.views.datasets import DatasetViewSet
 from api.views.jobs import JobViewSet
+from api.views.usage import UsageView
 
 app_name = "api"
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="token"),
     path("layers/", LayerCatalogView.as_view(), name="layers"),
     path("presets/", PresetListView.as_view(), name="presets"),
+    path("usage/", UsageView.as_view(), name="usage"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[],
                                                  permission_classes=[]), name="docs"),  # fmt: skip

@@ -69,6 +69,11 @@ class ArchitectureViewSet(OwnedViewMixin, OwnedQuerysetMixin, viewsets.ModelView
         serializer.save()
         return Response(serializer.data)
 
+    def perform_destroy(self, instance: Architecture) -> None:
+        from workers.deletion import delete_architecture
+
+        delete_architecture(instance)
+
     @extend_schema(
         summary="Check a spec without storing it",
         description="The per-layer report (output shapes, parameter counts, memory estimate) or, with a 400, "

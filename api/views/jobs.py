@@ -73,12 +73,16 @@ def _owned(model: type[Any], pk: Any, user: Any, field: str) -> Any:
                                                             **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read a job: status, progress, device, evaluation",
                            responses={200: JobSerializer, **NOT_FOUND, **COMMON_ERRORS}),
+    destroy=extend_schema(summary="Delete a finished job with its metrics, artifacts and files",
+                          responses={204: None, **NOT_FOUND, 409: error("The job is queued or running; cancel it "
+                                                                        "first."), **COMMON_ERRORS}),
 )  # fmt: skip
 class JobViewSet(
     OwnedViewMixin,
     OwnedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     model = TrainingJob
@@ -123,6 +127,14 @@ class JobViewSet(
         except services.JobRejected as exc:
             raise rejected(exc) from None
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: TrainingJob) -> None:
+        from workers.deletion import delete_job
+
+        try:
+            delete_job(instance)
+        except services.JobStateError as exc:
+            raise Conflict(str(exc)) from None
 
     @extend_schema(
         summary="Poll a job's progress and new metrics",

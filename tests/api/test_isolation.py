@@ -121,7 +121,7 @@ def test_every_object_route_is_404_for_another_user(
     assert snapshot(alice) == before
     # Every kind of object route was exercised (guards against the walk silently finding nothing).
     for expected in ("DELETE architecture-detail", "PUT architecture-detail", "GET architecture-codegen",
-                     "DELETE dataset-detail", "POST job-cancel", "POST job-retry", "GET job-artifact-download",
+                     "DELETE dataset-detail", "DELETE job-detail", "POST job-cancel", "POST job-retry", "GET job-artifact-download",
                      "GET job-metrics", "GET job-artifacts"):  # fmt: skip
         assert expected in checked
 
@@ -162,6 +162,12 @@ def _public(url: str) -> Callable[[Any, dict[str, Any]], None]:
     return check
 
 
+def _own_usage_only(bob_api: Any, world: dict[str, Any]) -> None:
+    """Alice's files (her job's artifact) are not counted in Bob's use."""
+    assert world["artifact"].absolute_path.stat().st_size > 0
+    assert bob_api.get("/api/usage/").json()["used_bytes"] == 0
+
+
 def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
     """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
 
@@ -183,6 +189,7 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("token", "post"): [_no_object],
     ("layers", "get"): [_public("/api/layers/")],
     ("presets", "get"): [_public("/api/presets/")],
+    ("usage", "get"): [_own_usage_only],
     ("schema", "get"): [_public("/api/schema/")],
     ("docs", "get"): [_public("/api/docs/")],
 }

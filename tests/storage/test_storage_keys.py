@@ -42,16 +42,18 @@ def _train(username: str, framework: str, seed: int, worker) -> TrainingJob:
 
 
 @pytest.mark.parametrize("framework", ["torch", "keras"])
-def test_a_new_job_with_a_reused_id_does_not_see_the_old_jobs_files(celery_worker, framework):
+def test_a_new_job_with_a_reused_id_does_not_see_the_old_jobs_files(worker_factory, private_queue, framework):
+    # Checkpoints kept, as after a crash or with LAYERLOOM_KEEP_CHECKPOINTS: the worst case.
+    worker = worker_factory(queues=private_queue, extra_env={"LAYERLOOM_KEEP_CHECKPOINTS": "1"})
     _flush()
-    old = _train("olduser", framework, seed=1, worker=celery_worker)
+    old = _train("olduser", framework, seed=1, worker=worker)
     old_dataset_dir, old_job_dir = old.dataset.data_dir, old.job_dir
     assert (old_job_dir / "checkpoint").exists(), "the old job is expected to leave a checkpoint behind"
     old_dataset_files, old_job_files = _digests(old_dataset_dir), _digests(old_job_dir)
     old_artifacts = {a.filename: a.sha256 for a in old.artifacts.all()}
 
     _flush()  # the data root stays
-    new = _train("newuser", framework, seed=2, worker=celery_worker)
+    new = _train("newuser", framework, seed=2, worker=worker)
 
     assert (new.pk, new.dataset.pk) == (old.pk, old.dataset.pk), "ids are expected to be reused after a flush"
     assert new.job_dir != old_job_dir and new.dataset.data_dir != old_dataset_dir

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from workers.models import TrainingJob
+from workers.retention import remove_finished_checkpoint
 from workers.training import artifacts
 from workers.training.context import JobContext, JobError
 from workers.training.reporter import Reporter
@@ -165,4 +166,5 @@ def _finish(job_id: int, token: str, status: str, error: str) -> int:
         status=status, error=error, finished_at=timezone.now(), eta_seconds=None,
         **({"percent": 100.0} if status == Status.SUCCEEDED else {}),
     )  # fmt: skip
+    remove_finished_checkpoint(job_id)
     return 0
