@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
-from builder.spec import Limits, validate_spec
+from builder.spec import validate_spec
 from workers.models import TrainingJob
-
-
-def spec_limits() -> Limits:
-    return Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
-
 
 # --- errors (documentation only) --------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -42,9 +41,10 @@ class ArchitectureAdmin(admin.ModelAdmin):
         return f"Valid: {len(report.layers)} layers, {report.total_params:,} parameters, output {report.output_shape}."
 
     def _report(self, obj: Architecture) -> Any:
-        from builder.spec import Limits, validate_spec
+        from builder.limits import spec_limits
+        from builder.spec import validate_spec
 
-        limits = Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+        limits = spec_limits()
         return validate_spec(obj.spec, limits=limits)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from builder.models import Architecture, Dataset
+from workers.admission import memory_errors
 from workers.models import TrainingJob
 from workers.training.compat import compatibility_errors
 from workers.training.hyperparameters import field_errors, loss_errors, parse_hyperparameters
@@ -60,6 +61,8 @@ def submit_job(
     if hp is not None and dataset.task:
         for message in loss_errors(hp, dataset.task):
             errors.setdefault("loss", []).append(message)
+    if hp is not None and frozen is not None and not errors:
+        errors.update(memory_errors(frozen, hp.batch_size, dataset))
     if errors:
         raise JobRejected(errors)
     assert hp is not None and frozen is not None
