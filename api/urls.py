@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from api.views.architectures import ArchitectureViewSet
-from api.views.auth import ObtainTokenView
+from api.views.auth import RotateTokenView, TokenView
 from api.views.catalog import LayerCatalogView, PresetListView
 from api.views.common import NotFoundView
 from api.views.datasets import DatasetViewSet
@@ -24,7 +24,8 @@ router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = [
-    path("auth/token/", ObtainTokenView.as_view(), name="token"),
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/token/rotate/", RotateTokenView.as_view(), name="token-rotate"),
     path("layers/", LayerCatalogView.as_view(), name="layers"),
     path("presets/", PresetListView.as_view(), name="presets"),
     path("usage/", UsageView.as_view(), name="usage"),

@@ -168,6 +168,23 @@ def _own_usage_only(bob_api: Any, world: dict[str, Any]) -> None:
     assert bob_api.get("/api/usage/").json()["used_bytes"] == 0
 
 
+def _own_token_only(bob_api: Any, world: dict[str, Any]) -> None:
+    """Revoking or rotating acts on the caller's own token: Alice's keeps working."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from tests.api.conftest import token_client
+
+    alices = token_client(world["architecture"].owner)
+    key = Token.objects.get(user=world["architecture"].owner).key
+    carol, _ = get_user_model().objects.get_or_create(username="carol")  # Bob's client stays usable
+    carols = token_client(carol)
+    assert carols.post("/api/auth/token/rotate/").status_code == 200
+    assert carols.delete("/api/auth/token/").status_code == 401  # the rotated-out token is gone
+    assert alices.get("/api/architectures/").status_code == 200
+    assert Token.objects.get(user=world["architecture"].owner).key == key
+
+
 def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
     """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
 
@@ -187,6 +204,8 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("job-list", "get"): [_lists_nothing_of_alice("/api/jobs/"), _lists_nothing_of_alice("/api/jobs/?status=running")],
     ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
     ("token", "post"): [_no_object],
+    ("token", "delete"): [_own_token_only],
+    ("token-rotate", "post"): [_own_token_only],
     ("layers", "get"): [_public("/api/layers/")],
     ("presets", "get"): [_public("/api/presets/")],
     ("usage", "get"): [_own_usage_only],

@@ -22,7 +22,8 @@ def test_schema_is_openapi_3_with_every_operation(schema: dict[str, Any]) -> Non
     assert schema["openapi"].startswith("3.")
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
     for expected in [
-        ("/api/auth/token/", "post"), ("/api/architectures/", "post"), ("/api/architectures/validate/", "post"),
+        ("/api/auth/token/", "post"), ("/api/auth/token/", "delete"), ("/api/auth/token/rotate/", "post"),
+        ("/api/usage/", "get"), ("/api/jobs/{id}/", "delete"), ("/api/datasets/{id}/", "delete"), ("/api/architectures/", "post"), ("/api/architectures/validate/", "post"),
         ("/api/architectures/{id}/codegen/", "get"), ("/api/datasets/", "post"), ("/api/jobs/", "post"),
         ("/api/jobs/{id}/metrics/", "get"), ("/api/jobs/{id}/cancel/", "post"), ("/api/jobs/{id}/retry/", "post"),
         ("/api/jobs/{id}/artifacts/{artifact_id}/", "get"), ("/api/layers/", "get"), ("/api/presets/", "get"),
@@ -39,7 +40,7 @@ def test_every_operation_documents_its_bodies(schema: dict[str, Any]) -> None:
             for code in success:
                 if code != "204":
                     assert responses[code].get("content"), f"{method} {path} {code} has no body schema"
-            if method in ("post", "put", "patch") and not path.endswith(("/cancel/", "/retry/")):
+            if method in ("post", "put", "patch") and not path.endswith(("/cancel/", "/retry/", "/rotate/")):
                 assert operation.get("requestBody"), f"{method} {path} has no request body"
             if path != "/api/auth/token/":
                 assert "401" in responses, f"{method} {path} does not document 401"
