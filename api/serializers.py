@@ -7,6 +7,15 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.schema_fields import (
+    ClassNamesField,
+    EvaluationField,
+    OptionsField,
+    ProfileField,
+    ShapeField,
+    SpecField,
+    StrictCharField,
+)
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
@@ -50,8 +59,8 @@ class TokenSerializer(serializers.Serializer):
 class ArchitectureSerializer(serializers.ModelSerializer):
     """An architecture: ``spec`` is validated completely, every problem reported at once."""
 
-    name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the spec's own name.")
-    spec = serializers.JSONField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
+    name = StrictCharField(max_length=120, required=False, help_text="Defaults to the spec's own name.")
+    spec = SpecField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
 
     class Meta:
         model = Architecture
@@ -76,7 +85,7 @@ class ArchitectureSerializer(serializers.ModelSerializer):
 
 
 class ValidateRequestSerializer(serializers.Serializer):
-    spec = serializers.JSONField(help_text="The spec to check; nothing is stored.")
+    spec = SpecField(help_text="The spec to check; nothing is stored.")
     batch_size = serializers.IntegerField(min_value=1, max_value=65536, default=32)
 
 
@@ -137,13 +146,18 @@ class PresetSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
-    spec = serializers.DictField()
+    spec = SpecField(read_only=True)
 
 
 # --- datasets ---------------------------------------------------------------------------
 
 
 class DatasetSerializer(serializers.ModelSerializer):
+    options = OptionsField(read_only=True)
+    profile = ProfileField(read_only=True)
+    input_shape = ShapeField(read_only=True)
+    class_names = ClassNamesField(read_only=True)
+
     class Meta:
         model = Dataset
         fields = [
@@ -165,7 +179,7 @@ class DatasetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV for tabular or text data; a zip of class folders for images.")
     name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
     kind = serializers.ChoiceField(choices=Dataset.Kind.choices)
-    options = serializers.JSONField(
+    options = OptionsField(
         required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
     )
 
@@ -218,7 +232,7 @@ class JobCreateSerializer(serializers.Serializer):
     architecture = serializers.IntegerField(
         required=False, allow_null=True, help_text="One of your architectures; or give `spec` instead."
     )
-    spec = serializers.JSONField(required=False, allow_null=True, help_text="An inline spec instead of an architecture.")
+    spec = SpecField(required=False, allow_null=True, help_text="An inline spec instead of an architecture.")
     dataset = serializers.IntegerField(help_text="One of your datasets, ingested (status ready).")
     framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices)
     hyperparameters = HyperparametersField(required=False, help_text="Omitted fields take their defaults.")
@@ -227,6 +241,8 @@ class JobCreateSerializer(serializers.Serializer):
 class JobSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     hyperparameters = HyperparametersField(read_only=True)
+    spec = SpecField(read_only=True, help_text="The spec frozen at submission.")
+    evaluation = EvaluationField(read_only=True)
 
     class Meta:
         model = TrainingJob

@@ -71,3 +71,39 @@ def test_docs_page_uses_packaged_static_files_only() -> None:
     assert "cdn" not in html.lower() and "https://" not in html
     for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
         assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}"), asset
+
+
+def test_json_fields_are_typed_with_real_examples(schema: dict[str, Any]) -> None:
+    from builder.datasets.options import validate_options
+    from builder.spec import validate_spec
+
+    components = schema["components"]["schemas"]
+    dataset, job = components["Dataset"]["properties"], components["Job"]["properties"]
+    for props, name in [(dataset, "options"), (dataset, "profile"), (job, "spec"), (job, "evaluation"),
+                        (components["Architecture"]["properties"], "spec"),
+                        (components["ArchitectureRequest"]["properties"], "spec"),
+                        (components["JobCreateRequest"]["properties"], "spec"),
+                        (components["ValidateRequestRequest"]["properties"], "spec")]:  # fmt: skip
+        assert props[name]["type"] == "object" and isinstance(props[name]["example"], dict), name
+    assert dataset["input_shape"]["items"] == {"type": "integer"} and dataset["input_shape"]["example"] == [4]
+    assert dataset["class_names"]["items"] == {"type": "string"}
+    # The examples are real: the spec validates, the options are what ingestion would store.
+    assert validate_spec(job["spec"]["example"]).ok
+    example = dataset["options"]["example"]
+    assert validate_options("tabular", {"target_column": example["target_column"]}) == example
+    assert dataset["profile"]["example"]["splits"] == {"train": 120, "val": 15, "test": 15}
+
+
+def test_no_property_is_left_untyped(schema: dict[str, Any]) -> None:
+    """An untyped property is `Any` to a generated client and `"string"` in Swagger's examples."""
+
+    def walk(node: Any, where: str) -> None:
+        if not isinstance(node, dict):
+            return
+        for name, prop in (node.get("properties") or {}).items():
+            assert any(k in prop for k in ("type", "$ref", "allOf", "oneOf", "anyOf")), f"{where}.{name} is untyped"
+            walk(prop, f"{where}.{name}")
+        walk(node.get("items"), f"{where}[]")
+
+    for name, component in schema["components"]["schemas"].items():
+        walk(component, name)
