@@ -8,8 +8,8 @@
     layerloom logout
 
 The server URL and token come from --url/--token (before or after the command), then
-LAYERLOOM_URL/LAYERLOOM_TOKEN,
-then the file `login` writes (~/.config/layerloom/config.json, or $LAYERLOOM_CONFIG).
+LAYERLOOM_URL/LAYERLOOM_TOKEN, then the file `login` writes (~/.config/layerloom/config.json,
+or $LAYERLOOM_CONFIG).
 """
 
 from __future__ import annotations
