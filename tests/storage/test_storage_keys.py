@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tests.workers.helpers import SPECS, hp, make_dataset, wait_status
+from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
 from workers.models import TrainingJob
 from workers.services import submit_job
 
@@ -69,3 +69,36 @@ def test_a_new_job_with_a_reused_id_does_not_see_the_old_jobs_files(worker_facto
     assert new_native != old_artifacts[native]
     # The old folders are untouched: neither read nor overwritten by the new rows.
     assert _digests(old_dataset_dir) == old_dataset_files and _digests(old_job_dir) == old_job_files
+
+
+def test_a_new_dataset_with_a_reused_id_neither_reads_nor_overwrites_the_old_ones_files():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from builder.datasets.arrays import load_split
+    from builder.datasets.ingest import run_ingest
+    from builder.datasets.upload import create_dataset_from_upload
+    from tests.datasets.factories import iris_like
+
+    def upload(username: str, rows: int):
+        user = get_user_model().objects.create_user(username)
+        dataset = create_dataset_from_upload(user, SimpleUploadedFile("t.csv", iris_like(rows)), "t", "tabular",
+                                             {"target_column": "species"})  # fmt: skip
+        run_ingest(dataset.pk)  # "skipped" when a worker of the session took the message first
+
+        def settled() -> bool:
+            dataset.refresh_from_db()
+            return dataset.status in ("ready", "failed")
+
+        wait_for(settled, 60, what="ingestion")
+        assert dataset.status == "ready", dataset.error
+        return dataset
+
+    _flush()
+    old = upload("olduser", 90)
+    old_files = _digests(old.data_dir)
+    _flush()
+    new = upload("newuser", 60)
+    assert new.pk == old.pk and new.data_dir != old.data_dir
+    assert _digests(old.data_dir) == old_files  # the old arrays were neither removed nor replaced
+    X, _ = load_split(new.version_dir, "train")
+    assert new.profile["rows"] == 60 and len(X) == new.profile["splits"]["train"]
