@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from builder.models import Architecture, Dataset
 from workers.models import TrainingJob
@@ -64,13 +65,19 @@ def delete_dataset(dataset: Dataset, *, with_jobs: bool = False) -> list[int]:
     set; then its jobs go too, provided none is queued or running.
     """
     with transaction.atomic():
+        # Locking the dataset's row first makes a submission for it wait (its insert takes a
+        # key-share lock on the row), so the jobs read next are all the jobs there are.
+        list(Dataset.objects.select_for_update().filter(pk=dataset.pk))
         jobs = list(TrainingJob.objects.select_for_update().filter(dataset_id=dataset.pk).order_by("pk"))
         if jobs and not with_jobs:
             raise DatasetInUse(dataset, [job.pk for job in jobs])
         _refuse_active(jobs)
         job_ids = [job.pk for job in jobs]
         TrainingJob.objects.filter(pk__in=job_ids).delete()
-        deleted = Dataset.objects.filter(pk=dataset.pk).delete()[0]
+        try:
+            deleted = Dataset.objects.filter(pk=dataset.pk).delete()[0]
+        except ProtectedError:  # a job arrived all the same (SQLite has no row locks)
+            raise DatasetInUse(dataset, list(dataset.training_jobs.values_list("pk", flat=True))) from None
         _remove_after_commit(*(job.job_dir for job in jobs), dataset.data_dir)
     if not deleted:
         log.info("dataset %s was already deleted", dataset.pk)
