@@ -1,15 +1,14 @@
-"""Deleting jobs, datasets and architectures, with every file they own.
+"""Deleting jobs, datasets and architectures: the rules (what may go, what goes with it).
 
 The API and the admin call these, so a delete means one thing wherever it is asked for.
-Rows go in one transaction; their folders are removed once it commits, so a rolled-back
-delete never loses files. Ownership is the caller's concern, as in workers.services.
+Rows go in one transaction; each row's folder is removed once it commits, by the
+post_delete handlers in builder/file_cleanup.py and workers/file_cleanup.py. Ownership is
+the caller's concern, as in workers.services.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-from pathlib import Path
 
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -33,14 +32,6 @@ class DatasetInUse(JobStateError):
         )
 
 
-def _remove_after_commit(*folders: Path) -> None:
-    def remove() -> None:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    transaction.on_commit(remove)
-
-
 def _refuse_active(jobs: list[TrainingJob]) -> None:
     active = [job for job in jobs if job.status in TrainingJob.ACTIVE]
     if active:
@@ -54,7 +45,6 @@ def delete_job(job: TrainingJob) -> None:
         locked = list(TrainingJob.objects.select_for_update().filter(pk=job.pk))
         _refuse_active(locked)
         for row in locked:
-            _remove_after_commit(row.job_dir)
             row.delete()
 
 
@@ -78,7 +68,6 @@ def delete_dataset(dataset: Dataset, *, with_jobs: bool = False) -> list[int]:
             deleted = Dataset.objects.filter(pk=dataset.pk).delete()[0]
         except ProtectedError:  # a job arrived all the same (SQLite has no row locks)
             raise DatasetInUse(dataset, list(dataset.training_jobs.values_list("pk", flat=True))) from None
-        _remove_after_commit(*(job.job_dir for job in jobs), dataset.data_dir)
     if not deleted:
         log.info("dataset %s was already deleted", dataset.pk)
     return job_ids

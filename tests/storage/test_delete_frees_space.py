@@ -77,3 +77,32 @@ def test_deleting_returns_the_data_root_to_its_starting_size(celery_worker: Any,
     assert api.delete(f"/api/datasets/{dataset.pk}/?with_jobs=true").status_code == 204
     assert files_under(root) == before
     assert api.get("/api/usage/").json()["used_bytes"] == 0
+
+
+def test_every_way_of_deleting_a_row_frees_its_folder(alice: Any, bob: Any) -> None:
+    from tests.api.conftest import add_artifact, make_job
+    from tests.workers.helpers import make_dataset
+
+    dataset = make_dataset(alice, "tabular", n=40)
+    jobs = [make_job(alice, dataset, status="succeeded") for _ in range(2)]
+    for job in jobs:
+        add_artifact(job)
+    TrainingJob.objects.filter(pk=jobs[0].pk).delete()  # a queryset, as in a shell
+    assert not jobs[0].job_dir.exists() and jobs[1].job_dir.exists()
+    jobs[1].delete()
+    assert not jobs[1].job_dir.exists() and dataset.data_dir.exists()
+    bobs = make_dataset(bob, "tabular", n=40)
+    bob.delete()  # the user's rows go by cascade, and their folders with them
+    assert not bobs.data_dir.exists() and dataset.data_dir.exists()
+
+
+def test_a_rolled_back_delete_keeps_the_files(alice: Any) -> None:
+    from django.db import transaction
+
+    from tests.workers.helpers import make_dataset
+
+    dataset = make_dataset(alice, "tabular", n=40)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Dataset.objects.filter(pk=dataset.pk).delete()
+        raise RuntimeError("something later in the same transaction failed")
+    assert Dataset.objects.filter(pk=dataset.pk).exists() and (dataset.version_dir / "X_train.npy").exists()
