@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 
-from api.parsers import loads
+from api.schema_fields import (
+    ClassNamesField,
+    EvaluationField,
+    OptionsField,
+    ProfileField,
+    ShapeField,
+    SpecField,
+    StrictCharField,
+)
+from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
-from builder.spec import Limits, validate_spec
+from builder.spec import validate_spec
 from workers.models import TrainingJob
-
-
-def spec_limits() -> Limits:
-    return Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
-
 
 # --- errors (documentation only) --------------------------------------------------------
 
@@ -56,8 +59,8 @@ class TokenSerializer(serializers.Serializer):
 class ArchitectureSerializer(serializers.ModelSerializer):
     """An architecture: ``spec`` is validated completely, every problem reported at once."""
 
-    name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the spec's own name.")
-    spec = serializers.JSONField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
+    name = StrictCharField(max_length=120, required=False, help_text="Defaults to the spec's own name.")
+    spec = SpecField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
 
     class Meta:
         model = Architecture
@@ -82,7 +85,7 @@ class ArchitectureSerializer(serializers.ModelSerializer):
 
 
 class ValidateRequestSerializer(serializers.Serializer):
-    spec = serializers.JSONField(help_text="The spec to check; nothing is stored.")
+    spec = SpecField(help_text="The spec to check; nothing is stored.")
     batch_size = serializers.IntegerField(min_value=1, max_value=65536, default=32)
     dataset = serializers.IntegerField(
         required=False,
@@ -92,7 +95,7 @@ class ValidateRequestSerializer(serializers.Serializer):
 
 
 class CodegenRequestSerializer(serializers.Serializer):
-    spec = serializers.JSONField(help_text="The spec to generate code for; nothing is stored.")
+    spec = SpecField(help_text="The spec to generate code for; nothing is stored.")
     framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default="keras")
 
 
@@ -167,13 +170,18 @@ class PresetSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
-    spec = serializers.DictField()
+    spec = SpecField(read_only=True)
 
 
 # --- datasets ---------------------------------------------------------------------------
 
 
 class DatasetSerializer(serializers.ModelSerializer):
+    options = OptionsField(read_only=True)
+    profile = ProfileField(read_only=True)
+    input_shape = ShapeField(read_only=True)
+    class_names = ClassNamesField(read_only=True)
+
     class Meta:
         model = Dataset
         fields = [
@@ -183,18 +191,10 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JSONTextField(serializers.JSONField):
-    """A JSON field that may arrive as text (a multipart form field), parsed by api.parsers.loads."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if self.binary or getattr(data, "is_json_string", False):
-            if isinstance(data, bytes):
-                data = data.decode("utf-8", "replace")
-            try:
-                return loads(data)
-            except exceptions.ParseError as exc:
-                raise serializers.ValidationError(f"Give a JSON object. {exc.detail}") from None
-        return super().to_internal_value(data)
+class DatasetDeleteQuerySerializer(serializers.Serializer):
+    with_jobs = serializers.BooleanField(
+        default=False, help_text="Also delete the jobs trained on this dataset (none may be queued or running)."
+    )
 
 
 class DatasetUploadSerializer(serializers.Serializer):
@@ -203,7 +203,7 @@ class DatasetUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV for tabular or text data; a zip of class folders for images.")
     name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
     kind = serializers.ChoiceField(choices=Dataset.Kind.choices)
-    options = JSONTextField(
+    options = OptionsField(
         required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
     )
 
@@ -256,7 +256,7 @@ class JobCreateSerializer(serializers.Serializer):
     architecture = serializers.IntegerField(
         required=False, allow_null=True, help_text="One of your architectures; or give `spec` instead."
     )
-    spec = serializers.JSONField(required=False, allow_null=True, help_text="An inline spec instead of an architecture.")
+    spec = SpecField(required=False, allow_null=True, help_text="An inline spec instead of an architecture.")
     dataset = serializers.IntegerField(help_text="One of your datasets, ingested (status ready).")
     framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices)
     hyperparameters = HyperparametersField(required=False, help_text="Omitted fields take their defaults.")
@@ -265,6 +265,8 @@ class JobCreateSerializer(serializers.Serializer):
 class JobSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     hyperparameters = HyperparametersField(read_only=True)
+    spec = SpecField(read_only=True, help_text="The spec frozen at submission.")
+    evaluation = EvaluationField(read_only=True)
 
     class Meta:
         model = TrainingJob
@@ -430,3 +432,10 @@ class EndpointSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
     history = EndpointHistorySerializer(many=True, source="history.all", help_text="Oldest first.")
+
+
+class UsageSerializer(serializers.Serializer):
+    used_bytes = serializers.IntegerField(help_text="Bytes your datasets and jobs hold on disk.")
+    quota_bytes = serializers.IntegerField(allow_null=True, help_text="Your storage quota; null when unlimited.")
+    datasets_bytes = serializers.IntegerField(help_text="Uploads and materialised arrays.")
+    jobs_bytes = serializers.IntegerField(help_text="Checkpoints, logs and artifacts of your jobs.")

@@ -7,12 +7,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from api.views.architectures import ArchitectureViewSet
-from api.views.auth import ObtainTokenView
+from api.views.auth import RotateTokenView, TokenView
 from api.views.catalog import LayerCatalogView, PresetListView
 from api.views.common import NotFoundView
 from api.views.datasets import DatasetViewSet
 from api.views.endpoints import EndpointViewSet
 from api.views.jobs import JobViewSet
+from api.views.usage import UsageView
 
 app_name = "api"
 PUBLIC: dict[str, list[type]] = {"authentication_classes": [], "permission_classes": [], "throttle_classes": []}
@@ -26,9 +27,11 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("models", EndpointViewSet, basename="model")
 
 urlpatterns = [
-    path("auth/token/", ObtainTokenView.as_view(), name="token"),
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/token/rotate/", RotateTokenView.as_view(), name="token-rotate"),
     path("layers/", LayerCatalogView.as_view(), name="layers"),
     path("presets/", PresetListView.as_view(), name="presets"),
+    path("usage/", UsageView.as_view(), name="usage"),
     # The schema and its docs page are the same public documents for everyone: no throttle. The docs
     # page loads its start-up script as a file (?script), as the Content-Security-Policy requires.
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),

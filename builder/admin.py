@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from builder.models import Architecture, Dataset
@@ -41,9 +41,10 @@ class ArchitectureAdmin(admin.ModelAdmin):
         return f"Valid: {len(report.layers)} layers, {report.total_params:,} parameters, output {report.output_shape}."
 
     def _report(self, obj: Architecture) -> Any:
-        from builder.spec import Limits, validate_spec
+        from builder.limits import spec_limits
+        from builder.spec import validate_spec
 
-        limits = Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+        limits = spec_limits()
         return validate_spec(obj.spec, limits=limits)
 
 
@@ -60,8 +61,44 @@ class DatasetAdmin(admin.ModelAdmin):
         "profile", "task", "input_shape", "num_classes", "class_names", "version", "created", "updated",
     ]  # fmt: skip
 
+    actions = ["delete_datasets", "delete_datasets_with_jobs"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # datasets arrive through an upload, which streams and checks the file
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Django's bulk delete removes rows only; the actions below also free the files.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
+        from workers.deletion import delete_dataset
+
+        delete_dataset(obj)
+
+    @admin.action(description="Delete selected datasets without jobs, and their files", permissions=["delete"])
+    def delete_datasets(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._delete(request, queryset, with_jobs=False)
+
+    @admin.action(description="Delete selected datasets with their finished jobs, and all their files",
+                  permissions=["delete"])  # fmt: skip
+    def delete_datasets_with_jobs(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._delete(request, queryset, with_jobs=True)
+
+    def _delete(self, request: HttpRequest, queryset: QuerySet[Dataset], with_jobs: bool) -> None:
+        from workers.deletion import delete_dataset
+        from workers.services import JobStateError
+
+        done = []
+        for dataset in queryset.order_by("pk"):
+            try:
+                jobs = delete_dataset(dataset, with_jobs=with_jobs)
+                done.append(f"{dataset.pk}" + (f" (with jobs {', '.join(map(str, jobs))})" if jobs else ""))
+            except JobStateError as exc:
+                self.message_user(request, f"Not deleted: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, f"Deleted dataset(s) {', '.join(done)}.", messages.SUCCESS)
 
     @admin.display(description="Size", ordering="size_bytes")
     def size(self, obj: Dataset) -> str:

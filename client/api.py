@@ -112,6 +112,11 @@ class Client:
         self.session.headers["Authorization"] = f"Token {token}"
         return str(token)
 
+    def logout(self) -> None:
+        """Revoke this client's token on the server."""
+        self.request("DELETE", "auth/token/")
+        self.session.headers.pop("Authorization", None)
+
     def upload_dataset(self, path: str | os.PathLike[str], kind: str, name: str | None = None,
                        options: dict[str, Any] | None = None,
                        on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:  # fmt: skip

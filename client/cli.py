@@ -5,9 +5,11 @@
     layerloom architecture create mlp.json
     layerloom train --architecture 3 --dataset 7 --framework torch --hp epochs=20 --follow
     layerloom download 12 --kind onnx
+    layerloom logout
 
-The server URL and token come from --url/--token, then LAYERLOOM_URL/LAYERLOOM_TOKEN,
-then the file `login` writes (~/.config/layerloom/config.json, or $LAYERLOOM_CONFIG).
+The server URL and token come from --url/--token (before or after the command), then
+LAYERLOOM_URL/LAYERLOOM_TOKEN, then the file `login` writes (~/.config/layerloom/config.json,
+or $LAYERLOOM_CONFIG).
 """
 
 from __future__ import annotations
@@ -82,6 +84,15 @@ def cmd_login(args: argparse.Namespace) -> None:
     token = client.login(args.username, password)
     save_config({"url": client.url, "token": token})
     print(f"Logged in to {client.url} as {args.username}; token saved in {config_path()}.")
+
+
+def cmd_logout(args: argparse.Namespace) -> None:
+    client = make_client(args)
+    client.logout()
+    config = load_config()
+    config.pop("token", None)
+    save_config(config)
+    print(f"Logged out of {client.url}; the token is revoked.")
 
 
 def cmd_upload(args: argparse.Namespace) -> None:
@@ -170,16 +181,29 @@ def cmd_download(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layerloom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--url", help="Server URL (default: LAYERLOOM_URL or the saved login).")
-    parser.add_argument("--token", help="API token (default: LAYERLOOM_TOKEN or the saved login).")
+    url_help = "Server URL (default: LAYERLOOM_URL or the saved login)."
+    token_help = "API token (default: LAYERLOOM_TOKEN or the saved login)."
+    parser.add_argument("--url", help=url_help)
+    parser.add_argument("--token", help=token_help)
+    # The same two options after the command (`layerloom login --url ...`); SUPPRESS keeps
+    # the value given before the command when they are not repeated after it.
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--url", default=argparse.SUPPRESS, help=url_help)
+    connection.add_argument("--token", default=argparse.SUPPRESS, help=token_help)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("login", help="Get a token and save it.")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, parents=[connection])
+
+    p = command("login", "Get a token and save it.")
     p.add_argument("--username", required=True)
     p.add_argument("--password", help="Default: LAYERLOOM_PASSWORD, else asked for.")
     p.set_defaults(func=cmd_login)
 
-    p = commands.add_parser("upload", help="Upload a dataset file, with a progress bar.")
+    p = command("logout", "Revoke the saved token and forget it.")
+    p.set_defaults(func=cmd_logout)
+
+    p = command("upload", "Upload a dataset file, with a progress bar.")
     p.add_argument("file")
     p.add_argument("--kind", required=True, choices=["tabular", "images", "text"])
     p.add_argument("--name")
@@ -189,18 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
     p.set_defaults(func=cmd_upload)
 
-    p = commands.add_parser("datasets", help="List datasets, or show one.")
+    p = command("datasets", "List datasets, or show one.")
     p.add_argument("id", nargs="?", type=int)
     p.set_defaults(func=cmd_datasets)
 
-    p = commands.add_parser("architecture", help="Create, validate or list architectures.")
+    p = command("architecture", "Create, validate or list architectures.")
     p.add_argument("action", choices=["create", "validate", "list"])
     p.add_argument("spec", nargs="?", help="Spec JSON file (create, validate).")
     p.add_argument("--name")
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=cmd_architecture)
 
-    p = commands.add_parser("train", help="Start a training job.")
+    p = command("train", "Start a training job.")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--architecture", type=int, help="Architecture id.")
     source.add_argument("--spec", help="Or a spec JSON file.")
@@ -210,19 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", action="store_true", help="Print metrics until the job finishes.")
     p.set_defaults(func=cmd_train)
 
-    p = commands.add_parser("jobs", help="List jobs, or show one.")
+    p = command("jobs", "List jobs, or show one.")
     p.add_argument("id", nargs="?", type=int)
     p.set_defaults(func=cmd_jobs)
 
-    p = commands.add_parser("follow", help="Print a job's metrics until it finishes.")
+    p = command("follow", "Print a job's metrics until it finishes.")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_follow)
 
-    p = commands.add_parser("cancel", help="Cancel a job.")
+    p = command("cancel", "Cancel a job.")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_cancel)
 
-    p = commands.add_parser("download", help="Download a job's artifacts (checked against their sha256).")
+    p = command("download", "Download a job's artifacts (checked against their sha256).")
     p.add_argument("job", type=int)
     p.add_argument("--kind", help="Only this kind, e.g. onnx.")
     p.add_argument("-o", "--output", default=".", help="Directory to write to.")

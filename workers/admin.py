@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from workers import services
+from workers import deletion, services
 from workers.models import Artifact, Metric, TrainingJob
 
 # Metric keys worth a column, best first.
@@ -38,7 +38,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
                      "device_name", "error"]  # fmt: skip
     list_select_related = ["owner", "dataset", "architecture"]
     date_hierarchy = "created"
-    actions = ["cancel_jobs", "retry_jobs", "requeue_jobs"]
+    actions = ["cancel_jobs", "retry_jobs", "requeue_jobs", "delete_jobs"]
     list_per_page = 50
     readonly_fields = [f.name for f in TrainingJob._meta.get_fields() if f.concrete and f.name != "id"] + [
         "duration", "final_metric", "metrics_table", "downloads"
@@ -73,6 +73,18 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs are submitted through the API or the site, which check them
+
+    def has_delete_permission(self, request: HttpRequest, obj: TrainingJob | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_active)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Django's bulk delete removes rows only; delete_jobs also frees their files.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: TrainingJob) -> None:
+        deletion.delete_job(obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrainingJob]:
         last = Metric.objects.filter(job=OuterRef("pk")).order_by("-epoch", "-step").values("values")[:1]
@@ -178,6 +190,10 @@ class TrainingJobAdmin(admin.ModelAdmin):
     @admin.action(description="Requeue selected stuck or cancelled jobs (resume from checkpoint)")
     def requeue_jobs(self, request: HttpRequest, queryset: QuerySet[TrainingJob]) -> None:
         self._apply(request, queryset, "Requeued", services.requeue_job)
+
+    @admin.action(description="Delete selected finished jobs and their files", permissions=["delete"])
+    def delete_jobs(self, request: HttpRequest, queryset: QuerySet[TrainingJob]) -> None:
+        self._apply(request, queryset, "Deleted", deletion.delete_job)
 
 
 def _cell(value: Any) -> str:

@@ -6,6 +6,7 @@ race (a worker taking a job, a redelivered message, a cancel) is one conditional
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,9 @@ class TrainingJob(models.Model):
     # The process that owns the run (workers.liveness.identity): a run is alive only while it is.
     run_owner = models.CharField(max_length=200, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Names the job's folder (checkpoint, artifacts, TensorBoard logs): never reused, unlike
+    # the integer id, so a job can never see files another job left behind.
+    storage_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     created = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -96,7 +100,7 @@ class TrainingJob(models.Model):
 
     @property
     def job_dir(self) -> Path:
-        return Path(settings.LAYERLOOM_DATA_ROOT) / "jobs" / str(self.pk)
+        return Path(settings.LAYERLOOM_DATA_ROOT) / "jobs" / str(self.storage_key)
 
     @property
     def artifacts_dir(self) -> Path:

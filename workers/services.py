@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from builder.models import Architecture, Dataset
 from workers import lifecycle
+from workers.admission import memory_errors
 from workers.lifecycle import JobStateError, enqueue
 from workers.models import TrainingJob
 from workers.training.compat import compatibility_errors
@@ -82,6 +83,8 @@ def check_job(
     if hp is not None and dataset.task:
         for message in loss_errors(hp, dataset.task):
             errors.setdefault("loss", []).append(message)
+    if hp is not None and frozen is not None and not errors:
+        errors.update(memory_errors(frozen, hp.batch_size, dataset))
     if errors:
         raise JobRejected(errors)
     assert hp is not None and frozen is not None

@@ -22,11 +22,11 @@ from api.serializers import (
     PresetCreateSerializer,
     SpecReportSerializer,
     ValidateRequestSerializer,
-    spec_limits,
 )
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, check_valid, error
 from api.views.jobs import _owned
 from builder.fitting import dataset_errors, fitted_preset
+from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
 from builder.spec.presets import PresetError
@@ -113,6 +113,11 @@ class ArchitectureViewSet(OwnedViewMixin, OwnedQuerysetMixin, viewsets.ModelView
         check_valid(serializer)
         serializer.save()
         return Response(serializer.data)
+
+    def perform_destroy(self, instance: Architecture) -> None:
+        from workers.deletion import delete_architecture
+
+        delete_architecture(instance)
 
     @extend_schema(
         summary="Check a spec without storing it",

@@ -1,20 +1,26 @@
-"""Tokens for scripts: POST a username and password, get a token back."""
+"""Tokens for scripts: POST a username and password to get one; DELETE it to revoke it; rotate it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import SignInLocked
 from api.serializers import TokenRequestSerializer, TokenSerializer
-from api.throttles import TokenThrottle
-from api.views.common import error
+from api.throttles import TokenThrottle, UserThrottle
+from api.views.common import COMMON_ERRORS, error
 from webapp import signin_limits
 
 
@@ -23,6 +29,8 @@ class ObtainTokenView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [TokenThrottle]
+    # JSON, or the form encoding of `curl -d username=... -d password=...`.
+    parser_classes = [JSONParser, FormParser]
 
     @extend_schema(
         summary="Get your API token",
@@ -49,3 +57,47 @@ class ObtainTokenView(APIView):
         signin_limits.record_success(request._request, username)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "username": user.get_username()})
+
+
+class TokenView(ObtainTokenView):
+    """/api/auth/token/: POST as above; DELETE, sent with the token itself, revokes it."""
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        self._revoking = request.method == "DELETE"  # the authenticators are chosen before dispatch
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_authenticators(self) -> list[Any]:
+        return [TokenAuthentication()] if getattr(self, "_revoking", False) else super().get_authenticators()
+
+    def get_permissions(self) -> list[Any]:
+        return [IsAuthenticated()] if getattr(self, "_revoking", False) else super().get_permissions()
+
+    @extend_schema(
+        summary="Revoke your API token",
+        description="Send the token to revoke as `Authorization: Token <token>`; it stops working at once. "
+        "POST your username and password again for a new one.",
+        request=None,
+        responses={204: None, 401: error("No or bad token."), 429: error("Too many attempts.")},
+    )
+    def delete(self, request: Request) -> Response:
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RotateTokenView(APIView):
+    """A new token replaces the caller's current one, which stops working at once."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserThrottle]
+
+    @extend_schema(
+        summary="Replace your API token with a new one",
+        description="The old token stops working at once; use the returned one from now on.",
+        request=None,
+        responses={200: TokenSerializer, **COMMON_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        with transaction.atomic():
+            Token.objects.filter(user=request.user).delete()
+            token = Token.objects.create(user=request.user)
+        return Response({"token": token.key, "username": request.user.get_username()})

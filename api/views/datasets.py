@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import ProtectedError
 from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -17,7 +16,13 @@ from api.errors import Conflict
 from api.filters import Filter
 from api.parsers import JSONParser, loads
 from api.permissions import OwnedQuerysetMixin
-from api.serializers import DatasetSerializer, DatasetUploadSerializer, DemoDatasetSerializer, DemoInfoSerializer
+from api.serializers import (
+    DatasetDeleteQuerySerializer,
+    DatasetSerializer,
+    DatasetUploadSerializer,
+    DemoDatasetSerializer,
+    DemoInfoSerializer,
+)
 from api.throttles import UploadThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from builder.models import Dataset
@@ -41,9 +46,6 @@ def install_upload_handlers(request: HttpRequest) -> None:
                                                                 **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read a dataset with its profile and splits",
                            responses={200: DatasetSerializer, **NOT_FOUND, **COMMON_ERRORS}),
-    destroy=extend_schema(summary="Delete a dataset and its files",
-                          responses={204: None, **NOT_FOUND, 409: error("Jobs still use this dataset."),
-                                     **COMMON_ERRORS}),
 )  # fmt: skip
 class DatasetViewSet(
     OwnedViewMixin,
@@ -132,12 +134,24 @@ class DatasetViewSet(
         created = not getattr(dataset, "duplicate", False)
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    def perform_destroy(self, instance: Any) -> None:
-        from builder.datasets.storage import remove_dataset_files
+    @extend_schema(
+        summary="Delete a dataset and its files",
+        description="A dataset that jobs use is refused with 409 naming them, unless with_jobs=true: then its "
+        "jobs (none may be queued or running) are deleted too, with all their files.",
+        parameters=[DatasetDeleteQuerySerializer],
+        responses={204: None, 400: error("Bad query."), **NOT_FOUND,
+                   409: error("Jobs use this dataset (named), or one of them is queued or running."),
+                   **COMMON_ERRORS},
+    )  # fmt: skip
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from workers.deletion import delete_dataset
+        from workers.services import JobStateError
 
+        dataset = self.get_object()
+        query = DatasetDeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         try:
-            instance.delete()
-        except ProtectedError:
-            raise Conflict("Jobs still use this dataset; delete them first.") from None
-        instance.pk = instance.id = self.kwargs["pk"]  # delete() cleared it; the files are found by id
-        remove_dataset_files(instance)
+            delete_dataset(dataset, with_jobs=query.validated_data["with_jobs"])
+        except JobStateError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -84,12 +84,16 @@ def _owned(model: type[Any], pk: Any, user: Any, field: str) -> Any:
                                                             **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read a job: status, progress, device, evaluation",
                            responses={200: JobSerializer, **NOT_FOUND, **COMMON_ERRORS}),
+    destroy=extend_schema(summary="Delete a finished job with its metrics, artifacts and files",
+                          responses={204: None, **NOT_FOUND, 409: error("The job is queued or running; cancel it "
+                                                                        "first."), **COMMON_ERRORS}),
 )  # fmt: skip
 class JobViewSet(
     OwnedViewMixin,
     OwnedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     model = TrainingJob
@@ -149,7 +153,7 @@ class JobViewSet(
     def estimate(self, request: Request) -> Response:
         from celery.exceptions import TimeoutError as CeleryTimeout
 
-        from api.serializers import spec_limits
+        from builder.limits import spec_limits
         from builder.spec import validate_spec
         from workers.tasks import estimate_job
 
@@ -176,6 +180,14 @@ class JobViewSet(
         report = validate_spec(spec, limits=spec_limits(), batch_size=hp.batch_size)
         answer.update(total_params=report.total_params, weights_bytes=report.total_params * 4)
         return Response(EstimateSerializer(answer).data)
+
+    def perform_destroy(self, instance: TrainingJob) -> None:
+        from workers.deletion import delete_job
+
+        try:
+            delete_job(instance)
+        except services.JobStateError as exc:
+            raise Conflict(str(exc)) from None
 
     @extend_schema(
         summary="Poll a job's progress and new metrics",

@@ -18,6 +18,7 @@ import numpy as np
 from builder.datasets import preprocessing
 from builder.datasets.archive import ByteBudget, Member, is_clutter, iter_member_bytes, list_members, open_archive
 from builder.datasets.arrays import SPLITS, SplitWriters
+from builder.datasets.capacity import arrays_bytes, check_room
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult, write_json
@@ -179,6 +180,8 @@ def _write(
     limits: Limits,
 ) -> list[dict[str, Any]]:
     shape = tuple(doc["input_shape"])
+    check_room(arrays_bytes(sum(split_counts(split).values()), shape, np.float32, np.int64), out_dir, limits,
+               hint="Use a smaller image_size, or fewer images.")  # fmt: skip
     writers = SplitWriters(out_dir, split_counts(split), shape, np.float32, np.int64)
     thumbs_dir = out_dir / "thumbs"
     thumbs_dir.mkdir(exist_ok=True)

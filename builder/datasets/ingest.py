@@ -8,6 +8,7 @@ once it has not been touched for LAYERLOOM_INGEST_STALE_SECONDS.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
 from builder.datasets.storage import data_root, remove_dataset_files
+from builder.usage import quota_room
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,8 @@ def run_ingest(dataset_id: int) -> str:
         return "skipped"
     dataset = Dataset.objects.get(pk=dataset_id)
     try:
-        result = materialise(
-            dataset.kind, data_root() / dataset.source, dataset.options, dataset.version_dir, Limits.from_settings()
-        )
+        limits = replace(Limits.from_settings(), storage_room_bytes=quota_room(dataset.owner))
+        result = materialise(dataset.kind, data_root() / dataset.source, dataset.options, dataset.version_dir, limits)
     except DatasetError as exc:
         return _fail(dataset, str(exc))
     except Exception:

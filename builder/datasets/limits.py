@@ -20,6 +20,11 @@ class Limits:
     auto_categorical_max: int = 50  # a text column with more distinct values is ignored unless overridden
     max_distinct_values: int = 1_000_000  # per categorical column, over the whole file
     max_feature_width: int = 20_000  # input width after one-hot encoding
+    # Materialised arrays (builder/datasets/capacity.py), estimated before writing.
+    max_array_bytes: int = 4 * GiB
+    max_table_expansion: float = 50.0  # a table's arrays over its CSV's size ...
+    min_table_array_bytes: int = 64 * MiB  # ... once past this
+    storage_room_bytes: int | None = None  # what the owner's quota has left; set per ingestion
     csv_block_bytes: int = 8 * MiB
     # Zip archives, enforced on the bytes actually decompressed (headers can lie).
     max_zip_entries: int = 100_000
@@ -35,11 +40,13 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        """Defaults, overridden by LAYERLOOM_MAX_UPLOAD_BYTES and the LAYERLOOM_DATASET_LIMITS dict."""
+        """Defaults, overridden by LAYERLOOM_MAX_UPLOAD_BYTES, LAYERLOOM_MAX_DATASET_ARRAYS_MB and the
+        LAYERLOOM_DATASET_LIMITS dict."""
         from django.conf import settings
 
         overrides: dict[str, Any] = dict(getattr(settings, "LAYERLOOM_DATASET_LIMITS", {}) or {})
         overrides.setdefault("max_upload_bytes", getattr(settings, "LAYERLOOM_MAX_UPLOAD_BYTES", 2 * GiB))
+        overrides.setdefault("max_array_bytes", getattr(settings, "LAYERLOOM_MAX_DATASET_ARRAYS_MB", 4096) * MiB)
         known = {f.name for f in fields(cls)}
         return replace(cls(), **{k: v for k, v in overrides.items() if k in known})
 

@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 
 from builder.datasets import preprocessing
 from builder.datasets.arrays import SplitWriters
+from builder.datasets.capacity import arrays_bytes, check_room, table_cap
 from builder.datasets.csvsource import (
     ColumnTypeMismatch,
     check_utf8,
@@ -439,6 +440,9 @@ def _finish(
             f"One-hot encoding makes {width:,} inputs (limit {limits.max_feature_width:,}). "
             "Use index encoding, or set high-cardinality columns to ignore."
         )
+    y_dtype = np.int64 if target_info.task == "classification" else np.float32  # as _write stores it
+    estimate = arrays_bytes(sum(split_counts(split).values()), (width,), np.float32, y_dtype)
+    check_room(estimate, out_dir, limits, cap=table_cap(source, limits), hint=_widest(fitted))
     doc: dict[str, Any] = {
         "format": preprocessing.FORMAT,
         "kind": "tabular",
@@ -454,6 +458,19 @@ def _finish(
     (out_dir / "thumbs").mkdir(exist_ok=True)
     profile = _profile(rows, columns, target, target_info, split, width)
     return IngestResult(target_info.task, [width], target_info.class_names, profile, doc)
+
+
+def _widest(fitted: list[dict[str, Any]]) -> str:
+    """Name the columns that make the arrays wide, for the message that refuses them."""
+    wide = sorted((f for f in fitted if preprocessing.feature_width(f) > 1), key=preprocessing.feature_width,
+                  reverse=True)  # fmt: skip
+    if not wide:
+        return "Upload fewer rows or columns."
+    names = ", ".join(f"{f['name']!r} ({preprocessing.feature_width(f):,} one-hot inputs)" for f in wide[:5])
+    return (
+        f"Most of the width comes from one-hot encoding {names}. Use index encoding "
+        '("encoding": "index"), or set those columns to "ignore" in column_types.'
+    )
 
 
 def _profile(

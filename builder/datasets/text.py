@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from builder.datasets import preprocessing
 from builder.datasets.arrays import SplitWriters
+from builder.datasets.capacity import arrays_bytes, check_room
 from builder.datasets.csvsource import check_utf8, iter_batches, read_header, show_columns, show_name
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
@@ -86,6 +87,8 @@ def ingest_text(source: Path, options: dict[str, Any], out_dir: Path, limits: Li
         "input_shape": [length],
     }
 
+    check_room(arrays_bytes(sum(split_counts(split).values()), (length,), np.int32, np.int64), out_dir, limits,
+               hint="Upload fewer rows, or a shorter sequence_length.")  # fmt: skip
     writers = SplitWriters(out_dir, split_counts(split), (length,), np.int32, np.int64)
     offset = 0
     try:

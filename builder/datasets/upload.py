@@ -30,6 +30,7 @@ from builder.datasets.errors import DatasetError, OptionsError
 from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.options import validate_options
 from builder.datasets.storage import data_root, incoming_dir, remove_dataset_files, source_name
+from builder.usage import over_quota_message
 
 INGEST_QUEUE = "default"
 CHUNK_BYTES = 1024 * 1024
@@ -279,6 +280,9 @@ def create_dataset_from_upload(
             staged.discard()
             existing.duplicate = True
             return existing
+        over_quota = over_quota_message(owner, staged.size, "This upload")
+        if over_quota:
+            raise OptionsError({"file": over_quota})
         original = os.path.basename(str(getattr(uploaded_file, "name", "") or "").replace("\\", "/"))[:255]
         with transaction.atomic():
             dataset = Dataset.objects.create(

@@ -24,9 +24,10 @@ class Architecture(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from builder.spec import Limits, validate_spec
+        from builder.limits import spec_limits
+        from builder.spec import validate_spec
 
-        limits = Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+        limits = spec_limits()
         report = validate_spec(self.spec, limits=limits)
         if report.errors:
             raise ValidationError({"spec": [str(error) for error in report.errors]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -41,6 +42,9 @@ class Dataset(models.Model):
     num_classes = models.PositiveIntegerField(null=True, blank=True)
     class_names = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Names the dataset's folder: unlike the integer id, it is never reused after a database
+    # reset or restore, so a new row can never pick up an old row's files.
+    storage_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -53,7 +57,7 @@ class Dataset(models.Model):
 
     @property
     def data_dir(self) -> Path:
-        return Path(settings.LAYERLOOM_DATA_ROOT) / "datasets" / str(self.pk)
+        return Path(settings.LAYERLOOM_DATA_ROOT) / "datasets" / str(self.storage_key)
 
     @property
     def version_dir(self) -> Path:

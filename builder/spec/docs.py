@@ -66,8 +66,12 @@ A residual block: `inputs` names the shortcut and the branch for `Add` (from the
 
 ## Limits
 
-Configurable through `builder.spec.Limits`: at most {max_layers} layers, {max_params:,}
-parameters (trainable and not), and {max_input_values:,} values per input sample.
+Configurable through `builder.spec.Limits` (the app reads them from the settings
+`LAYERLOOM_MAX_LAYERS`, `LAYERLOOM_MAX_PARAMS`, `LAYERLOOM_MAX_INPUT_VALUES` and
+`LAYERLOOM_MAX_LAYER_VALUES` in `builder/limits.py`): at most {max_layers} layers,
+{max_params:,} parameters (trainable and not), {max_input_values:,} values per input
+sample, and {max_layer_values:,} values per sample at any layer's output (a layer with few
+parameters can still have an output no batch of which fits in memory).
 
 ## The report
 
@@ -185,6 +189,7 @@ def render_architecture_docs() -> str:
         max_layers=limits.max_layers,
         max_params=limits.max_params,
         max_input_values=limits.max_input_values,
+        max_layer_values=limits.max_layer_values,
     )
     lines = [text.rstrip("\n"), "", "## Presets", "", "| Preset | Description |", "|---|---|"]
     lines += [f"| `{name}` | {spec['description']} |" for name, spec in all_presets.items()]

@@ -76,6 +76,7 @@ ERROR_CODES: dict[str, str] = {
     "unused_input": "No layer reads the model input.",
     "embedding_input": "An Embedding does not read the model input, or another layer reads token ids.",
     "too_many_params": "More parameters than the limit.",
+    "output_too_large": "A layer's output has more values per sample than the limit.",
     "internal_error": "A bug in the validator; the spec was not checked.",
 }
 
@@ -87,6 +88,9 @@ class Limits:
     max_layers: int = 200
     max_params: int = 100_000_000
     max_input_values: int = 10_000_000
+    # Values one sample produces at any layer's output: past this the activations of one
+    # batch cannot fit any machine, however few parameters the layer has.
+    max_layer_values: int = 20_000_000
 
 
 def validate_spec(spec: Any, limits: Limits | None = None, batch_size: int = 32) -> SpecReport:
@@ -342,6 +346,19 @@ class _Validator:
                     layer_id,
                     exc.param,
                     f"layers[{i}]" + (f".params.{exc.param}" if exc.param else ""),
+                )
+                shapes[layer_id] = None
+                complete = False
+                continue
+            if prod(out_shape) > self.limits.max_layer_values:
+                self.error(
+                    "output_too_large",
+                    f"{definition.name} layer {label} outputs {list(out_shape)}: {prod(out_shape):,} values per "
+                    f"sample; the limit is {self.limits.max_layer_values:,}. Use fewer filters or units, or "
+                    "downsample (pooling, strides) before it.",
+                    layer_id,
+                    None,
+                    f"layers[{i}]",
                 )
                 shapes[layer_id] = None
                 complete = False

@@ -76,19 +76,22 @@ def test_two_files_under_the_cap_are_still_refused(alice_api: Any) -> None:
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "file"
 
 
-def test_list_read_delete(alice_api: Any, alice_dataset: Any) -> None:
+def test_list_read_delete(alice_api: Any, alice_dataset: Any, django_capture_on_commit_callbacks: Any) -> None:
     assert alice_api.get("/api/datasets/").json()["results"][0]["id"] == alice_dataset.pk
     body = alice_api.get(f"/api/datasets/{alice_dataset.pk}/").json()
     assert body["input_shape"] == [16] and body["num_classes"] == 3
     alice_dataset.data_dir.mkdir(parents=True, exist_ok=True)
-    assert alice_api.delete(f"/api/datasets/{alice_dataset.pk}/").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alice_api.delete(f"/api/datasets/{alice_dataset.pk}/").status_code == 204
     assert not Dataset.objects.exists() and not alice_dataset.data_dir.exists()
 
 
 def test_delete_refused_while_jobs_use_it(alice_api: Any, alice: Any, alice_dataset: Any) -> None:
     make_job(alice, alice_dataset)
+    job = make_job(alice, alice_dataset)
     response = alice_api.delete(f"/api/datasets/{alice_dataset.pk}/")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
+    assert f"({job.pk - 1}, {job.pk})" in response.json()["message"]  # names the jobs
     assert Dataset.objects.filter(pk=alice_dataset.pk).exists()
 
 

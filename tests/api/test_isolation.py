@@ -135,9 +135,9 @@ def test_every_object_route_is_404_for_another_user(
     assert snapshot(alice) == before
     # Every kind of object route was exercised (guards against the walk silently finding nothing).
     for expected in ("DELETE architecture-detail", "PUT architecture-detail", "GET architecture-codegen",
-                     "DELETE dataset-detail", "POST job-cancel", "POST job-retry", "GET job-artifact-download",
-                     "GET job-metrics", "GET job-artifacts", "POST job-predict", "GET model-detail",
-                     "DELETE model-detail", "POST model-predict", "GET job-examples"):  # fmt: skip
+                     "DELETE dataset-detail", "DELETE job-detail", "POST job-cancel", "POST job-retry",
+                     "GET job-artifact-download", "GET job-metrics", "GET job-artifacts", "POST job-predict",
+                     "GET model-detail", "DELETE model-detail", "POST model-predict", "GET job-examples"):  # fmt: skip
         assert expected in checked
 
 
@@ -202,6 +202,29 @@ def _validated_against_alices_dataset(bob_api: Any, world: dict[str, Any]) -> No
     assert response.status_code == 404 and response.json()["errors"][0]["field"] == "dataset"
 
 
+def _own_usage_only(bob_api: Any, world: dict[str, Any]) -> None:
+    """Alice's files (her job's artifact) are not counted in Bob's use."""
+    assert world["artifact"].absolute_path.stat().st_size > 0
+    assert bob_api.get("/api/usage/").json()["used_bytes"] == 0
+
+
+def _own_token_only(bob_api: Any, world: dict[str, Any]) -> None:
+    """Revoking or rotating acts on the caller's own token: Alice's keeps working."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from tests.api.conftest import token_client
+
+    alices = token_client(world["architecture"].owner)
+    key = Token.objects.get(user=world["architecture"].owner).key
+    carol, _ = get_user_model().objects.get_or_create(username="carol")  # Bob's client stays usable
+    carols = token_client(carol)
+    assert carols.post("/api/auth/token/rotate/").status_code == 200
+    assert carols.delete("/api/auth/token/").status_code == 401  # the rotated-out token is gone
+    assert alices.get("/api/architectures/").status_code == 200
+    assert Token.objects.get(user=world["architecture"].owner).key == key
+
+
 def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
     """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
 
@@ -226,8 +249,11 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("job-estimate", "post"): [_job_naming_alices("dataset", "/api/jobs/estimate/"),
                                _job_naming_alices("architecture", "/api/jobs/estimate/")],
     ("token", "post"): [_no_object],
+    ("token", "delete"): [_own_token_only],
+    ("token-rotate", "post"): [_own_token_only],
     ("layers", "get"): [_public("/api/layers/")],
     ("presets", "get"): [_public("/api/presets/"), _presets_fitted_to_alices_dataset],
+    ("usage", "get"): [_own_usage_only],
     ("schema", "get"): [_public("/api/schema/")],
     ("docs", "get"): [_public("/api/docs/")],
 }

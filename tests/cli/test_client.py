@@ -73,3 +73,21 @@ def test_cli_reports_field_errors_and_exits_1(live_server: Any, alice: Any, tmp_
 def test_cli_without_login_says_what_to_do(tmp_path: Path) -> None:
     result = layerloom(tmp_path, "jobs", check=False)
     assert result.returncode != 0 and "layerloom login" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_url_after_the_command_as_the_help_shows_and_logout_revokes(
+    live_server: Any, alice: Any, tmp_path: Path
+) -> None:
+    from rest_framework.authtoken.models import Token
+
+    assert "--url URL" in layerloom(tmp_path, "login", "--help").stdout
+    layerloom(tmp_path, "login", "--url", live_server.url, "--username", "alice", "--password", "alice-password-1")
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["url"] == live_server.url and config["token"] == Token.objects.get(user=alice).key
+    assert json.loads(layerloom(tmp_path, "jobs").stdout) == []  # the saved URL and token are used
+
+    out = layerloom(tmp_path, "logout")
+    assert "token is revoked" in out.stdout and not Token.objects.filter(user=alice).exists()
+    assert "token" not in json.loads((tmp_path / "config.json").read_text())
+    assert "layerloom login" in layerloom(tmp_path, "jobs", check=False).stderr

@@ -44,7 +44,7 @@ def test_upload_creates_a_pending_dataset_and_queues_ingestion_on_commit(
     assert dataset.status == "pending" and dataset.duplicate is False
     assert dataset.name == "Iris" and dataset.original_filename == "iris.csv"
     assert dataset.sha256 == hashlib.sha256(data).hexdigest() and dataset.size_bytes == len(data)
-    assert dataset.source == f"datasets/{dataset.pk}/source/upload.csv"
+    assert dataset.source == f"datasets/{dataset.storage_key}/source/upload.csv"
     assert (data_root / dataset.source).read_bytes() == data
     assert dataset.options["split"] == [0.8, 0.1, 0.1] and dataset.options["target_column"] == "species"
     assert files_under(data_root) == [dataset.source]

@@ -67,3 +67,12 @@ def test_unreachable_broker_gives_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "CELERY_BROKER_URL=redis://127.0.0.1:1/0: cannot connect" in result.stderr
+
+
+def test_spec_limits_come_from_settings(settings) -> None:
+    from builder.limits import spec_limits
+    from builder.spec import Limits
+
+    settings.LAYERLOOM_MAX_LAYERS, settings.LAYERLOOM_MAX_PARAMS = 7, 1000
+    settings.LAYERLOOM_MAX_INPUT_VALUES, settings.LAYERLOOM_MAX_LAYER_VALUES = 500, 600
+    assert spec_limits() == Limits(max_layers=7, max_params=1000, max_input_values=500, max_layer_values=600)

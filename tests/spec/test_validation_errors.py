@@ -322,3 +322,13 @@ def test_valid_spec_has_no_errors() -> None:
 def test_batch_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         validate_spec(presets()["mlp"], batch_size=0)
+
+
+def test_a_layer_whose_output_overflows_is_invalid_however_few_its_params() -> None:
+    # 2,048 parameters, but 9.2 billion values per sample: no batch of it fits any machine.
+    wide = spec(layer("c", "Conv2D", filters=1024, kernel_size=1), layer("g", "GlobalAveragePooling2D"),
+                layer("o", "Dense", units=2, activation="softmax"), shape=[3000, 3000, 1])  # fmt: skip
+    [error] = errors(wide)
+    assert (error.code, error.layer_id, error.path) == ("output_too_large", "c", "layers[0]")
+    assert "9,216,000,000 values per sample" in error.message and "20,000,000" in error.message
+    assert validate_spec(wide, limits=Limits(max_layer_values=10_000_000_000)).ok

@@ -63,7 +63,7 @@ def test_a_job_trains_evaluates_and_exports(celery_worker, alice, bob, framework
     assert NATIVE[framework] <= names and "model.onnx" in names
     for artifact in Artifact.objects.filter(job=job):
         data = artifact.absolute_path.read_bytes()
-        assert artifact.path.startswith(f"jobs/{job.pk}/artifacts/")
+        assert artifact.path.startswith(f"jobs/{job.storage_key}/artifacts/")
         assert len(data) == artifact.size_bytes and hashlib.sha256(data).hexdigest() == artifact.sha256
 
     if (framework, kind) == ("torch", "tabular"):

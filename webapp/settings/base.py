@@ -175,10 +175,17 @@ STORAGES = {
 # Uploaded datasets, materialised arrays, checkpoints and artifacts live under here.
 LAYERLOOM_DATA_ROOT = Path(env_str("LAYERLOOM_DATA_ROOT", str(VAR_DIR / "data")))
 LAYERLOOM_MAX_UPLOAD_BYTES = env_int("LAYERLOOM_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# Bytes of the data root one user's datasets and jobs may hold (MiB); 0 = no quota.
+LAYERLOOM_USER_STORAGE_QUOTA_MB = env_int("LAYERLOOM_USER_STORAGE_QUOTA_MB", 10 * 1024)
+# The largest materialised arrays one dataset version may have (MiB), estimated before writing.
+LAYERLOOM_MAX_DATASET_ARRAYS_MB = env_int("LAYERLOOM_MAX_DATASET_ARRAYS_MB", 4 * 1024)
 # The longest a training job may run; Celery's time limits and Redis's visibility timeout follow it.
 LAYERLOOM_JOB_TIME_LIMIT = env_int("LAYERLOOM_JOB_TIME_LIMIT", 6 * 3600)
 LAYERLOOM_MAX_LAYERS = env_int("LAYERLOOM_MAX_LAYERS", 200)
 LAYERLOOM_MAX_PARAMS = env_int("LAYERLOOM_MAX_PARAMS", 100_000_000)
+# Values per sample at the model input, and at any layer's output (builder/limits.py reads these).
+LAYERLOOM_MAX_INPUT_VALUES = env_int("LAYERLOOM_MAX_INPUT_VALUES", 10_000_000)
+LAYERLOOM_MAX_LAYER_VALUES = env_int("LAYERLOOM_MAX_LAYER_VALUES", 20_000_000)
 LAYERLOOM_DEMO_USERNAME = env_str("LAYERLOOM_DEMO_USERNAME", "demo")
 LAYERLOOM_DEMO_PASSWORD = env_str("LAYERLOOM_DEMO_PASSWORD", "layerloom-demo")
 # Seconds /healthz waits for a worker to answer its ping.
@@ -266,6 +273,8 @@ LAYERLOOM_HEARTBEAT_TIMEOUT = env_int("LAYERLOOM_HEARTBEAT_TIMEOUT", 60)
 LAYERLOOM_JOB_MAX_ATTEMPTS = env_int("LAYERLOOM_JOB_MAX_ATTEMPTS", 3)
 # Optional cap (MiB) on the address space of the process that trains one job; 0 = none.
 LAYERLOOM_JOB_MEMORY_LIMIT_MB = env_int("LAYERLOOM_JOB_MEMORY_LIMIT_MB", 0)
+# A succeeded job's checkpoint is removed (nothing resumes it) unless this is set.
+LAYERLOOM_KEEP_CHECKPOINTS = env_bool("LAYERLOOM_KEEP_CHECKPOINTS", False)
 # Off only for tests and benchmarks that measure training alone: no model files, no bundle.
 LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 # A training worker keeps one process per framework listed here waiting with Django and the

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from builder.datasets.check import check_against_dataset
+from builder.limits import spec_limits
 from builder.models import Dataset
-from builder.spec import Limits, validate_spec
+from builder.spec import validate_spec
 
 
 def compatibility_errors(spec: dict[str, Any], dataset: Dataset) -> dict[str, list[str]]:
@@ -20,7 +19,7 @@ def compatibility_errors(spec: dict[str, Any], dataset: Dataset) -> dict[str, li
     if dataset.status != Dataset.Status.READY:
         errors["dataset"] = [f"Dataset {dataset.name!r} is not ready to train on (it is {dataset.status})."]
         return errors
-    limits = Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+    limits = spec_limits()
     report = validate_spec(spec, limits=limits)
     if not report.ok:
         errors["architecture"] = [str(error) for error in report.errors]

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from workers.lifecycle import finish, update_run
 from workers.models import TrainingJob
+from workers.retention import remove_finished_checkpoint
 from workers.training import artifacts
 from workers.training.context import JobContext, JobError
 from workers.training.reporter import Reporter
@@ -168,4 +169,5 @@ def _update(job_id: int, token: str, **fields: Any) -> None:
 
 def _finish(job_id: int, token: str, status: str, error: str) -> int:
     finish(job_id, token, status, error)
+    remove_finished_checkpoint(job_id)
     return 0

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
 
+from builder.limits import spec_limits
 from builder.spec import Limits
 
 
@@ -29,4 +29,4 @@ def read_spec(path: str) -> Any:
 
 
 def limits() -> Limits:
-    return Limits(max_layers=settings.LAYERLOOM_MAX_LAYERS, max_params=settings.LAYERLOOM_MAX_PARAMS)
+    return spec_limits()

@@ -1,0 +1,53 @@
+"""Each user's storage use, and the quota enforced at upload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from builder.datasets.storage import incoming_dir
+from builder.models import Dataset
+from tests.api.conftest import add_artifact, make_job
+
+pytestmark = pytest.mark.django_db
+
+
+def big_csv(rows: int, seed: int) -> bytes:
+    return b"a,b,label\n" + b"".join(f"{i * seed},{i * 2 + seed},{'xy'[i % 2]}\n".encode() for i in range(rows))
+
+
+def upload(client: Any, content: bytes) -> Any:
+    data = {"file": SimpleUploadedFile("t.csv", content, content_type="text/csv"), "kind": "tabular"}
+    return client.post("/api/datasets/", data, format="multipart")
+
+
+def test_usage_counts_the_users_datasets_and_jobs(alice_api: Any, alice: Any, alice_dataset: Any, settings) -> None:
+    settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 5
+    assert alice_api.get("/api/usage/").json() == {
+        "used_bytes": 0, "quota_bytes": 5 * 1024**2, "datasets_bytes": 0, "jobs_bytes": 0,
+    }  # fmt: skip
+    content = big_csv(100, 3)
+    assert upload(alice_api, content).status_code == 201
+    add_artifact(make_job(alice, alice_dataset, status="succeeded"), content=b"m" * 1234)
+    body = alice_api.get("/api/usage/").json()
+    assert body["datasets_bytes"] == len(content) and body["jobs_bytes"] == 1234
+    assert body["used_bytes"] == len(content) + 1234
+    settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 0
+    assert alice_api.get("/api/usage/").json()["quota_bytes"] is None
+
+
+def test_an_upload_past_the_quota_is_refused_and_leaves_nothing(alice_api: Any, bob_api: Any, settings) -> None:
+    settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 1
+    first, second = big_csv(45_000, 1), big_csv(45_000, 2)
+    assert 0.5 * 1024**2 < len(first) < 1024**2
+    assert upload(alice_api, first).status_code == 201
+    incoming = set(incoming_dir().glob("upload-*"))  # other tests' requests may have left some
+    response = upload(alice_api, second)
+    assert response.status_code == 400, response.json()
+    error = response.json()["errors"][0]
+    assert error["field"] == "file" and "1.0 MiB storage quota" in error["message"] and "Delete" in error["message"]
+    assert Dataset.objects.count() == 1 and set(incoming_dir().glob("upload-*")) == incoming
+    # The quota is per user: Bob's first upload of the same bytes is fine.
+    assert upload(bob_api, second).status_code == 201

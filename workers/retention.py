@@ -1,0 +1,18 @@
+"""What stays on disk after a job finishes."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.conf import settings
+
+from workers.models import TrainingJob
+
+
+def remove_finished_checkpoint(job_id: int) -> None:
+    """A succeeded job's checkpoint only takes space (nothing resumes it) unless LAYERLOOM_KEEP_CHECKPOINTS."""
+    if settings.LAYERLOOM_KEEP_CHECKPOINTS:
+        return
+    job = TrainingJob.objects.filter(pk=job_id, status=TrainingJob.Status.SUCCEEDED).only("storage_key").first()
+    if job is not None:
+        shutil.rmtree(job.checkpoint_dir, ignore_errors=True)
