@@ -116,9 +116,10 @@ class Report(keras.callbacks.Callback):
     # batch_done only writes a few attributes, and stop_training is read after each batch.
     async_safe = True
 
-    def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train_size: int) -> None:
+    def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train: Split, val: Split) -> None:
         super().__init__()
-        self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size
+        self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, len(train.X)
+        self.train_y, self.val_y = train.y, val.y
         self.epoch_index, self.clock, self.trained = 0, EpochClock(), None
         self.complete = True
 
@@ -144,6 +145,7 @@ class Report(keras.callbacks.Callback):
         values.update(took)
         seconds = took["epoch_seconds"]
         values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
+        self.ctx.epoch_in_target_units(values, self.train_y, self.val_y)
         self.reporter.epoch_done(epoch + 1, values)
         save_checkpoint(self.model, self.ctx.checkpoint_dir, epoch + 1, self.early)
         if self.early.update(values.get("val_loss")):
@@ -155,7 +157,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
     model = build(ctx)
     early = EarlyStopping(ctx.hp.patience)
     start = restore_checkpoint(model, ctx.checkpoint_dir, early)
-    callback = Report(ctx, reporter, early, len(train_split.X))
+    callback = Report(ctx, reporter, early, train_split, val)
     if start < ctx.hp.epochs:
         steps = -(-len(train_split.X) // ctx.hp.batch_size)
         model.fit(

@@ -35,7 +35,7 @@ def run(job_id: int, token: str) -> int:
     ctx.job_dir.mkdir(parents=True, exist_ok=True)
     reporter: Reporter | None = None
     try:
-        train_split, val, test = ctx.split("train"), ctx.split("val"), ctx.split("test")
+        train_split, val, test = ctx.split("train", scaled=True), ctx.split("val", scaled=True), ctx.split("test")
         batches = -(-len(train_split.X) // ctx.hp.batch_size)
         reporter = Reporter(job_id, token, ctx.hp.epochs, batches, ScalarWriter(ctx.tensorboard_dir))
         engine = Engine(ctx)
@@ -106,7 +106,7 @@ class Engine:
 def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
     from workers.training.evaluation import evaluate as compute
 
-    result = compute(ctx.task, test.y, outputs, ctx.output_kind, ctx.class_names, test.ids)
+    result = compute(ctx.task, test.y, ctx.target_units(outputs), ctx.output_kind, ctx.class_names, test.ids)
     result["split"] = "test"
     return result
 

@@ -262,6 +262,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
         seconds = took["epoch_seconds"]
         values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
                        "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
+        ctx.epoch_in_target_units(values, train_split.y, val.y)
         reporter.epoch_done(epoch + 1, values)
         save_checkpoint(model, opt, ctx.checkpoint_dir, epoch + 1, early)
         if early.update(values.get("val_loss")):

@@ -94,7 +94,7 @@ def transform(doc: dict[str, Any], records: list[Any]) -> np.ndarray:
 
 
 def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets from data laid out like the upload the model was trained on.
+    """Inputs and targets (as the model learns them) from data laid out like the upload.
 
     Tables: a CSV with the target column. Text: a CSV with the text and label columns.
     Images: a folder with one sub-folder per class, named after the class.
@@ -116,7 +116,8 @@ def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarr
         raise SystemExit(f"{path}: no rows with a value in the column {target!r}")
     raw = [row[target] for row in rows]
     if doc.get("task") == "regression":
-        y = np.asarray([preprocessing.parse_number(v, target) for v in raw], dtype=np.float32)
+        # Standardised as in training (preprocessing.json's target_scaling); predict.py undoes it.
+        y = preprocessing.scale_target(doc, np.asarray([preprocessing.parse_number(v, target) for v in raw]))
     else:
         unknown = sorted({v for v in raw if v not in classes})
         if unknown:
@@ -171,6 +172,7 @@ def report(doc: dict[str, Any], head: str, ids: list[str], outputs: np.ndarray, 
     """One CSV row per input (to a file, or to standard output)."""
     outputs = outputs.reshape(len(ids), -1)
     if doc.get("task") == "regression":
+        outputs = preprocessing.unscale_target(doc, outputs)  # the model learned a standardised target
         width = outputs.shape[1]
         header = ["input"] + (["prediction"] if width == 1 else [f"prediction_{i}" for i in range(width)])
         rows = [[name, *map(number, row)] for name, row in zip(ids, outputs, strict=True)]
