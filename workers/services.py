@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from builder.models import Architecture, Dataset
 from workers.models import TrainingJob
 from workers.training.compat import compatibility_errors
-from workers.training.hyperparameters import field_errors, loss_errors, parse_hyperparameters
+from workers.training.hyperparameters import field_errors, parse_hyperparameters, task_errors
 
 
 class JobRejected(Exception):
@@ -58,8 +58,8 @@ def submit_job(
         for key, messages in compatibility_errors(frozen, dataset).items():
             errors.setdefault(key, []).extend(messages)
     if hp is not None and dataset.task:
-        for message in loss_errors(hp, dataset.task):
-            errors.setdefault("loss", []).append(message)
+        for key, messages in task_errors(hp, dataset.task).items():
+            errors.setdefault(key, []).extend(messages)
     if errors:
         raise JobRejected(errors)
     assert hp is not None and frozen is not None

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 STATE = "state.json"
+# The best epoch's weights (restore_best_weights), written when the validation loss improves.
+BEST_KERAS = "best-weights.npz"
+BEST_TORCH = "best-state.pt"
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -35,3 +38,8 @@ def load_state(folder: Path, framework: str) -> dict[str, Any] | None:
         return None
     state = json.loads(path.read_text())
     return state if state.get("framework") == framework else None
+
+
+def keeps_best(restore: bool, early: Any, val_loss: float | None) -> bool:
+    """After early.update(val_loss): is this epoch the best so far, to be kept for restore_best_weights?"""
+    return restore and early.patience is not None and val_loss is not None and early.wait == 0

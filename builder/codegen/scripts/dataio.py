@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+LR_SCHEDULES = ("none", "reduce_on_plateau", "cosine")  # schedules.SCHEDULES
 
 
 def load_json(path: Path | str) -> dict[str, Any]:
@@ -207,6 +208,14 @@ def train_arguments(
     parser.add_argument("--optimizer", choices=optimizers, default=settings.get("optimizer", "adam"))
     parser.add_argument("--loss", default=settings.get("loss", "auto"))
     parser.add_argument("--seed", type=int, default=settings.get("seed", 0))
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=settings.get("lr_schedule", "none"))
+    parser.add_argument("--class-weight", choices=["none", "balanced"], default=settings.get("class_weight", "none"))
+    parser.add_argument("--clipnorm", type=float, default=settings.get("clipnorm"),
+                        help="scale all gradients together so their global norm is at most this")  # fmt: skip
+    parser.add_argument("--label-smoothing", type=float, default=settings.get("label_smoothing", 0.0))
+    parser.add_argument("--patience", type=int, default=settings.get("patience"),
+                        help="with --validation: stop after this many epochs without a better validation loss "
+                        "and keep the best epoch's weights")  # fmt: skip
     parser.add_argument("--output", type=Path, default=Path(output))
     return parser.parse_args()
 
