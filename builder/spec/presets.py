@@ -135,6 +135,28 @@ def presets() -> dict[str, dict[str, Any]]:
     return copy.deepcopy(_PRESETS)
 
 
+def fit_preset(
+    name: str, input_shape: list[int] | tuple[int, ...], task: str, n_outputs: int, vocab_size: int | None = None
+) -> dict[str, Any]:
+    """A preset fitted to a dataset: its input shape, its vocabulary, an output head for its task.
+
+    Classification with n classes ends in n softmax units; regression in n_outputs linear
+    units (one target: 1). Embedding layers take the vocabulary size when one is given.
+    """
+    all_presets = presets()
+    if name not in all_presets:
+        raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(sorted(all_presets))}")
+    spec = all_presets[name]
+    spec["input"]["shape"] = [int(v) for v in input_shape]
+    for layer in spec["layers"]:
+        if layer["type"] == "Embedding" and vocab_size:
+            layer["params"]["input_dim"] = int(vocab_size)
+    head = spec["layers"][-1]
+    head["params"]["units"] = int(n_outputs)
+    head["params"]["activation"] = "linear" if task == "regression" else "softmax"
+    return spec
+
+
 def ground_truth() -> dict[str, tuple[dict[str, Any], int]]:
     """Name -> (spec, published parameter count) for models described outside this project."""
     return copy.deepcopy(_GROUND_TRUTH)
