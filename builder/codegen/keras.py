@@ -20,6 +20,9 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "Embedding": ("input_dim", "output_dim"),
     "Conv1D": ("filters", "kernel_size"),
     "Conv2D": ("filters", "kernel_size"),
+    "Conv2DTranspose": ("filters", "kernel_size"),
+    "SpatialDropout1D": ("rate",),
+    "SpatialDropout2D": ("rate",),
     "LSTM": ("units",),
     "GRU": ("units",),
 }

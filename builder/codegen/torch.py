@@ -278,6 +278,61 @@ def global_average_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted
     return None, [f"{out} = {ins[0]}.mean(dim=(2, 3))"]
 
 
+@emits("GlobalMaxPooling1D")
+def global_max_1d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    return None, [f"{out} = {ins[0]}.amax(dim=1)"]
+
+
+@emits("GlobalMaxPooling2D")
+def global_max_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    return None, [f"{out} = {ins[0]}.amax(dim=(2, 3))"]
+
+
+@emits("SpatialDropout1D")
+def spatial_dropout_1d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    # nn.Dropout1d drops whole channels of (N, C, L): the sequence is (N, L, C).
+    module = call("nn.Dropout1d", [literal(layer.params.rate)])  # type: ignore[attr-defined]
+    return module, [f"{out} = self.{layer.id}({ins[0]}.transpose(1, 2)).transpose(1, 2)"]
+
+
+@emits("SpatialDropout2D")
+def spatial_dropout_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    return call("nn.Dropout2d", [literal(layer.params.rate)]), [f"{out} = self.{layer.id}({ins[0]})"]  # type: ignore[attr-defined]
+
+
+@emits("UpSampling2D")
+def upsampling_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    p: Any = layer.params
+    kwargs = {"scale_factor": size(pair(p.size)), "mode": literal(p.interpolation)}
+    if p.interpolation == "bilinear":
+        kwargs["align_corners"] = "False"  # half-pixel centres, as Keras's resize
+    return call("nn.Upsample", [], kwargs), [f"{out} = self.{layer.id}({ins[0]})"]
+
+
+@emits("Conv2DTranspose")
+def conv2d_transpose(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    p: Any = layer.params
+    kernel, strides = pair(p.kernel_size), pair(p.strides)
+    kwargs = {"kernel_size": size(kernel)}
+    if strides != (1, 1):
+        kwargs["stride"] = size(strides)
+    expr = f"self.{layer.id}({ins[0]})"
+    if p.padding == "same":
+        # Keras crops kernel - strides rows (columns): half, rounded down, at the top (left), the
+        # rest at the bottom (right). torch crops `padding` from both sides; an odd remainder is
+        # cut from the end here.
+        crop = (kernel[0] - strides[0], kernel[1] - strides[1])
+        if crop[0] // 2 or crop[1] // 2:
+            kwargs["padding"] = size((crop[0] // 2, crop[1] // 2))
+        if crop[0] % 2 or crop[1] % 2:
+            height, width = layer.output_shape[0], layer.output_shape[1]
+            expr += f"[:, :, :{height}, :{width}]"
+    if not p.use_bias:
+        kwargs["bias"] = "False"
+    module = call("nn.ConvTranspose2d", [literal(layer.input_shapes[0][-1]), literal(p.filters)], kwargs)
+    return module, [f"{out} = {activation(expr, p.activation, 3)}"]
+
+
 # -- recurrent --------------------------------------------------------------------------
 
 
