@@ -31,8 +31,8 @@ class Policy:
 
 _NN = ("Linear", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d")
 _NN += ("LayerNorm", "Dropout", "Embedding", "LSTM", "GRU", "Dropout1d", "Dropout2d", "Upsample", "ConvTranspose2d")
-_TORCH = ("relu", "sigmoid", "tanh", "softmax", "cat", "ones_like")
-_FUNCTIONAL = ("gelu", "elu", "selu", "silu", "leaky_relu", "pad")
+_TORCH = ("relu", "sigmoid", "tanh", "softmax", "cat", "ones_like", "rand", "where", "cos", "sin", "stack", "zeros_like")
+_FUNCTIONAL = ("gelu", "elu", "selu", "silu", "leaky_relu", "pad", "affine_grid", "grid_sample")
 
 MODEL_POLICY = Policy(
     modules=frozenset({"__future__", "keras", "keras.layers", "torch", "torch.nn", "torch.nn.functional"}),
@@ -44,7 +44,7 @@ MODEL_POLICY = Policy(
         | {f"torch.nn.functional.{f}" for f in _FUNCTIONAL}
     ),
     builtins=frozenset({"super"}),
-    methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long", "amax"}),
+    methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long", "amax", "flip", "clamp"}),
 )
 
 # train.py, predict.py and dataio.py (builder.codegen.scripts): the standard library they

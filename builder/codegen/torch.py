@@ -333,6 +333,74 @@ def conv2d_transpose(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
     return module, [f"{out} = {activation(expr, p.activation, 3)}"]
 
 
+# -- augmentation (training only) -------------------------------------------------------
+
+
+def training_only(out: str, source: str, lines: list[str]) -> list[str]:
+    """Statements that change ``out`` only while the module trains; otherwise it is the input."""
+    head = [] if out == source else [f"{out} = {source}"]
+    return [*head, "if self.training:", *[f"    {line}" for line in lines]]
+
+
+def per_image(x: str) -> str:
+    """One uniform random number per image, shaped to broadcast over (N, C, H, W)."""
+    return f"torch.rand({x}.shape[0], 1, 1, 1, device={x}.device)"
+
+
+@emits("RandomFlip")
+def random_flip(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    mode = layer.params.mode  # type: ignore[attr-defined]
+    lines = []
+    if mode in ("horizontal", "horizontal_and_vertical"):
+        lines.append(f"{out} = torch.where({per_image(out)} < 0.5, {out}.flip(3), {out})")
+    if mode in ("vertical", "horizontal_and_vertical"):
+        lines.append(f"{out} = torch.where({per_image(out)} < 0.5, {out}.flip(2), {out})")
+    return None, training_only(out, ins[0], lines)
+
+
+@emits("RandomContrast")
+def random_contrast(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    p: Any = layer.params
+    low, high = p.value_range
+    lines = [
+        f"mean = {out}.mean(dim=(2, 3), keepdim=True)",
+        f"scale = 1.0 + (2.0 * {per_image(out)} - 1.0) * {literal(p.factor)}",
+        f"{out} = ((({out} - mean) * scale) + mean).clamp({literal(low)}, {literal(high)})",
+    ]
+    return None, training_only(out, ins[0], lines)
+
+
+def resample(out: str, matrix: list[str]) -> list[str]:
+    """Resample each image through its own 2x3 affine matrix (reflection fills the edges)."""
+    return [
+        f"theta = torch.stack([{', '.join(matrix)}], dim=1).reshape(-1, 2, 3)",
+        f"grid = F.affine_grid(theta, {out}.shape, align_corners=False)",
+        f'{out} = F.grid_sample({out}, grid, mode="bilinear", padding_mode="reflection", align_corners=False)',
+    ]
+
+
+@emits("RandomRotation")
+def random_rotation(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    largest = layer.params.factor * 2 * 3.141592653589793  # type: ignore[attr-defined]
+    lines = [
+        f"angle = (2.0 * torch.rand({out}.shape[0], device={out}.device) - 1.0) * {literal(round(largest, 12))}",
+        "cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)",
+        *resample(out, ["cos", "-sin", "zero", "sin", "cos", "zero"]),
+    ]
+    return None, training_only(out, ins[0], lines)
+
+
+@emits("RandomZoom")
+def random_zoom(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    factor = layer.params.height_factor  # type: ignore[attr-defined]
+    lines = [
+        f"zoom = 1.0 + (2.0 * torch.rand({out}.shape[0], device={out}.device) - 1.0) * {literal(factor)}",
+        "zero = torch.zeros_like(zoom)",
+        *resample(out, ["zoom", "zero", "zero", "zero", "zoom", "zero"]),
+    ]
+    return None, training_only(out, ins[0], lines)
+
+
 # -- recurrent --------------------------------------------------------------------------
 
 

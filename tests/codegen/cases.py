@@ -111,6 +111,16 @@ LAYER_CASES: dict[str, list[dict[str, Any]]] = {
         spec([4, 3, 2], layer("deconv", "Conv2DTranspose", filters=2, kernel_size=[2, 3], strides=[2, 1],
                               padding="same", use_bias=False)),  # fmt: skip
     ],
+    "RandomFlip": [
+        spec([4, 5, 2], layer("flip", "RandomFlip"), layer("conv", "Conv2D", filters=2, kernel_size=1)),
+        spec([4, 4, 1], layer("flip", "RandomFlip", mode="vertical")),
+    ],
+    "RandomRotation": [spec([5, 5, 3], layer("turn", "RandomRotation", factor=0.1))],
+    "RandomZoom": [spec([5, 4, 1], layer("zoom", "RandomZoom", height_factor=0.2), layer("gap", "GlobalAveragePooling2D"))],
+    "RandomContrast": [
+        spec([4, 4, 3], layer("contrast", "RandomContrast", factor=0.3)),
+        spec([4, 4, 1], layer("contrast", "RandomContrast", factor=0.5, value_range=[-1.0, 1.0])),
+    ],
     "LSTM": [
         spec([5, 3], layer("lstm", "LSTM", units=4)),
         spec([5, 3], layer("lstm", "LSTM", units=4, return_sequences=True)),

@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn import datasets
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, r2_score
 
-from builder.datasets.arrays import load_split
+from builder.datasets.arrays import load_ids, load_split
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
 from builder.datasets.options import validate_options
+from builder.demo import reviews_csv
 from builder.models import Dataset
 from builder.spec.presets import fit_preset
 from tests.workers.helpers import wait_status
@@ -82,5 +84,39 @@ def test_the_mlp_preset_with_default_settings_comes_close_to_scikit_learn(celery
     score = job.evaluation["r2"] if task == "regression" else job.evaluation["accuracy"]
     reference = baseline(ds)
     epochs = job.metrics.count()
-    print(f"\n{framework} {name}: {score:.3f} against scikit-learn {reference:.3f} ({epochs} epochs)")
+    trained = sum(m.values["epoch_seconds"] for m in job.metrics.all())
+    took = (job.finished_at - job.started_at).total_seconds()
+    print(f"\n{framework} {name}: {score:.3f} against scikit-learn {reference:.3f} ({epochs} epochs, "
+          f"{trained:.1f} s training of {took:.1f} s)")  # fmt: skip
     assert score >= reference - margin, (score, reference, epochs)
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_the_text_preset_with_default_settings_comes_close_to_tf_idf_and_logistic_regression(celery_worker, alice,
+                                                                                            tmp_path, framework):  # fmt: skip
+    source = tmp_path / "reviews.csv"
+    source.write_bytes(reviews_csv())
+    ds = Dataset.objects.create(owner=alice, name="reviews", kind="text", status=Dataset.Status.PROCESSING,
+                                sha256="0" * 64)  # fmt: skip
+    options = validate_options("text", {"text_column": "text", "label_column": "label"})
+    result = materialise("text", source, options, ds.version_dir, Limits())
+    ds.status, ds.task, ds.input_shape = Dataset.Status.READY, result.task, result.input_shape
+    ds.class_names, ds.num_classes = result.class_names, result.num_classes
+    ds.save()
+    vocabulary = len(result.preprocessing["text"]["vocabulary"])
+    spec = fit_preset("text_fasttext", ds.input_shape, "classification", len(ds.class_names), vocab_size=vocabulary)
+    job = submit_job(alice, spec=spec, dataset=ds, framework=framework, hyperparameters={"device": "cpu", "seed": 1})
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=celery_worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+
+    with source.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    texts = {split: [rows[i]["text"] for i in load_ids(ds.version_dir, split)] for split in ("train", "test")}
+    labels = {split: [rows[i]["label"] for i in load_ids(ds.version_dir, split)] for split in ("train", "test")}
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    reference = LogisticRegression(max_iter=2000).fit(tfidf.fit_transform(texts["train"]), labels["train"])
+    baseline_accuracy = accuracy_score(labels["test"], reference.predict(tfidf.transform(texts["test"])))
+    score = job.evaluation["accuracy"]
+    print(f"\n{framework} reviews: {score:.3f} against TF-IDF + logistic regression {baseline_accuracy:.3f} "
+          f"({job.metrics.count()} epochs)")  # fmt: skip
+    assert score >= baseline_accuracy - 0.03, (score, baseline_accuracy)

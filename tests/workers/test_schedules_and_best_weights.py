@@ -11,6 +11,7 @@ from builder.codegen.scripts.schedules import PLATEAU_PATIENCE
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_status
 from workers.models import TrainingJob
 from workers.services import submit_job
+from workers.training.reporter import EarlyStopping
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,7 +55,10 @@ def test_early_stopping_ends_with_the_best_epochs_weights(celery_worker, alice, 
         np.save(folder / f"{name}_test.npy", np.load(folder / f"{name}_val.npy"))
     job = run(alice, ds, framework, celery_worker, epochs=40, learning_rate=0.05, patience=4, lr_schedule="none")
     val_losses = [m.values["val_loss"] for m in job.metrics.order_by("epoch")]
-    best = int(np.argmin(val_losses))
+    best = 0  # the last epoch that lowered the best validation loss by more than the minimum
+    for epoch, loss in enumerate(val_losses):
+        if loss < val_losses[best] - EarlyStopping.MIN_DELTA:
+            best = epoch
     assert len(val_losses) == best + 1 + 4, val_losses  # stopped 4 epochs after the best
     assert job.evaluation["loss"] == pytest.approx(val_losses[best], rel=1e-4)
     assert abs(job.evaluation["loss"] - val_losses[-1]) > 1e-3  # not the last epoch's weights
