@@ -169,3 +169,38 @@ def test_regression_exports_agree_and_predict_py_reports_target_units(framework:
     with case.inputs[0].open(newline="", encoding="utf-8") as handle:
         prices = np.array([float(row["price"]) for row in csv.DictReader(handle)])
     assert np.abs(again - prices).mean() < 0.25 * np.abs(prices - prices.mean()).mean(), (again, prices)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_new_layers_export_and_augmentation_is_left_out_of_the_files(framework: str, tmp_path: Path) -> None:
+    """Augmentation, spatial dropout, upsampling, transposed convolution and global max pooling
+    export to every format, and the files compute the inference model (no random changes)."""
+    layer = helpers.layer
+    spec = {
+        "format": 1,
+        "name": "export-new-layers",
+        "input": {"shape": [8, 8, 3]},
+        "layers": [
+            layer("flip", "RandomFlip"),
+            layer("turn", "RandomRotation", factor=0.1),
+            layer("zoom", "RandomZoom", height_factor=0.2),
+            layer("contrast", "RandomContrast", factor=0.3),
+            layer("conv", "Conv2D", filters=4, kernel_size=3, strides=2, padding="same", activation="relu"),
+            layer("drop", "SpatialDropout2D", rate=0.2),
+            layer("up", "UpSampling2D", interpolation="bilinear"),
+            layer("deconv", "Conv2DTranspose", filters=3, kernel_size=3, strides=2, padding="same"),
+            layer("pool", "GlobalMaxPooling2D"),
+            layer("out", "Dense", units=2, activation="softmax"),
+        ],
+    }
+    doc = helpers.image_case(tmp_path, np.random.default_rng(1)).doc | {"input_shape": [8, 8, 3]}
+    doc["image"] = doc["image"] | {"size": [8, 8]}
+    model, module = helpers.build(framework, spec, seed=2)
+    x = np.random.default_rng(4).uniform(0, 1, size=(5, 8, 8, 3)).astype("float32")
+    expected = helpers.native_outputs(framework, model, module, x)
+    exported = export_artifacts(framework, model, spec, doc, tmp_path / "artifacts", x[:4])
+    files = {item.kind: item.path for item in exported}
+    assert float(np.abs(helpers.onnx_outputs(files["onnx"], x) - expected).max()) < TOLERANCE
+    for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
+        assert float(np.abs(outputs - expected).max()) < TOLERANCE, name
