@@ -118,6 +118,7 @@ def wait_status(job: TrainingJob, *statuses: str, timeout: float = 180, worker: 
 
 
 def hp(**overrides: Any) -> dict[str, Any]:
-    base = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1, "device": "cpu"}
+    # A fixed number of epochs (no early stopping): these jobs are about how a job runs.
+    base = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1, "device": "cpu", "patience": None}
     base.update(overrides)
     return base

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import math
 import os
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,17 +15,19 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from builder.codegen import generate_dataio_module
 from builder.codegen.scripts.schedules import PLATEAU_PATIENCE, SCHEDULES, LearningRate, balanced_class_weights
+from workers.training.context import JobContext
 from workers.training.hyperparameters import parse_hyperparameters
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def context(**hp: Any) -> SimpleNamespace:
-    """What the runners' loss and optimizer functions read from a JobContext."""
+def context(**hp: Any) -> JobContext:
+    """A job's context as the runners' loss and optimizer functions read it (no files needed)."""
     kind = hp.pop("output_kind", None) or "softmax"
     params = parse_hyperparameters(hp)
-    return SimpleNamespace(hp=params, loss=params.resolved_loss("classification", kind), output_kind=kind,
-                           classification=True, class_names=["a", "b", "c"])  # fmt: skip
+    return JobContext(job_id=0, framework="torch", spec={}, hp=params, task="classification",
+                      class_names=["a", "b", "c"], output_kind=kind, loss=params.resolved_loss("classification", kind),
+                      input_dtype="float32", dataset_dir=Path("."), job_dir=Path("."))  # fmt: skip
 
 
 # --- the schedules and weights themselves (pure Python, shipped in the bundle too) ------------

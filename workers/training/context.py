@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from builder.codegen.scripts import output_kind
+from builder.codegen.scripts.schedules import balanced_class_weights
 from builder.datasets.arrays import load_split
 from builder.datasets.preprocessing import scale_target, target_scaling, unscale_target
 from builder.spec import resolve
@@ -89,6 +90,13 @@ class JobContext:
         if scaled and not self.classification:
             return Split(np.array(X, dtype=x_dtype), scale_target(self.preprocessing(), y), ids)
         return Split(np.array(X, dtype=x_dtype), np.array(y, dtype=y_dtype), ids)
+
+    def class_weights(self, train_y: np.ndarray) -> list[float] | None:
+        """class_weight "balanced": one weight per class from the training labels; None otherwise."""
+        if self.hp.class_weight == "none" or not self.classification:
+            return None
+        n_classes = max(2, len(self.class_names), int(train_y.max(initial=0)) + 1)
+        return balanced_class_weights(train_y, n_classes)
 
     def target_units(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs as predictions a person reads: regression values back in the target's units."""

@@ -18,7 +18,7 @@ import tensorflow as tf  # noqa: E402
 
 from builder.codegen import generate_keras  # noqa: E402
 from builder.codegen.guard import load_module  # noqa: E402
-from builder.codegen.scripts.schedules import LearningRate, balanced_class_weights  # noqa: E402
+from builder.codegen.scripts.schedules import LearningRate  # noqa: E402
 from workers.training import checkpoints  # noqa: E402
 from workers.training.context import JobContext, JobError, Split  # noqa: E402
 from workers.training.epoch_clock import EpochClock  # noqa: E402
@@ -224,10 +224,8 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
 
 def class_weight(ctx: JobContext, train_y: np.ndarray) -> dict[int, float] | None:
     """class_weight "balanced" as Keras's fit takes it: class index -> weight."""
-    if ctx.hp.class_weight == "none" or not ctx.classification:
-        return None
-    n_classes = max(2, len(ctx.class_names), int(train_y.max(initial=0)) + 1)
-    return dict(enumerate(balanced_class_weights(train_y, n_classes)))
+    weights = ctx.class_weights(train_y)
+    return dict(enumerate(weights)) if weights is not None else None
 
 
 def batches(split: Split, batch_size: int, seed: int) -> tf.data.Dataset:

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
-from builder.codegen.scripts.schedules import LearningRate, balanced_class_weights
+from builder.codegen.scripts.schedules import LearningRate
 from workers.training import checkpoints
 from workers.training.context import JobContext, JobError, Split
 from workers.training.epoch_clock import EpochClock
@@ -137,11 +137,10 @@ def sample_losses(ctx: JobContext) -> Loss:
 def training_loss(ctx: JobContext, train_y: np.ndarray, device: torch.device) -> Loss:
     """The loss the optimizer minimises: the mean loss, or with class_weight "balanced" each
     sample's loss times its class's weight, summed over the batch size (Keras's class_weight)."""
-    criterion = loss_fn(ctx)
-    if ctx.hp.class_weight == "none" or not ctx.classification:
-        return criterion
-    n_classes = max(2, len(ctx.class_names), int(train_y.max(initial=0)) + 1)
-    weights = torch.tensor(balanced_class_weights(train_y, n_classes), dtype=torch.float32, device=device)
+    balanced = ctx.class_weights(train_y)
+    if balanced is None:
+        return loss_fn(ctx)
+    weights = torch.tensor(balanced, dtype=torch.float32, device=device)
     per_sample = sample_losses(ctx)
     return lambda out, y: (per_sample(out, y) * weights[y.long()]).mean()
 
