@@ -95,7 +95,7 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
     gc.freeze()  # as the job process does before training
     try:
         # HandEpochs goes first, so its epoch_begin runs before Report starts the job's clock.
-        callbacks = [HandEpochs(), keras_runner.Report(ctx, reporter, EarlyStopping(None), len(train.X))]
+        callbacks = [HandEpochs(), keras_runner.Report(ctx, reporter, EarlyStopping(None), train, val)]
         # The job's own input stream, as keras_runner.train feeds it.
         job_model.fit(keras_runner.batches(train, batch, 0), steps_per_epoch=-(-len(train.X) // batch),
                       epochs=hp["epochs"], validation_data=(val.X, val.y), verbose=0, shuffle=False,

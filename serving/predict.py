@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from builder.datasets.preprocessing import target_values
+from builder.datasets.preprocessing import unscale_target
 from serving.inputs import InputProblems, read_inputs, transform, unknown_categories
 from serving.sessions import CACHE, LoadedModel, NotServable
 from workers.models import TrainingJob
@@ -47,7 +47,7 @@ def answers(model: LoadedModel, outputs: np.ndarray) -> dict[str, Any]:
     """Classification: the label, its probability and every class's; regression: the value."""
     doc = model.doc
     if doc.get("task") == "regression":
-        values = target_values(doc, outputs).reshape(len(outputs), -1)
+        values = unscale_target(doc, outputs).reshape(len(outputs), -1)
         if values.shape[1] == 1:
             return {"task": "regression", "predictions": [{"value": float(v)} for v in values[:, 0]]}
         return {"task": "regression", "predictions": [{"values": row} for row in values.tolist()]}

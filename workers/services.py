@@ -22,7 +22,7 @@ from workers.admission import memory_errors
 from workers.lifecycle import JobStateError, enqueue
 from workers.models import TrainingJob
 from workers.training.compat import compatibility_errors
-from workers.training.hyperparameters import Hyperparameters, field_errors, loss_errors, parse_hyperparameters
+from workers.training.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters, task_errors
 
 
 class JobRejected(Exception):
@@ -81,8 +81,8 @@ def check_job(
         for key, messages in compatibility_errors(frozen, dataset).items():
             errors.setdefault(key, []).extend(messages)
     if hp is not None and dataset.task:
-        for message in loss_errors(hp, dataset.task):
-            errors.setdefault("loss", []).append(message)
+        for key, messages in task_errors(hp, dataset.task).items():
+            errors.setdefault(key, []).extend(messages)
     if hp is not None and frozen is not None and not errors:
         errors.update(memory_errors(frozen, hp.batch_size, dataset))
     if errors:

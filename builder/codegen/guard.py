@@ -30,9 +30,9 @@ class Policy:
 
 
 _NN = ("Linear", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d")
-_NN += ("LayerNorm", "Dropout", "Embedding", "LSTM", "GRU")
-_TORCH = ("relu", "sigmoid", "tanh", "softmax", "cat", "ones_like")
-_FUNCTIONAL = ("gelu", "elu", "selu", "silu", "leaky_relu", "pad")
+_NN += ("LayerNorm", "Dropout", "Embedding", "LSTM", "GRU", "Dropout1d", "Dropout2d", "Upsample", "ConvTranspose2d")
+_TORCH = ("relu", "sigmoid", "tanh", "softmax", "cat", "ones_like", "rand", "where", "cos", "sin", "stack", "zeros_like")
+_FUNCTIONAL = ("gelu", "elu", "selu", "silu", "leaky_relu", "pad", "affine_grid", "grid_sample")
 
 MODEL_POLICY = Policy(
     modules=frozenset({"__future__", "keras", "keras.layers", "torch", "torch.nn", "torch.nn.functional"}),
@@ -44,7 +44,7 @@ MODEL_POLICY = Policy(
         | {f"torch.nn.functional.{f}" for f in _FUNCTIONAL}
     ),
     builtins=frozenset({"super"}),
-    methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long"}),
+    methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long", "amax", "flip", "clamp"}),
 )
 
 # train.py, predict.py and dataio.py (builder.codegen.scripts): the standard library they
@@ -52,7 +52,7 @@ MODEL_POLICY = Policy(
 SCRIPT_POLICY = Policy(
     modules=MODEL_POLICY.modules
     | {"argparse", "collections.abc", "csv", "json", "sys", "pathlib", "typing", "numpy"}
-    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "dataio"},
+    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "dataio", "schedules", "math"},
     calls=None,
     builtins=frozenset({"super", "print", "range", "len", "float", "int", "str", "list", "dict", "zip", "enumerate"})
     | {"min", "max", "sum", "round", "sorted", "tuple", "isinstance", "map", "format", "SystemExit", "ValueError"},

@@ -20,6 +20,13 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "Embedding": ("input_dim", "output_dim"),
     "Conv1D": ("filters", "kernel_size"),
     "Conv2D": ("filters", "kernel_size"),
+    "Conv2DTranspose": ("filters", "kernel_size"),
+    "SpatialDropout1D": ("rate",),
+    "SpatialDropout2D": ("rate",),
+    "RandomFlip": ("mode",),
+    "RandomRotation": ("factor",),
+    "RandomZoom": ("height_factor",),
+    "RandomContrast": ("factor",),
     "LSTM": ("units",),
     "GRU": ("units",),
 }
@@ -27,6 +34,7 @@ ALWAYS_KEYWORD: dict[str, tuple[str, ...]] = {
     "MaxPooling1D": ("pool_size",),
     "MaxPooling2D": ("pool_size",),
     "AveragePooling2D": ("pool_size",),
+    "RandomContrast": ("value_range",),  # Keras's default is (0, 255); Layerloom's images are in [0, 1]
 }
 
 

@@ -278,6 +278,129 @@ def global_average_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted
     return None, [f"{out} = {ins[0]}.mean(dim=(2, 3))"]
 
 
+@emits("GlobalMaxPooling1D")
+def global_max_1d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    return None, [f"{out} = {ins[0]}.amax(dim=1)"]
+
+
+@emits("GlobalMaxPooling2D")
+def global_max_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    return None, [f"{out} = {ins[0]}.amax(dim=(2, 3))"]
+
+
+@emits("SpatialDropout1D")
+def spatial_dropout_1d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    # nn.Dropout1d drops whole channels of (N, C, L): the sequence is (N, L, C).
+    module = call("nn.Dropout1d", [literal(layer.params.rate)])  # type: ignore[attr-defined]
+    return module, [f"{out} = self.{layer.id}({ins[0]}.transpose(1, 2)).transpose(1, 2)"]
+
+
+@emits("SpatialDropout2D")
+def spatial_dropout_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    return call("nn.Dropout2d", [literal(layer.params.rate)]), [f"{out} = self.{layer.id}({ins[0]})"]  # type: ignore[attr-defined]
+
+
+@emits("UpSampling2D")
+def upsampling_2d(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    p: Any = layer.params
+    kwargs = {"scale_factor": size(pair(p.size)), "mode": literal(p.interpolation)}
+    if p.interpolation == "bilinear":
+        kwargs["align_corners"] = "False"  # half-pixel centres, as Keras's resize
+    return call("nn.Upsample", [], kwargs), [f"{out} = self.{layer.id}({ins[0]})"]
+
+
+@emits("Conv2DTranspose")
+def conv2d_transpose(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    p: Any = layer.params
+    kernel, strides = pair(p.kernel_size), pair(p.strides)
+    kwargs = {"kernel_size": size(kernel)}
+    if strides != (1, 1):
+        kwargs["stride"] = size(strides)
+    expr = f"self.{layer.id}({ins[0]})"
+    if p.padding == "same":
+        # Keras crops kernel - strides rows (columns): half, rounded down, at the top (left), the
+        # rest at the bottom (right). torch crops `padding` from both sides; an odd remainder is
+        # cut from the end here.
+        crop = (kernel[0] - strides[0], kernel[1] - strides[1])
+        if crop[0] // 2 or crop[1] // 2:
+            kwargs["padding"] = size((crop[0] // 2, crop[1] // 2))
+        if crop[0] % 2 or crop[1] % 2:
+            height, width = layer.output_shape[0], layer.output_shape[1]
+            expr += f"[:, :, :{height}, :{width}]"
+    if not p.use_bias:
+        kwargs["bias"] = "False"
+    module = call("nn.ConvTranspose2d", [literal(layer.input_shapes[0][-1]), literal(p.filters)], kwargs)
+    return module, [f"{out} = {activation(expr, p.activation, 3)}"]
+
+
+# -- augmentation (training only) -------------------------------------------------------
+
+
+def training_only(out: str, source: str, lines: list[str]) -> list[str]:
+    """Statements that change ``out`` only while the module trains; otherwise it is the input."""
+    head = [] if out == source else [f"{out} = {source}"]
+    return [*head, "if self.training:", *[f"    {line}" for line in lines]]
+
+
+def per_image(x: str) -> str:
+    """One uniform random number per image, shaped to broadcast over (N, C, H, W)."""
+    return f"torch.rand({x}.shape[0], 1, 1, 1, device={x}.device)"
+
+
+@emits("RandomFlip")
+def random_flip(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    mode = layer.params.mode  # type: ignore[attr-defined]
+    lines = []
+    if mode in ("horizontal", "horizontal_and_vertical"):
+        lines.append(f"{out} = torch.where({per_image(out)} < 0.5, {out}.flip(3), {out})")
+    if mode in ("vertical", "horizontal_and_vertical"):
+        lines.append(f"{out} = torch.where({per_image(out)} < 0.5, {out}.flip(2), {out})")
+    return None, training_only(out, ins[0], lines)
+
+
+@emits("RandomContrast")
+def random_contrast(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    p: Any = layer.params
+    low, high = p.value_range
+    lines = [
+        f"mean = {out}.mean(dim=(2, 3), keepdim=True)",
+        f"scale = 1.0 + (2.0 * {per_image(out)} - 1.0) * {literal(p.factor)}",
+        f"{out} = ((({out} - mean) * scale) + mean).clamp({literal(low)}, {literal(high)})",
+    ]
+    return None, training_only(out, ins[0], lines)
+
+
+def resample(out: str, matrix: list[str]) -> list[str]:
+    """Resample each image through its own 2x3 affine matrix (reflection fills the edges)."""
+    return [
+        f"theta = torch.stack([{', '.join(matrix)}], dim=1).reshape(-1, 2, 3)",
+        f"grid = F.affine_grid(theta, {out}.shape, align_corners=False)",
+        f'{out} = F.grid_sample({out}, grid, mode="bilinear", padding_mode="reflection", align_corners=False)',
+    ]
+
+
+@emits("RandomRotation")
+def random_rotation(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    largest = layer.params.factor * 2 * 3.141592653589793  # type: ignore[attr-defined]
+    lines = [
+        f"angle = (2.0 * torch.rand({out}.shape[0], device={out}.device) - 1.0) * {literal(round(largest, 12))}",
+        "cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)",
+        *resample(out, ["cos", "-sin", "zero", "sin", "cos", "zero"]),
+    ]
+    return None, training_only(out, ins[0], lines)
+
+
+@emits("RandomZoom")
+def random_zoom(layer: ResolvedLayer, ins: list[str], out: str) -> Emitted:
+    factor = layer.params.height_factor  # type: ignore[attr-defined]
+    lines = [
+        f"zoom = 1.0 + (2.0 * torch.rand({out}.shape[0], device={out}.device) - 1.0) * {literal(factor)}",
+        "zero = torch.zeros_like(zoom)",
+        *resample(out, ["zoom", "zero", "zero", "zero", "zoom", "zero"]),
+    ]
+    return None, training_only(out, ins[0], lines)
+
+
 # -- recurrent --------------------------------------------------------------------------
 
 

@@ -246,21 +246,36 @@ def encode_images(images: Sequence[bytes], image_doc: Mapping[str, Any]) -> np.n
     return np.stack([image_to_array(open_image(data, max_pixels), image_doc) for data in images])
 
 
-# --- regression targets ----------------------------------------------------------------
+# --- regression targets ---------------------------------------------------------------
+# Models learn a regression target standardised on the training split: a target in the
+# hundreds would otherwise need hundreds of epochs of large updates to reach its scale.
+# The document records {"target_scaling": {"mean": m, "std": s}}; a model's raw output
+# times s plus m is the value in the target's units. No key: outputs are already in them.
 
 
-def target_values(doc: Mapping[str, Any], outputs: Any) -> np.ndarray:
-    """A regression model's outputs in the target's own units.
+def target_scaling(doc: Mapping[str, Any]) -> tuple[float, float]:
+    """(mean, std) of the training split's target; (0, 1) where the document has none."""
+    scaling = doc.get("target_scaling") or {}
+    return float(scaling.get("mean", 0.0)), float(scaling.get("std", 1.0))
 
-    When the target was standardised for training, the document carries
-    ``"target_scaling": {"mean": m, "std": s}`` and the value is output * s + m; without it
-    the output already is the value.
-    """
-    values = np.asarray(outputs, dtype=np.float64)
-    scaling = doc.get("target_scaling")
-    if not scaling:
-        return values
-    return values * float(scaling["std"]) + float(scaling["mean"])
+
+def fit_target_scaling(y: np.ndarray) -> dict[str, float]:
+    """The training target's mean and population standard deviation (1 for a constant target)."""
+    values = np.asarray(y, dtype=np.float64)
+    std = float(values.std())
+    return {"mean": float(values.mean()), "std": std if std > 1e-12 else 1.0}
+
+
+def scale_target(doc: Mapping[str, Any], y: np.ndarray) -> np.ndarray:
+    """Target values in their own units -> what the model is trained to output (float32)."""
+    mean, std = target_scaling(doc)
+    return ((np.asarray(y, dtype=np.float64) - mean) / std).astype(np.float32)
+
+
+def unscale_target(doc: Mapping[str, Any], outputs: np.ndarray) -> np.ndarray:
+    """A model's raw regression outputs -> values in the target's units (float64)."""
+    mean, std = target_scaling(doc)
+    return np.asarray(outputs, dtype=np.float64) * std + mean
 
 
 # --- the one entry point --------------------------------------------------------------

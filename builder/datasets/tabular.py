@@ -453,6 +453,8 @@ def _finish(
         "input_shape": [width],
         "missing_values": list(preprocessing.MISSING_TOKENS),
     }
+    if target_info.task == "regression":
+        doc["target_scaling"] = preprocessing.fit_target_scaling(target_info.y[(split == TRAIN) & target_info.usable])
     _write(doc, store, split, target_info, out_dir)
     write_json(out_dir / "preprocessing.json", doc)
     (out_dir / "thumbs").mkdir(exist_ok=True)

@@ -29,7 +29,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("hidden2", "Dense", units=32, activation="relu"),
             _layer("out", "Dense", units=3, activation="softmax"),
         ],
-        "Multi-layer perceptron for tables: 16 numeric features, 3 classes.",
+        "Multi-layer perceptron (64 and 32 units, dropout) for tables: the default for tabular data, "
+        "classification or regression, from a hundred rows up. As shown: 16 features, 3 classes.",
     ),
     "small_cnn": _spec(
         "small-cnn",
@@ -43,7 +44,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("gap", "GlobalAveragePooling2D"),
             _layer("out", "Dense", units=10, activation="softmax"),
         ],
-        "Small convolutional network for 32x32 colour images, 10 classes.",
+        "Small convolutional network with batch normalization: a first choice for small, low-resolution image "
+        "sets (hundreds to tens of thousands of images). As shown: 32x32 colour images, 10 classes.",
     ),
     "lenet5": _spec(
         "lenet-5",
@@ -58,7 +60,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("f6", "Dense", units=84, activation="tanh"),
             _layer("out", "Dense", units=10, activation="softmax"),
         ],
-        "LeNet-5 (LeCun et al., 1998) for 32x32 grey images.",
+        "LeNet-5 (LeCun et al., 1998) for 32x32 grey images: the classic for digits and other small grey "
+        "shapes.",
     ),
     "residual_cnn": _spec(
         "residual-cnn",
@@ -79,7 +82,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("gap", "GlobalAveragePooling2D"),
             _layer("out", "Dense", units=10, activation="softmax"),
         ],
-        "Residual network with two blocks (identity and projection shortcuts) for 32x32 colour images.",
+        "Residual network with two blocks (identity and projection shortcuts) for 32x32 colour images: "
+        "deeper than small_cnn, for image sets of thousands of images or more.",
     ),
     "text_lstm": _spec(
         "text-lstm",
@@ -90,7 +94,21 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("drop", "Dropout", rate=0.3),
             _layer("out", "Dense", units=1, activation="sigmoid"),
         ],
-        "Text classifier: sequences of 40 token ids from a 5,000-word vocabulary, binary label.",
+        "Text classifier that reads word order (LSTM): for tens of thousands of texts or more, where order "
+        "matters; on small text sets start with text_fasttext. As shown: 40 token ids, 5,000 words, binary label.",
+    ),
+    "text_fasttext": _spec(
+        "text-fasttext",
+        [40],
+        [
+            _layer("embed", "Embedding", input_dim=5000, output_dim=64),
+            _layer("gap", "GlobalAveragePooling1D"),
+            _layer("drop", "Dropout", rate=0.2),
+            _layer("out", "Dense", units=2, activation="softmax"),
+        ],
+        "Text classifier that averages word embeddings over the text (fastText-style, Joulin et al., 2016): "
+        "the default for text, strong on short texts and small data sets (hundreds to thousands of rows) and "
+        "fast. As shown: 40 token ids, 5,000 words, 2 classes.",
     ),
 }
 
@@ -150,6 +168,7 @@ _APPLIES: dict[str, frozenset[str]] = {
     "lenet5": frozenset({"image"}),
     "residual_cnn": frozenset({"image"}),
     "text_lstm": frozenset({"text"}),
+    "text_fasttext": frozenset({"text"}),
 }
 # Below this side length a CNN preset's "valid" windows would shrink the image to nothing.
 _FULL_SIZE = 32
@@ -161,6 +180,7 @@ _FITTED_DESCRIPTIONS = {
     "lenet5": "LeNet-5 (LeCun et al., 1998)",
     "residual_cnn": "Residual network with two blocks (identity and projection shortcuts)",
     "text_lstm": "Text classifier: word embeddings and an LSTM",
+    "text_fasttext": "Text classifier: word embeddings averaged over the text (fastText-style)",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from builder.spec.params import Params
 from builder.spec.shapes import Shape
 
-CATEGORIES = ("core", "convolution", "pooling", "normalization", "recurrent", "merge")
+CATEGORIES = ("core", "convolution", "pooling", "normalization", "recurrent", "merge", "augmentation")
 
 
 class LayerType:

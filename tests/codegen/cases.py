@@ -94,6 +94,33 @@ LAYER_CASES: dict[str, list[dict[str, Any]]] = {
     ],
     "GlobalAveragePooling1D": [spec([5, 3], layer("gap", "GlobalAveragePooling1D"))],
     "GlobalAveragePooling2D": [spec([4, 4, 3], layer("gap", "GlobalAveragePooling2D"))],
+    "GlobalMaxPooling1D": [spec([5, 3], layer("gmp", "GlobalMaxPooling1D"))],
+    "GlobalMaxPooling2D": [spec([4, 4, 3], layer("gmp", "GlobalMaxPooling2D"))],
+    "SpatialDropout1D": [
+        spec([6], layer("embed", "Embedding", input_dim=20, output_dim=4), layer("drop", "SpatialDropout1D", rate=0.3))
+    ],
+    "SpatialDropout2D": [spec([4, 4, 3], layer("drop", "SpatialDropout2D", rate=0.5), layer("fc", "Dense", units=2))],
+    "UpSampling2D": [
+        spec([3, 4, 2], layer("up", "UpSampling2D")),
+        spec([3, 3, 2], layer("up", "UpSampling2D", size=[2, 3], interpolation="bilinear")),
+    ],
+    "Conv2DTranspose": [
+        spec([3, 3, 2], layer("deconv", "Conv2DTranspose", filters=3, kernel_size=3, activation="relu")),
+        spec([3, 4, 2], layer("deconv", "Conv2DTranspose", filters=2, kernel_size=3, strides=2, padding="same")),
+        spec([3, 3, 2], layer("deconv", "Conv2DTranspose", filters=2, kernel_size=4, strides=2, padding="same")),
+        spec([4, 3, 2], layer("deconv", "Conv2DTranspose", filters=2, kernel_size=[2, 3], strides=[2, 1],
+                              padding="same", use_bias=False)),  # fmt: skip
+    ],
+    "RandomFlip": [
+        spec([4, 5, 2], layer("flip", "RandomFlip"), layer("conv", "Conv2D", filters=2, kernel_size=1)),
+        spec([4, 4, 1], layer("flip", "RandomFlip", mode="vertical")),
+    ],
+    "RandomRotation": [spec([5, 5, 3], layer("turn", "RandomRotation", factor=0.1))],
+    "RandomZoom": [spec([5, 4, 1], layer("zoom", "RandomZoom", height_factor=0.2), layer("gap", "GlobalAveragePooling2D"))],
+    "RandomContrast": [
+        spec([4, 4, 3], layer("contrast", "RandomContrast", factor=0.3)),
+        spec([4, 4, 1], layer("contrast", "RandomContrast", factor=0.5, value_range=[-1.0, 1.0])),
+    ],
     "LSTM": [
         spec([5, 3], layer("lstm", "LSTM", units=4)),
         spec([5, 3], layer("lstm", "LSTM", units=4, return_sequences=True)),

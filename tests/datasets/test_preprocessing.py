@@ -79,6 +79,17 @@ def test_pillow_decompression_bomb_warning_is_an_error(monkeypatch):
         preprocessing.open_image(png_bytes((20, 20)), max_pixels=10_000)
 
 
+def test_regression_targets_scale_and_unscale_with_the_documented_numbers():
+    doc = {"target_scaling": {"mean": 150.0, "std": 75.0}}
+    y = np.array([75.0, 150.0, 300.0])
+    scaled = preprocessing.scale_target(doc, y)
+    assert scaled.dtype == np.float32 and scaled.tolist() == [-1.0, 0.0, 2.0]
+    assert np.array_equal(preprocessing.unscale_target(doc, scaled), y)  # raw output * std + mean
+    assert np.array_equal(preprocessing.unscale_target({}, y), y)  # no key: already in target units
+    assert preprocessing.fit_target_scaling(np.array([2.0, 4.0])) == {"mean": 3.0, "std": 1.0}
+    assert preprocessing.fit_target_scaling(np.array([5.0, 5.0]))["std"] == 1.0
+
+
 def test_unknown_format_version_is_refused():
     with pytest.raises(InputError, match="format"):
         transform_records({**TABLE_DOC, "format": 2}, [{"x": "1"}])

@@ -211,3 +211,19 @@ def test_cut_into_pieces_crlf_or_quoted_the_arrays_are_the_same(tmp_path):
             expected = arrays
         for got, want in zip(arrays, expected, strict=True):
             assert np.array_equal(got, want), name
+
+
+def test_a_regression_target_is_standardised_on_the_training_rows(tmp_path):
+    body = [[f"{i * 0.5:.2f}", f"{300 + i * 1.5:.2f}"] for i in range(60)]
+    result = ingest(tmp_path, csv_bytes(["x", "price"], body))
+    assert result.task == "regression"
+    train_ids = load_ids(tmp_path / "v1", "train")
+    prices = np.array([float(row[1]) for row in body])
+    scaling = result.preprocessing["target_scaling"]
+    assert scaling["mean"] == pytest.approx(prices[train_ids].mean())
+    assert scaling["std"] == pytest.approx(prices[train_ids].std())
+    assert scaling["mean"] != pytest.approx(prices.mean())
+    _, y = load_split(tmp_path / "v1", "test")  # the stored target stays in its own units
+    assert np.allclose(np.asarray(y), prices[load_ids(tmp_path / "v1", "test")])
+    (tmp_path / "c").mkdir()
+    assert "target_scaling" not in ingest(tmp_path / "c", iris_like(), target_column="species").preprocessing

@@ -162,6 +162,36 @@ def text_case(folder: Path, rng: np.random.Generator) -> Case:
     return Case(spec, doc, [path], texts)
 
 
+def regression_case(folder: Path, rng: np.random.Generator) -> Case:
+    """A table with a price to predict; the model learns it standardised (target_scaling)."""
+    spec = {
+        "format": 1,
+        "name": "export-regression",
+        "input": {"shape": [2]},
+        "layers": [layer("hidden", "Dense", units=8, activation="relu"), layer("out", "Dense", units=1)],
+    }
+    doc = {
+        "format": 1,
+        "kind": "tabular",
+        "task": "regression",
+        "target_column": "price",
+        "class_names": [],
+        "features": [
+            {"name": "rooms", "type": "numeric", "mean": 3.0, "std": 1.2, "impute": 3.0},
+            {"name": "area", "type": "numeric", "mean": 80.0, "std": 25.0, "impute": 80.0},
+        ],
+        "target_scaling": {"mean": 250.0, "std": 90.0},
+        "input_shape": [2],
+    }
+    rows = [{"rooms": f"{rng.integers(1, 6)}", "area": f"{rng.normal(80, 25):.1f}"} for _ in range(10)]
+    path = folder / "homes.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ["rooms", "area", "price"])
+        writer.writeheader()
+        writer.writerows({**row, "price": f"{100 + 30 * float(row['rooms']):.1f}"} for row in rows)
+    return Case(spec, doc, [path], rows)
+
+
 CASES = {"tabular": tabular_case, "images": image_case, "text": text_case}
 
 

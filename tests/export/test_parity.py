@@ -138,3 +138,75 @@ def test_exports_agree(framework: str, kind: str, tmp_path: Path) -> None:
     assert versions == json.loads((bundle / "versions.json").read_text())
     assert versions["packages"] == library_versions(framework)["packages"]
     assert versions["framework"] == framework and versions["onnx_opset"] >= 13
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_regression_exports_agree_and_predict_py_reports_target_units(framework: str, tmp_path: Path) -> None:
+    """Model files give the standardised output (the documented contract); predict.py gives prices."""
+    data = tmp_path / "data"
+    data.mkdir()
+    case = helpers.regression_case(data, np.random.default_rng(3))
+    model, module = helpers.build(framework, case.spec, seed=5)
+    x = case.x
+    raw = helpers.native_outputs(framework, model, module, x)
+    exported = export_artifacts(framework, model, case.spec, case.doc, tmp_path / "artifacts", x[:4])
+    files = {item.kind: item.path for item in exported}
+    assert float(np.abs(helpers.onnx_outputs(files["onnx"], x) - raw).max()) < TOLERANCE
+    for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
+        assert float(np.abs(outputs - raw).max()) < TOLERANCE, name
+
+    user = tmp_path / "user"
+    user.mkdir()
+    bundle = helpers.unzip_bundle(files["code_bundle"], user)
+    assert json.loads((bundle / "preprocessing.json").read_text())["target_scaling"] == {"mean": 250.0, "std": 90.0}
+    helpers.run_script(bundle / "predict.py", [*map(str, case.inputs), "--output", "predictions.csv"], cwd=user)
+    with (user / "predictions.csv").open(newline="", encoding="utf-8") as handle:
+        predicted = np.array([float(row["prediction"]) for row in csv.DictReader(handle)])
+    np.testing.assert_allclose(predicted, raw.reshape(-1) * 90.0 + 250.0, rtol=1e-6, atol=1e-4)
+
+    # train.py learns the standardised price: a few epochs from the CSV leave predictions near the prices.
+    args = [str(case.inputs[0]), "--epochs", "60", "--batch-size", "5", "--learning-rate", "0.05", "--output"]
+    weights = "retrained.safetensors" if framework == "torch" else "retrained.weights.h5"
+    helpers.run_script(bundle / "train.py", [*args, weights], user)
+    helpers.run_script(bundle / "predict.py", [str(case.inputs[0]), "--weights", weights, "--output", "new.csv"], user)
+    with (user / "new.csv").open(newline="", encoding="utf-8") as handle:
+        again = np.array([float(row["prediction"]) for row in csv.DictReader(handle)])
+    with case.inputs[0].open(newline="", encoding="utf-8") as handle:
+        prices = np.array([float(row["price"]) for row in csv.DictReader(handle)])
+    assert np.abs(again - prices).mean() < 0.25 * np.abs(prices - prices.mean()).mean(), (again, prices)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_new_layers_export_and_augmentation_is_left_out_of_the_files(framework: str, tmp_path: Path) -> None:
+    """Augmentation, spatial dropout, upsampling, transposed convolution and global max pooling
+    export to every format, and the files compute the inference model (no random changes)."""
+    layer = helpers.layer
+    spec = {
+        "format": 1,
+        "name": "export-new-layers",
+        "input": {"shape": [8, 8, 3]},
+        "layers": [
+            layer("flip", "RandomFlip"),
+            layer("turn", "RandomRotation", factor=0.1),
+            layer("zoom", "RandomZoom", height_factor=0.2),
+            layer("contrast", "RandomContrast", factor=0.3),
+            layer("conv", "Conv2D", filters=4, kernel_size=3, strides=2, padding="same", activation="relu"),
+            layer("drop", "SpatialDropout2D", rate=0.2),
+            layer("up", "UpSampling2D", interpolation="bilinear"),
+            layer("deconv", "Conv2DTranspose", filters=3, kernel_size=3, strides=2, padding="same"),
+            layer("pool", "GlobalMaxPooling2D"),
+            layer("out", "Dense", units=2, activation="softmax"),
+        ],
+    }
+    doc = helpers.image_case(tmp_path, np.random.default_rng(1)).doc | {"input_shape": [8, 8, 3]}
+    doc["image"] = doc["image"] | {"size": [8, 8]}
+    model, module = helpers.build(framework, spec, seed=2)
+    x = np.random.default_rng(4).uniform(0, 1, size=(5, 8, 8, 3)).astype("float32")
+    expected = helpers.native_outputs(framework, model, module, x)
+    exported = export_artifacts(framework, model, spec, doc, tmp_path / "artifacts", x[:4])
+    files = {item.kind: item.path for item in exported}
+    assert float(np.abs(helpers.onnx_outputs(files["onnx"], x) - expected).max()) < TOLERANCE
+    for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
+        assert float(np.abs(outputs - expected).max()) < TOLERANCE, name

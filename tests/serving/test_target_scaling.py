@@ -22,8 +22,8 @@ SCALED = {**DOC, "target_scaling": {"mean": 200.0, "std": 50.0}}
 
 
 def test_target_values_are_identity_without_the_key():
-    np.testing.assert_array_equal(preprocessing.target_values(DOC, OUTPUTS), OUTPUTS.astype(np.float64))
-    np.testing.assert_allclose(preprocessing.target_values(SCALED, OUTPUTS), [[125.0], [200.0], [212.5]])
+    np.testing.assert_array_equal(preprocessing.unscale_target(DOC, OUTPUTS), OUTPUTS.astype(np.float64))
+    np.testing.assert_allclose(preprocessing.unscale_target(SCALED, OUTPUTS), [[125.0], [200.0], [212.5]])
 
 
 @pytest.mark.parametrize(("doc", "want"), [(DOC, [-1.5, 0.0, 0.25]), (SCALED, [125.0, 200.0, 212.5])])

@@ -67,9 +67,11 @@ def _rnn_to_keras(kind: str, state: Mapping[str, np.ndarray], suffix: str) -> Ar
     ]
 
 
-KERNEL_AXES = {"Dense": (1, 0), "Conv1D": (2, 1, 0), "Conv2D": (3, 2, 0, 1)}
+# Conv2DTranspose: Keras (kh, kw, out, in) <-> torch (in, out, kh, kw), the same permutation as
+# Conv2D's since both hold the axes the other way round (no kernel flip: both are conv2d's gradient).
+KERNEL_AXES = {"Dense": (1, 0), "Conv1D": (2, 1, 0), "Conv2D": (3, 2, 0, 1), "Conv2DTranspose": (3, 2, 0, 1)}
 # The inverse permutations, torch -> Keras.
-KERNEL_AXES_BACK = {"Dense": (1, 0), "Conv1D": (2, 1, 0), "Conv2D": (2, 3, 1, 0)}
+KERNEL_AXES_BACK = {"Dense": (1, 0), "Conv1D": (2, 1, 0), "Conv2D": (2, 3, 1, 0), "Conv2DTranspose": (2, 3, 1, 0)}
 
 
 def layer_to_torch(layer: ResolvedLayer, weights: Sequence[np.ndarray]) -> dict[str, np.ndarray]:

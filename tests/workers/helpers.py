@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from builder.datasets.preprocessing import fit_target_scaling
 from builder.models import Dataset
 from workers.models import TrainingJob
 
@@ -65,8 +66,8 @@ def arrays(kind: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         y = (X < 25).sum(axis=1) > 6
         return X, y.astype(np.int64)
     X = rng.normal(size=(n, 6)).astype(np.float32)
-    if kind == "regression":
-        return X, (X @ np.arange(1, 7, dtype=np.float32) / 6).astype(np.float32)
+    if kind == "regression":  # a target far from 0 with a wide spread, as prices are
+        return X, (300 + 40 * X @ np.arange(1, 7, dtype=np.float32) / 6).astype(np.float32)
     return X, np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5]).astype(np.int64)
 
 
@@ -86,7 +87,10 @@ def make_dataset(owner: Any, kind: str = "tabular", n: int = 240, seed: int = 0)
         np.save(folder / f"X_{split}.npy", X[a:b])
         np.save(folder / f"y_{split}.npy", y[a:b])
         np.save(folder / f"ids_{split}.npy", np.arange(a, b, dtype=np.int64) + 1000)
-    (folder / "preprocessing.json").write_text(json.dumps({"format": 1, "kind": KIND_OF[kind], "steps": []}))
+    doc: dict[str, Any] = {"format": 1, "kind": KIND_OF[kind], "task": task, "steps": []}
+    if task == "regression":  # as ingestion records it: fitted on the training rows
+        doc["target_scaling"] = fit_target_scaling(y[: cuts["train"][1]])
+    (folder / "preprocessing.json").write_text(json.dumps(doc))
     return ds
 
 
@@ -114,6 +118,7 @@ def wait_status(job: TrainingJob, *statuses: str, timeout: float = 180, worker: 
 
 
 def hp(**overrides: Any) -> dict[str, Any]:
-    base = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1, "device": "cpu"}
+    # A fixed number of epochs (no early stopping): these jobs are about how a job runs.
+    base = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1, "device": "cpu", "patience": None}
     base.update(overrides)
     return base

@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
+    f1_score,
     log_loss,
     mean_absolute_error,
     mean_squared_error,
@@ -60,3 +61,25 @@ def test_regression_matches_scikit_learn():
     assert result["r2"] == pytest.approx(r2_score(y, pred))
     assert result["residuals"][0]["residual"] == pytest.approx(y[0] - pred[0])
     assert sum(result["residual_histogram"]["counts"]) == 200
+
+
+def test_macro_f1_and_per_class_figures_equal_scikit_learns_with_classes_never_predicted_or_present():
+    rng = np.random.default_rng(11)
+    names = ["a", "b", "c", "d", "e"]
+    y = rng.choice([0, 1, 2, 3], size=400, p=[0.5, 0.3, 0.15, 0.05])  # class "e" is never present
+    probs = rng.dirichlet(np.ones(5), size=400)
+    probs[np.arange(400), y] += rng.uniform(0, 1.5, size=400)  # mostly right, sometimes wrong
+    probs[:, 3:] *= 1e-3  # class "d" is present but never predicted
+    probs[:5, 4] = 50.0  # class "e" is predicted five times, always wrongly
+    probs /= probs.sum(1, keepdims=True)
+    result = evaluate("classification", y, probs, "softmax", names, None)
+    pred = probs.argmax(1)
+    assert 3 not in pred and 4 not in y and np.count_nonzero(pred == 4) == 5
+    labels = list(range(5))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    for i, row in enumerate(result["per_class"]):
+        assert row["class"] == names[i]
+        assert abs(row["precision"] - p[i]) <= 1e-9 and abs(row["recall"] - r[i]) <= 1e-9
+        assert abs(row["f1"] - f[i]) <= 1e-9 and row["support"] == s[i]
+    assert abs(result["macro_f1"] - f1_score(y, pred, labels=labels, average="macro", zero_division=0)) <= 1e-9
+    assert result["per_class"][3]["f1"] == 0 and result["per_class"][4]["support"] == 0

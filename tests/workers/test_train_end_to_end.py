@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
+import numpy as np
 import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
@@ -77,3 +79,33 @@ def redelivered_message_changes_nothing(job: TrainingJob, worker) -> None:
     wait_for(lambda: f"job {job.pk}: message ignored" in worker.log(), 60, what="the worker to see the message")
     assert TrainingJob.objects.filter(pk=job.pk).values().get() == before
     assert list(job.metrics.values_list("id", "values")) == metric_rows
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_a_regression_job_learns_the_standardised_target_and_reports_target_units(celery_worker, alice, framework):
+    ds = make_dataset(alice, "regression", n=300)
+    scaling = json.loads((ds.version_dir / "preprocessing.json").read_text())["target_scaling"]
+    assert scaling["mean"] > 250 and scaling["std"] > 20  # far from the standardised scale
+    job = submit_job(alice, spec=SPECS["regression"], dataset=ds, framework=framework,
+                     hyperparameters=hp(epochs=25, learning_rate=0.01))  # fmt: skip
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=celery_worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+
+    evaluation = job.evaluation
+    y_test = np.load(ds.version_dir / "y_test.npy")
+    ids = np.load(ds.version_dir / "ids_test.npy").tolist()
+    by_id = dict(zip(ids, y_test.tolist(), strict=True))
+    residuals = evaluation["residuals"]
+    assert all(row["true"] == pytest.approx(by_id[row["id"]]) for row in residuals)  # raw units, not standardised
+    predicted = np.array([row["predicted"] for row in residuals])
+    assert abs(predicted.mean() - y_test.mean()) < 0.25 * y_test.std()
+    assert evaluation["r2"] > 0.9, evaluation["r2"]
+    assert evaluation["mae"] == pytest.approx(np.abs([row["residual"] for row in residuals]).mean())
+
+    last = job.metrics.order_by("epoch").last().values
+    val_y = np.load(ds.version_dir / "y_val.npy")
+    assert {"val_mae", "val_rmse", "val_r2", "r2"} <= set(last)
+    # Validation metrics in the target's units: the same size as the test errors, not 1/std of them.
+    assert 0.3 < last["val_rmse"] / evaluation["rmse"] < 3
+    assert last["val_r2"] == pytest.approx(1 - last["val_rmse"] ** 2 / val_y.var(), abs=1e-5)
+    assert last["val_r2"] > 0.85

@@ -20,6 +20,7 @@ from builder.codegen.scripts import (
     bundle_readme_template,
     generate_dataio_module,
     generate_predict_script,
+    generate_schedules_module,
     generate_train_script,
 )
 from builder.datasets import preprocessing as preprocessing_module
@@ -32,7 +33,8 @@ REQUIREMENTS = {
     "keras": ("tensorflow", "keras", "h5py", "numpy", "pillow"),
     "torch": ("torch", "safetensors", "numpy", "pillow"),
 }
-TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "seed")
+TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "seed", "lr_schedule", "class_weight",
+                 "clipnorm", "label_smoothing", "patience")  # fmt: skip
 # A fixed timestamp makes the zip depend only on its contents (same weights, same bytes).
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -106,6 +108,7 @@ def bundle_files(
         "predict.py": generate_predict_script(spec, framework),
         "train.py": generate_train_script(spec, framework),
         "dataio.py": generate_dataio_module(),
+        "schedules.py": generate_schedules_module(),
         "preprocessing.py": Path(preprocessing_module.__file__).read_text(encoding="utf-8"),
         "preprocessing.json": _json(preprocessing),
         "bundle.json": _json(bundle_info),

@@ -26,6 +26,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 STATE = "state.json"
+# The best epoch's weights (restore_best_weights), written when the validation loss improves.
+BEST_KERAS = "best-weights.npz"
+BEST_TORCH = "best-state.pt"
 
 
 def owner_of(job: Any) -> dict[str, Any]:
@@ -82,3 +85,8 @@ def restore_host_rng(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     name, keys, pos, has_gauss, cached = rng["numpy"]
     np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def keeps_best(restore: bool, early: Any, val_loss: float | None) -> bool:
+    """After early.update(val_loss): is this epoch the best so far, to be kept for restore_best_weights?"""
+    return restore and early.patience is not None and val_loss is not None and early.wait == 0

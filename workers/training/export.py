@@ -32,6 +32,7 @@ import numpy as np
 
 from builder.codegen import generate_keras, generate_torch
 from builder.codegen.guard import load_module
+from builder.spec.inference import without_augmentation
 from workers.training import bundle
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,15 @@ def export_artifacts(
         stage, work = Path(scratch) / "out", Path(scratch) / "work"
         stage.mkdir()
         work.mkdir()
-        exporter = _export_keras if framework == "keras" else _export_torch
-        files, weights, reference, exporter_name = exporter(model, source, sample, stage, work)
+        if framework == "keras":
+            # The files hold the inference model: Keras would trace augmentation's random ops.
+            inference = without_augmentation(spec)
+            files_source = source if inference == spec else generate_keras(inference)
+            files, weights, reference, exporter_name = _export_keras(model, files_source, sample, stage, work)
+            if files_source != source:  # the bundle's weights file fits its model.py, the trained module
+                weights = _keras_bundle_weights(model, source, work)
+        else:
+            files, weights, reference, exporter_name = _export_torch(model, source, sample, stage, work)
         onnx_path = stage / "model.onnx"
         _tidy_onnx(onnx_path, framework, versions)
         _check_onnx(onnx_path, sample, reference)
@@ -228,6 +236,25 @@ def _export_keras(
     if tflite is not None:
         files.append(("tflite", tflite))
     return files, weights, reference, f"keras.Model.export (tf2onnx {_version('tf2onnx')})"
+
+
+def _keras_bundle_weights(model: Any, source: str, work: Path) -> Path:
+    """The trained weights saved from the trained module (augmentation layers included)."""
+    import keras
+
+    module = load_module(source, "layerloom_export_bundle_model")
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        with keras.device("cpu:0"):
+            full = module.build_model()
+            full.set_weights(model.get_weights())
+            path = work / "bundle" / bundle.WEIGHTS["keras"]
+            path.parent.mkdir()
+            full.save_weights(path)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    return path
 
 
 def _tflite(saved: Path, path: Path, sample: np.ndarray, reference: np.ndarray) -> Path | None:

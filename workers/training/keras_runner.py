@@ -18,6 +18,7 @@ import tensorflow as tf  # noqa: E402
 
 from builder.codegen import generate_keras  # noqa: E402
 from builder.codegen.guard import load_module  # noqa: E402
+from builder.codegen.scripts.schedules import LearningRate  # noqa: E402
 from workers.training import checkpoints  # noqa: E402
 from workers.training.context import JobContext, JobError, Split  # noqa: E402
 from workers.training.epoch_clock import EpochClock  # noqa: E402
@@ -53,21 +54,42 @@ def build(ctx: JobContext) -> keras.Model:
 
 
 def optimizer(ctx: JobContext) -> keras.optimizers.Optimizer:
-    lr, name = ctx.hp.learning_rate, ctx.hp.optimizer
+    # global_clipnorm: all gradients scaled together, as torch's clip_grad_norm_ does
+    # (Keras's clipnorm would clip each variable's gradient on its own).
+    lr, name, clip = ctx.hp.learning_rate, ctx.hp.optimizer, {"global_clipnorm": ctx.hp.clipnorm}
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr)
+        return keras.optimizers.SGD(learning_rate=lr, **clip)
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=0.01)
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=0.01, **clip)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr)
-    return keras.optimizers.Adam(learning_rate=lr)
+        return keras.optimizers.RMSprop(learning_rate=lr, **clip)
+    return keras.optimizers.Adam(learning_rate=lr, **clip)
+
+
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing (Keras's sparse loss has none):
+    the class index one-hot encoded, then categorical cross-entropy with label_smoothing."""
+
+    def __init__(self, label_smoothing: float, from_logits: bool) -> None:
+        super().__init__(name="sparse_categorical_crossentropy")
+        self.label_smoothing, self.from_logits = label_smoothing, from_logits
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        target = keras.ops.one_hot(labels, keras.ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            target, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
+        )
 
 
 def loss(ctx: JobContext) -> keras.losses.Loss:
+    logits, smooth = ctx.output_kind == "linear", ctx.hp.label_smoothing
     if ctx.loss == "sparse_categorical_crossentropy":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=ctx.output_kind == "linear")
+        if smooth:
+            return SmoothedSparseCrossentropy(smooth, logits)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
     if ctx.loss == "binary_crossentropy":
-        return keras.losses.BinaryCrossentropy(from_logits=ctx.output_kind == "linear")
+        return keras.losses.BinaryCrossentropy(from_logits=logits, label_smoothing=smooth)
     return {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError,
             "huber": keras.losses.Huber}[ctx.loss]()  # fmt: skip
 
@@ -79,9 +101,10 @@ def metrics(ctx: JobContext) -> list[Any]:
 
 
 # --- checkpoints ---------------------------------------------------------------------------
-def save_checkpoint(model: keras.Model, ctx: JobContext, epoch: int, early: EarlyStopping) -> None:
+def save_checkpoint(model: keras.Model, ctx: JobContext, epoch: int, early: EarlyStopping, rate: LearningRate) -> None:
     """Everything the next epoch depends on: every model variable (weights, and the dropout layers'
-    seed states), the optimizer's variables (step count included) and Keras's global seed state."""
+    seed states), the optimizer's variables (step count included), Keras's global seed state,
+    early stopping's and the learning-rate schedule's state."""
     folder, name = ctx.checkpoint_dir, f"weights-{epoch}.npz"
     arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
@@ -92,12 +115,12 @@ def save_checkpoint(model: keras.Model, ctx: JobContext, epoch: int, early: Earl
             np.savez(fh, **arrays)
 
     checkpoints.atomic_write(folder / name, write)
-    state = {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state()}
+    state = {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state(), "lr_schedule": rate.state()}
     checkpoints.save_state(folder, ctx.checkpoint_owner, state)
     checkpoints.remove_others(folder, "weights-*.npz", name)
 
 
-def restore_checkpoint(model: keras.Model, ctx: JobContext, early: EarlyStopping) -> int:
+def restore_checkpoint(model: keras.Model, ctx: JobContext, early: EarlyStopping, rate: LearningRate) -> int:
     """Load this job's last checkpoint into model and optimizer; the number of epochs it completed."""
     state = checkpoints.load_state(ctx.checkpoint_dir, "keras", ctx.checkpoint_owner)
     if state is None:
@@ -110,6 +133,7 @@ def restore_checkpoint(model: keras.Model, ctx: JobContext, early: EarlyStopping
             variable.assign(data[f"o{i}"])
         global_seed_generator().state.assign(data["global_seed"])
     early.load(state.get("early", {}))
+    rate.load(state.get("lr_schedule", {}))
     checkpoints.restore_host_rng(state)
     return int(state["epoch"])
 
@@ -121,19 +145,42 @@ def global_seed_generator() -> Any:
     return generator()
 
 
+def save_best(model: keras.Model, folder: Path) -> None:
+    """The weights of the best epoch so far (restore_best_weights), beside the checkpoint."""
+    arrays = {f"m{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+
+    checkpoints.atomic_write(folder / checkpoints.BEST_KERAS, write)
+
+
+def restore_best(model: keras.Model, folder: Path) -> None:
+    path = folder / checkpoints.BEST_KERAS
+    if path.exists():
+        with np.load(path) as data:
+            model.set_weights([data[f"m{i}"] for i in range(len(model.get_weights()))])
+
+
 # --- the callback ----------------------------------------------------------------------------
 class Report(keras.callbacks.Callback):
     # Lets Keras dispatch batch ends on its helper thread instead of syncing every step:
     # batch_done only writes a few attributes, and stop_training is read after each batch.
     async_safe = True
 
-    def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train_size: int) -> None:
+    def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train: Split, val: Split,
+                 rate: LearningRate | None = None) -> None:  # fmt: skip
         super().__init__()
-        self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, train_size
+        self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, len(train.X)
+        self.train_y, self.val_y = train.y, val.y
+        self.rate = rate or LearningRate("none", ctx.hp.learning_rate, ctx.hp.epochs)
         self.epoch_index, self.clock, self.trained = 0, EpochClock(), None
         self.complete = True
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.rate.schedule != "none":
+            self.model.optimizer.learning_rate = self.rate.for_epoch(epoch)
         self.epoch_index, self.clock, self.trained = epoch, EpochClock(), None
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -155,9 +202,14 @@ class Report(keras.callbacks.Callback):
         values.update(took)
         seconds = took["epoch_seconds"]
         values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
+        self.ctx.epoch_in_target_units(values, self.train_y, self.val_y)
         self.reporter.epoch_done(epoch + 1, values)
-        save_checkpoint(self.model, self.ctx, epoch + 1, self.early)
-        if self.early.update(values.get("val_loss")):
+        stop = self.early.update(values.get("val_loss"))
+        self.rate.epoch_end(values.get("val_loss", values.get("loss")))
+        if checkpoints.keeps_best(self.ctx.hp.restore_best_weights, self.early, values.get("val_loss")):
+            save_best(self.model, self.ctx.checkpoint_dir)
+        save_checkpoint(self.model, self.ctx, epoch + 1, self.early, self.rate)
+        if stop:
             self.model.stop_training = True
 
 
@@ -165,16 +217,26 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
     """Fit; returns the model and the epoch it resumed from (0 for a fresh start)."""
     model = build(ctx)
     early = EarlyStopping(ctx.hp.patience)
-    start = restore_checkpoint(model, ctx, early)
-    callback = Report(ctx, reporter, early, len(train_split.X))
+    rate = LearningRate(ctx.hp.lr_schedule, ctx.hp.learning_rate, ctx.hp.epochs)
+    start = restore_checkpoint(model, ctx, early, rate)
+    callback = Report(ctx, reporter, early, train_split, val, rate)
     if start < ctx.hp.epochs:
         steps = -(-len(train_split.X) // ctx.hp.batch_size)
         model.fit(
             batches(train_split, ctx.hp.batch_size, ctx.hp.seed, start), steps_per_epoch=steps, epochs=ctx.hp.epochs,
             initial_epoch=start, validation_data=(val.X, val.y) if len(val.X) else None, verbose=0, callbacks=[callback],
             shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
+            class_weight=class_weight(ctx, train_split.y),
         )  # fmt: skip
+        if callback.complete and ctx.hp.restore_best_weights and ctx.hp.patience is not None:
+            restore_best(model, ctx.checkpoint_dir)
     return model, start
+
+
+def class_weight(ctx: JobContext, train_y: np.ndarray) -> dict[int, float] | None:
+    """class_weight "balanced" as Keras's fit takes it: class index -> weight."""
+    weights = ctx.class_weights(train_y)
+    return dict(enumerate(weights)) if weights is not None else None
 
 
 def batches(split: Split, batch_size: int, seed: int, first_epoch: int = 0) -> tf.data.Dataset:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from builder.datasets.preprocessing import target_values
+from builder.datasets.preprocessing import unscale_target
 from workers.training.csvexport import safe_cell
 from workers.training.evaluation import probabilities
 
@@ -27,7 +27,7 @@ def write_test_predictions(
     outputs = np.asarray(outputs).reshape(len(outputs), -1)
     ids = np.arange(len(outputs)) if ids is None else np.asarray(ids)
     if task == "regression":
-        values = target_values(doc, outputs)
+        values = unscale_target(doc, outputs)
         header = [
             "id",
             *(["prediction"] if values.shape[1] == 1 else [f"prediction_{i}" for i in range(values.shape[1])]),

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connection
 from django.utils import timezone
@@ -33,12 +33,17 @@ class EarlyStopping:
     patience: int | None
     best: float | None = None
     wait: int = 0
+    MIN_DELTA: ClassVar[float] = 1e-4
 
     def update(self, val_loss: float | None) -> bool:
-        """Record an epoch; True when training should stop."""
+        """Record an epoch; True when training should stop.
+
+        Better means lower by more than MIN_DELTA: on data the model separates perfectly the
+        loss creeps towards 0 for ever, and such epochs change no prediction.
+        """
         if self.patience is None or val_loss is None:
             return False
-        if self.best is None or val_loss < self.best:
+        if self.best is None or val_loss < self.best - self.MIN_DELTA:
             self.best, self.wait = val_loss, 0
             return False
         self.wait += 1

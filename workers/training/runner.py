@@ -36,7 +36,7 @@ def run(job_id: int, token: str) -> int:
     ctx.job_dir.mkdir(parents=True, exist_ok=True)
     reporter: Reporter | None = None
     try:
-        train_split, val, test = ctx.split("train"), ctx.split("val"), ctx.split("test")
+        train_split, val, test = ctx.split("train", scaled=True), ctx.split("val", scaled=True), ctx.split("test")
         batches = -(-len(train_split.X) // ctx.hp.batch_size)
         reporter = Reporter(job_id, token, ctx.hp.epochs, batches, ScalarWriter(ctx.tensorboard_dir))
         engine = Engine(ctx)
@@ -109,9 +109,10 @@ def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
     from workers.training.evaluation import evaluate as compute
     from workers.training.evaluation import save_predictions
 
-    result = compute(ctx.task, test.y, outputs, ctx.output_kind, ctx.class_names, test.ids)
+    units = ctx.target_units(outputs)  # regression: the model learned a standardised target
+    result = compute(ctx.task, test.y, units, ctx.output_kind, ctx.class_names, test.ids)
     try:  # only the job page's per-cell example lists need them: their loss must not fail the job
-        save_predictions(ctx.job_dir / "evaluation", ctx.task, outputs, ctx.output_kind)
+        save_predictions(ctx.job_dir / "evaluation", ctx.task, units, ctx.output_kind)
     except OSError:
         log.warning("job %s: per-example predictions not saved", ctx.job_id, exc_info=True)
     result["split"] = "test"

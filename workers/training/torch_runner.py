@@ -6,6 +6,7 @@ Imported only inside the child process that runs one job.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
+from builder.codegen.scripts.schedules import LearningRate
 from workers.training import checkpoints
 from workers.training.context import JobContext, JobError, Split
 from workers.training.epoch_clock import EpochClock
@@ -80,8 +82,14 @@ def make_optimizer(name: str, lr: float, params: Any) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, eps=EPS, fused=True)
 
 
-def loss_fn(ctx: JobContext) -> Any:
-    """Loss on the model's outputs (the generated forward applies the final activation)."""
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def loss_fn(ctx: JobContext) -> Loss:
+    """Mean loss on the model's outputs (the generated forward applies the final activation)."""
+    if ctx.loss in ("sparse_categorical_crossentropy", "binary_crossentropy") and ctx.hp.label_smoothing:
+        per_sample = sample_losses(ctx)
+        return lambda out, y: per_sample(out, y).mean()
     kind = ctx.output_kind
     if ctx.loss == "sparse_categorical_crossentropy":
         if kind == "linear":
@@ -93,6 +101,53 @@ def loss_fn(ctx: JobContext) -> Any:
         return lambda out, y: F.binary_cross_entropy(out.reshape(-1).clamp(EPS, 1 - EPS), y)
     base = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}[ctx.loss]
     return lambda out, y: base(out.reshape(-1), y)
+
+
+def sample_losses(ctx: JobContext) -> Loss:
+    """One loss per sample, with label smoothing as Keras applies it.
+
+    Smoothed, a sparse target becomes (1 - s) on its class plus s / classes everywhere
+    (a probability head clipped to [EPS, 1 - EPS], as Keras's categorical cross-entropy
+    does); a binary target y becomes y (1 - s) + s / 2.
+    """
+    kind, smooth = ctx.output_kind, ctx.hp.label_smoothing
+    if ctx.loss == "sparse_categorical_crossentropy":
+        if kind == "linear":
+            return lambda out, y: F.cross_entropy(out, y, reduction="none", label_smoothing=smooth)
+
+        def smoothed_nll(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            log_p = torch.log(out.clamp(EPS, 1.0 - EPS if smooth else 1.0))
+            nll = -log_p.gather(1, y.reshape(-1, 1)).reshape(-1)
+            return (1.0 - smooth) * nll - smooth * log_p.mean(1) if smooth else nll
+
+        return smoothed_nll
+    if ctx.loss == "binary_crossentropy":
+
+        def smoothed_bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            target = y * (1.0 - smooth) + 0.5 * smooth
+            if kind == "linear":
+                return F.binary_cross_entropy_with_logits(out.reshape(-1), target, reduction="none")
+            return F.binary_cross_entropy(out.reshape(-1).clamp(EPS, 1 - EPS), target, reduction="none")
+
+        return smoothed_bce
+    base = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}[ctx.loss]
+    return lambda out, y: base(out.reshape(-1), y, reduction="none")
+
+
+def training_loss(ctx: JobContext, train_y: np.ndarray, device: torch.device) -> Loss:
+    """The loss the optimizer minimises: the mean loss, or with class_weight "balanced" each
+    sample's loss times its class's weight, summed over the batch size (Keras's class_weight)."""
+    balanced = ctx.class_weights(train_y)
+    if balanced is None:
+        return loss_fn(ctx)
+    weights = torch.tensor(balanced, dtype=torch.float32, device=device)
+    per_sample = sample_losses(ctx)
+    return lambda out, y: (per_sample(out, y) * weights[y.long()]).mean()
+
+
+def set_learning_rate(opt: torch.optim.Optimizer, rate: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = rate
 
 
 class Batches(Sampler[Any]):
@@ -209,22 +264,23 @@ def to_input(x: torch.Tensor, perm: tuple[int, ...] | None, device: torch.device
 
 # --- checkpoints ---------------------------------------------------------------------------
 def save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext, epoch: int,
-                    early: EarlyStopping) -> None:  # fmt: skip
-    """Model and optimizer state and torch's generator state (dropout draws from it); the
-    shuffle needs none: each epoch's order is seeded from (seed, epoch)."""
+                    early: EarlyStopping, rate: LearningRate) -> None:  # fmt: skip
+    """Model and optimizer state and torch's generator state (dropout draws from it), early
+    stopping's and the learning-rate schedule's state; the shuffle needs none: each epoch's
+    order is seeded from (seed, epoch)."""
     folder, name = ctx.checkpoint_dir, f"state-{epoch}.pt"
     payload: dict[str, Any] = {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                "torch_rng": torch.get_rng_state()}  # fmt: skip
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         payload["cuda_rng"] = torch.cuda.get_rng_state_all()
     checkpoints.atomic_write(folder / name, lambda tmp: torch.save(payload, tmp))
-    state = {"framework": "torch", "epoch": epoch, "weights": name, "early": early.state()}
+    state = {"framework": "torch", "epoch": epoch, "weights": name, "early": early.state(), "lr_schedule": rate.state()}
     checkpoints.save_state(folder, ctx.checkpoint_owner, state)
     checkpoints.remove_others(folder, "state-*.pt", name)
 
 
 def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext,
-                       early: EarlyStopping) -> int:  # fmt: skip
+                       early: EarlyStopping, rate: LearningRate) -> int:  # fmt: skip
     state = checkpoints.load_state(ctx.checkpoint_dir, "torch", ctx.checkpoint_owner)
     if state is None:
         return 0
@@ -235,8 +291,21 @@ def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: 
     if "cuda_rng" in payload and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["cuda_rng"])
     early.load(state.get("early", {}))
+    rate.load(state.get("lr_schedule", {}))
     checkpoints.restore_host_rng(state)
     return int(state["epoch"])
+
+
+def save_best(model: torch.nn.Module, folder: Path) -> None:
+    """The weights of the best epoch so far (restore_best_weights), beside the checkpoint."""
+    weights = {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
+    checkpoints.atomic_write(folder / checkpoints.BEST_TORCH, lambda tmp: torch.save(weights, tmp))
+
+
+def restore_best(model: torch.nn.Module, folder: Path) -> None:
+    path = folder / checkpoints.BEST_TORCH
+    if path.exists():
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
 
 def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
@@ -244,15 +313,19 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     model = build(ctx, device)
     opt = optimizer(ctx, model)
     early = EarlyStopping(ctx.hp.patience)
-    start = restore_checkpoint(model, opt, ctx, early)
+    rate = LearningRate(ctx.hp.lr_schedule, ctx.hp.learning_rate, ctx.hp.epochs)
+    start = restore_checkpoint(model, opt, ctx, early, rate)
     criterion, perm = loss_fn(ctx), torch_input_permutation(ctx.spec)
+    objective = training_loss(ctx, train_split.y, device)
     generator = torch.Generator()
     loader = batches(train_split, ctx.hp.batch_size, generator)
     amp = device.type == "cuda" and ctx.hp.mixed_precision
-    step = amp_step(model, opt, criterion) if amp else plain_step(model, opt, criterion)
+    clip = ctx.hp.clipnorm
+    step = amp_step(model, opt, objective, clip) if amp else plain_step(model, opt, objective, clip)
     on_cpu = device.type == "cpu"
     for epoch in range(start, ctx.hp.epochs):
         generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
+        set_learning_rate(opt, rate.for_epoch(epoch))
         clock, seen = EpochClock(), Seen(ctx.classification, ctx.output_kind)
         model.train()
         for index, (xb, yb) in enumerate(loader):
@@ -270,33 +343,48 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
         seconds = took["epoch_seconds"]
         values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
                        "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
+        ctx.epoch_in_target_units(values, train_split.y, val.y)
         reporter.epoch_done(epoch + 1, values)
-        save_checkpoint(model, opt, ctx, epoch + 1, early)
-        if early.update(values.get("val_loss")):
+        stop = early.update(values.get("val_loss"))
+        rate.epoch_end(values.get("val_loss", values["loss"]))
+        if checkpoints.keeps_best(ctx.hp.restore_best_weights, early, values.get("val_loss")):
+            save_best(model, ctx.checkpoint_dir)
+        save_checkpoint(model, opt, ctx, epoch + 1, early, rate)
+        if stop:
             break
+    if ctx.hp.restore_best_weights and ctx.hp.patience is not None:
+        restore_best(model, ctx.checkpoint_dir)
     return model, start
 
 
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
-def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any) -> Step:
-    """One optimisation step; returns the detached outputs and loss."""
+def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any, clipnorm: float | None = None) -> Step:
+    """One optimisation step; returns the detached outputs and loss.
+
+    clipnorm scales all gradients together so their global norm is at most clipnorm
+    (Keras's global_clipnorm).
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = model(xb)
         loss = criterion(out if out.dtype == torch.float32 else out.float(), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clipnorm is not None:
+            torch.nn.utils.clip_grad_norm_(params, clipnorm)
         opt.step()
         return out.detach(), loss.detach()
 
     return step
 
 
-def amp_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any) -> Step:
+def amp_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any, clipnorm: float | None = None) -> Step:
     """The same step in float16 autocast with a gradient scaler (CUDA, mixed_precision)."""
     scaler = torch.amp.GradScaler("cuda")
+    params = [p for p in model.parameters() if p.requires_grad]
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast("cuda"):
@@ -304,6 +392,9 @@ def amp_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any)
             loss = criterion(out.float(), yb)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        if clipnorm is not None:
+            scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
+            torch.nn.utils.clip_grad_norm_(params, clipnorm)
         scaler.step(opt)
         scaler.update()
         return out.detach(), loss.detach()

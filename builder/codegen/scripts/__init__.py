@@ -9,10 +9,13 @@ time from JSON files next to them:
 - ``bundle.json``: ``head`` (how to read the output: "softmax", "sigmoid" or "linear") and
   ``weights`` (the weights file name);
 - ``training.json``: the job's settings, train.py's defaults (optimizer, learning_rate,
-  batch_size, epochs, loss, seed; any may be missing).
+  batch_size, epochs, loss, seed, lr_schedule, class_weight, clipnorm, label_smoothing;
+  any may be missing).
 
 Both scripts import ``dataio.py`` (reading CSV, text and image files; writing predictions),
-which ships with them (:func:`generate_dataio_module`). workers.training.bundle packs them
+which ships with them (:func:`generate_dataio_module`); train.py also imports
+``schedules.py`` (:func:`generate_schedules_module`), the learning-rate schedules and class
+weights the job runners use too. workers.training.bundle packs them
 into the downloadable code bundle. Pure Python: the files are read as text, never imported.
 """
 
@@ -51,6 +54,11 @@ def generate_predict_script(spec: Any, framework: str) -> str:
 def generate_dataio_module() -> str:
     """dataio.py: the file handling both scripts import (the same for both frameworks)."""
     return _read("dataio.py")
+
+
+def generate_schedules_module() -> str:
+    """schedules.py: the learning-rate schedules and class weights, shared with the job runners."""
+    return _read("schedules.py")
 
 
 def bundle_readme_template() -> str:

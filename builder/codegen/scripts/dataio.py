@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+LR_SCHEDULES = ("none", "reduce_on_plateau", "cosine")  # schedules.SCHEDULES
 
 
 def load_json(path: Path | str) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def transform(doc: dict[str, Any], records: list[Any]) -> np.ndarray:
 
 
 def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets from data laid out like the upload the model was trained on.
+    """Inputs and targets (as the model learns them) from data laid out like the upload.
 
     Tables: a CSV with the target column. Text: a CSV with the text and label columns.
     Images: a folder with one sub-folder per class, named after the class.
@@ -116,7 +117,8 @@ def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarr
         raise SystemExit(f"{path}: no rows with a value in the column {target!r}")
     raw = [row[target] for row in rows]
     if doc.get("task") == "regression":
-        y = np.asarray([preprocessing.parse_number(v, target) for v in raw], dtype=np.float32)
+        # Standardised as in training (preprocessing.json's target_scaling); predict.py undoes it.
+        y = preprocessing.scale_target(doc, np.asarray([preprocessing.parse_number(v, target) for v in raw]))
     else:
         unknown = sorted({v for v in raw if v not in classes})
         if unknown:
@@ -171,7 +173,7 @@ def report(doc: dict[str, Any], head: str, ids: list[str], outputs: np.ndarray, 
     """One CSV row per input (to a file, or to standard output)."""
     outputs = outputs.reshape(len(ids), -1)
     if doc.get("task") == "regression":
-        outputs = preprocessing.target_values(doc, outputs)  # in the target's own units
+        outputs = preprocessing.unscale_target(doc, outputs)  # the model learned a standardised target
         width = outputs.shape[1]
         header = ["input"] + (["prediction"] if width == 1 else [f"prediction_{i}" for i in range(width)])
         rows = [[name, *map(number, row)] for name, row in zip(ids, outputs, strict=True)]
@@ -206,6 +208,14 @@ def train_arguments(
     parser.add_argument("--optimizer", choices=optimizers, default=settings.get("optimizer", "adam"))
     parser.add_argument("--loss", default=settings.get("loss", "auto"))
     parser.add_argument("--seed", type=int, default=settings.get("seed", 0))
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=settings.get("lr_schedule", "none"))
+    parser.add_argument("--class-weight", choices=["none", "balanced"], default=settings.get("class_weight", "none"))
+    parser.add_argument("--clipnorm", type=float, default=settings.get("clipnorm"),
+                        help="scale all gradients together so their global norm is at most this")  # fmt: skip
+    parser.add_argument("--label-smoothing", type=float, default=settings.get("label_smoothing", 0.0))
+    parser.add_argument("--patience", type=int, default=settings.get("patience"),
+                        help="with --validation: stop after this many epochs without a better validation loss "
+                        "and keep the best epoch's weights")  # fmt: skip
     parser.add_argument("--output", type=Path, default=Path(output))
     return parser.parse_args()
 

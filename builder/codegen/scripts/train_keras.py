@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataio
 import keras
+import schedules
 from model import INPUT_DTYPE, build_model
 
 OPTIMIZERS = {
@@ -23,16 +24,44 @@ OPTIMIZERS = {
 }
 
 
-def loss_for(name: str, head: str, task: str) -> str | keras.losses.Loss:
-    if name != "auto":
-        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}.get(name, name)
-    if task == "regression":
-        return "mean_squared_error"
-    if head == "sigmoid":
-        return "binary_crossentropy"
-    if head == "softmax":
-        return "sparse_categorical_crossentropy"
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # a linear head gives logits
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing: one-hot, then categorical."""
+
+    def __init__(self, label_smoothing: float, from_logits: bool) -> None:
+        super().__init__(name="sparse_categorical_crossentropy")
+        self.label_smoothing, self.from_logits = label_smoothing, from_logits
+
+    def call(self, y_true, y_pred):  # noqa: ANN001, ANN201 - Keras's signature
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        target = keras.ops.one_hot(labels, keras.ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            target, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
+        )
+
+
+def loss_for(name: str, head: str, task: str, smooth: float) -> str | keras.losses.Loss:
+    if name in ("mse", "mae", "huber") or (name == "auto" and task == "regression"):
+        return {"mae": "mean_absolute_error", "huber": "huber"}.get(name, "mean_squared_error")
+    if head == "sigmoid" or name == "binary_crossentropy":
+        return keras.losses.BinaryCrossentropy(from_logits=head == "linear", label_smoothing=smooth)
+    if smooth:
+        return SmoothedSparseCrossentropy(smooth, from_logits=head == "linear")
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=head == "linear")  # a linear head gives logits
+
+
+class Schedule(keras.callbacks.Callback):
+    """The learning rate of each epoch from schedules.py, as the Layerloom job set it."""
+
+    def __init__(self, rate: schedules.LearningRate) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def on_epoch_begin(self, epoch, logs=None):  # noqa: ANN001, ANN201 - Keras's signature
+        self.model.optimizer.learning_rate = self.rate.for_epoch(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001, ANN201 - Keras's signature
+        logs = logs or {}
+        self.rate.epoch_end(logs.get("val_loss", logs.get("loss")))
 
 
 def main() -> None:
@@ -50,14 +79,23 @@ def main() -> None:
     model = build_model()
     classification = doc.get("task") != "regression"
     model.compile(
-        optimizer=OPTIMIZERS[args.optimizer](learning_rate=args.learning_rate),
-        loss=loss_for(args.loss, bundle["head"], doc.get("task", "classification")),
+        # global_clipnorm: all gradients scaled together, as torch's clip_grad_norm_ does
+        optimizer=OPTIMIZERS[args.optimizer](learning_rate=args.learning_rate, global_clipnorm=args.clipnorm),
+        loss=loss_for(args.loss, bundle["head"], doc.get("task", "classification"), args.label_smoothing),
         metrics=["accuracy"] if classification else ["mean_absolute_error"],
     )
+    class_weight = None
+    if args.class_weight == "balanced" and classification:
+        classes = max(2, len(doc.get("class_names") or []))
+        class_weight = dict(enumerate(schedules.balanced_class_weights(y, classes)))
     if bundle["head"] == "sigmoid":
         y = y.astype("float32")  # binary cross-entropy compares with float targets
         validation = validation and (validation[0], validation[1].astype("float32"))
-    model.fit(x.astype(INPUT_DTYPE), y, validation_data=validation, epochs=args.epochs, batch_size=args.batch_size)
+    callbacks = [Schedule(schedules.LearningRate(args.lr_schedule, args.learning_rate, args.epochs))]
+    if validation is not None and args.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
+    model.fit(x.astype(INPUT_DTYPE), y, validation_data=validation, epochs=args.epochs, batch_size=args.batch_size,
+              class_weight=class_weight, callbacks=callbacks)  # fmt: skip
     model.save_weights(args.output)
     print(f"weights written to {args.output}; predict with: python predict.py INPUT --weights {args.output}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from builder.spec.params import MAX_FILTERS, MAX_WINDOW, ActivationName, Padding, Params, Window2D, activation_field
@@ -92,3 +94,70 @@ class Conv2D(LayerType):
         kh, kw = pair(params.kernel_size)
         weights = kh * kw * inputs[0][-1] * params.filters
         return (weights + (params.filters if params.use_bias else 0), 0)
+
+
+class Conv2DTransposeParams(Params):
+    filters: int = Field(ge=1, le=MAX_FILTERS, description="Number of output channels.")
+    kernel_size: Window2D = Field(description="Window size: one integer or [height, width].")
+    strides: Window2D = Field(default=1, description="Upsampling factor: one integer or [height, width].")
+    padding: Padding = Field(
+        default="valid",
+        description='"valid" (size = (input - 1) * strides + kernel_size) or "same" (size = input * strides).',
+    )
+    activation: ActivationName = activation_field()
+    use_bias: bool = Field(default=True, description="Whether to add a learned bias per filter.")
+
+
+@register
+class Conv2DTranspose(LayerType):
+    name = "Conv2DTranspose"
+    category = "convolution"
+    help = "Transposed 2-D convolution (learned upsampling) of an image: the gradient of a Conv2D."
+    params_model = Conv2DTransposeParams
+    shape_rule = "(rows, cols, channels) -> (rows * strides, cols * strides, filters) with same padding"
+
+    def output_shape(self, params: Conv2DTransposeParams, inputs: list[Shape]) -> Shape:
+        shape = inputs[0]
+        require_rank(self.name, shape, 3, "put it before the Flatten, or Reshape to (height, width, channels).")
+        kernel, strides = pair(params.kernel_size), pair(params.strides)
+        if params.padding == "same":
+            for axis in range(2):
+                if kernel[axis] < strides[axis]:
+                    raise ShapeError(
+                        f"with padding \"same\" kernel_size {list(kernel)} must be at least strides {list(strides)} "
+                        "on each axis; use a larger kernel_size or padding \"valid\".",
+                        param="kernel_size",
+                    )
+            return (shape[0] * strides[0], shape[1] * strides[1], params.filters)
+        return (
+            (shape[0] - 1) * strides[0] + kernel[0],
+            (shape[1] - 1) * strides[1] + kernel[1],
+            params.filters,
+        )
+
+    def param_counts(self, params: Conv2DTransposeParams, inputs: list[Shape]) -> tuple[int, int]:
+        kh, kw = pair(params.kernel_size)
+        weights = kh * kw * inputs[0][-1] * params.filters
+        return (weights + (params.filters if params.use_bias else 0), 0)
+
+
+class UpSampling2DParams(Params):
+    size: Window2D = Field(default=2, description="Upsampling factor: one integer or [height, width].")
+    interpolation: Literal["nearest", "bilinear"] = Field(
+        default="nearest", description='"nearest" repeats pixels; "bilinear" interpolates between them.'
+    )
+
+
+@register
+class UpSampling2D(LayerType):
+    name = "UpSampling2D"
+    category = "convolution"
+    help = "Enlarges an image by whole factors, repeating (nearest) or interpolating (bilinear) pixels; no weights."
+    params_model = UpSampling2DParams
+    shape_rule = "(rows, cols, channels) -> (rows * size, cols * size, channels)"
+
+    def output_shape(self, params: UpSampling2DParams, inputs: list[Shape]) -> Shape:
+        shape = inputs[0]
+        require_rank(self.name, shape, 3, "put it before the Flatten, or Reshape to (height, width, channels).")
+        size = pair(params.size)
+        return (shape[0] * size[0], shape[1] * size[1], shape[2])

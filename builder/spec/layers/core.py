@@ -152,3 +152,43 @@ class Embedding(LayerType):
 
     def param_counts(self, params: EmbeddingParams, inputs: list[Shape]) -> tuple[int, int]:
         return (params.input_dim * params.output_dim, 0)
+
+
+@register
+class SpatialDropout1D(LayerType):
+    name = "SpatialDropout1D"
+    category = "core"
+    help = (
+        "Dropout of whole feature channels of a sequence during training (the same channels at every step), "
+        "for embeddings and Conv1D outputs whose neighbouring steps are alike; does nothing at inference."
+    )
+    params_model = DropoutParams
+    shape_rule = "unchanged (steps, features)"
+
+    def output_shape(self, params: DropoutParams, inputs: list[Shape]) -> Shape:
+        if len(inputs[0]) != 2:
+            raise ShapeError(
+                f"SpatialDropout1D needs a sequence (timesteps, features) but gets {fmt(inputs[0])}; "
+                "use SpatialDropout2D for images or Dropout for vectors."
+            )
+        return inputs[0]
+
+
+@register
+class SpatialDropout2D(LayerType):
+    name = "SpatialDropout2D"
+    category = "core"
+    help = (
+        "Dropout of whole feature maps of an image during training (a channel is dropped everywhere), "
+        "for convolution outputs whose neighbouring pixels are alike; does nothing at inference."
+    )
+    params_model = DropoutParams
+    shape_rule = "unchanged (rows, cols, channels)"
+
+    def output_shape(self, params: DropoutParams, inputs: list[Shape]) -> Shape:
+        if len(inputs[0]) != 3:
+            raise ShapeError(
+                f"SpatialDropout2D needs an image (height, width, channels) but gets {fmt(inputs[0])}; "
+                "use SpatialDropout1D for sequences or Dropout for vectors."
+            )
+        return inputs[0]

@@ -106,3 +106,29 @@ class GlobalAveragePooling2D(LayerType):
     def output_shape(self, params: GlobalPoolingParams, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs[0], 3, "put it before the Flatten (it replaces Flatten).")
         return (inputs[0][2],)
+
+
+@register
+class GlobalMaxPooling1D(LayerType):
+    name = "GlobalMaxPooling1D"
+    category = "pooling"
+    help = "Maximum over the time axis: one vector per sequence (each feature's strongest signal anywhere)."
+    params_model = GlobalPoolingParams
+    shape_rule = "(steps, features) -> (features,)"
+
+    def output_shape(self, params: GlobalPoolingParams, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs[0], 2, "use GlobalMaxPooling2D for images.")
+        return (inputs[0][1],)
+
+
+@register
+class GlobalMaxPooling2D(LayerType):
+    name = "GlobalMaxPooling2D"
+    category = "pooling"
+    help = "Maximum over height and width: one vector of channels per image."
+    params_model = GlobalPoolingParams
+    shape_rule = "(rows, cols, channels) -> (channels,)"
+
+    def output_shape(self, params: GlobalPoolingParams, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs[0], 3, "put it before the Flatten (it replaces Flatten).")
+        return (inputs[0][2],)

@@ -1,0 +1,125 @@
+"""A preset fitted to scikit-learn's own datasets, trained with the default hyperparameters,
+comes close to a scikit-learn baseline on the same split, in both frameworks.
+
+The datasets go through the real table ingestion (so a regression target is standardised
+as a user's would be) and the jobs through a real worker. Only the device and the seed are
+set; everything else is a default.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn import datasets
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, r2_score
+
+from builder.datasets.arrays import load_ids, load_split
+from builder.datasets.limits import Limits
+from builder.datasets.materialise import materialise
+from builder.datasets.options import validate_options
+from builder.demo import reviews_csv
+from builder.models import Dataset
+from builder.spec.presets import fit_preset
+from tests.workers.helpers import wait_status
+from workers.models import TrainingJob
+from workers.services import submit_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# name: (loader, task, how far below the baseline the job may land)
+DATASETS: dict[str, tuple[Any, str, float]] = {
+    "iris": (datasets.load_iris, "classification", 0.05),
+    "digits": (datasets.load_digits, "classification", 0.03),
+    "diabetes": (datasets.load_diabetes, "regression", 0.05),
+}
+
+
+def table_dataset(owner: Any, name: str, tmp_path: Path) -> Dataset:
+    """The scikit-learn dataset as a CSV, ingested the way an upload is."""
+    loader, task, _ = DATASETS[name]
+    bunch = loader()
+    source = tmp_path / f"{name}.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([f"f{i}" for i in range(bunch.data.shape[1])] + ["target"])
+        for row, target in zip(bunch.data, bunch.target, strict=True):
+            label = f"{target:g}" if task == "regression" else f"class_{target}"
+            writer.writerow([*(f"{v:.6g}" for v in row), label])
+    ds = Dataset.objects.create(owner=owner, name=name, kind="tabular", status=Dataset.Status.PROCESSING, sha256="0" * 64)
+    options = validate_options("tabular", {"target_column": "target", "task": task})
+    result = materialise("tabular", source, options, ds.version_dir, Limits())
+    ds.status, ds.task, ds.input_shape = Dataset.Status.READY, result.task, result.input_shape
+    ds.class_names, ds.num_classes = result.class_names, result.num_classes
+    ds.save()
+    return ds
+
+
+def baseline(ds: Dataset) -> float:
+    """Logistic regression (accuracy) or ridge regression (R²), on the same preprocessed split."""
+    X_train, y_train = (np.asarray(a) for a in load_split(ds.version_dir, "train"))
+    X_test, y_test = (np.asarray(a) for a in load_split(ds.version_dir, "test"))
+    if ds.task == "regression":
+        return float(r2_score(y_test, Ridge(alpha=1.0).fit(X_train, y_train).predict(X_test)))
+    model = LogisticRegression(max_iter=2000).fit(X_train, y_train)
+    return float(accuracy_score(y_test, model.predict(X_test)))
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_the_mlp_preset_with_default_settings_comes_close_to_scikit_learn(celery_worker, alice, tmp_path, framework,
+                                                                         name):  # fmt: skip
+    ds = table_dataset(alice, name, tmp_path)
+    _, task, margin = DATASETS[name]
+    outputs = 1 if task == "regression" else len(ds.class_names)
+    spec = fit_preset("mlp", input_shape=ds.input_shape, task=task, n_outputs=outputs)
+    job = submit_job(alice, spec=spec, dataset=ds, framework=framework, hyperparameters={"device": "cpu", "seed": 1})
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=celery_worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    score = job.evaluation["r2"] if task == "regression" else job.evaluation["accuracy"]
+    reference = baseline(ds)
+    epochs = job.metrics.count()
+    trained = sum(m.values["epoch_seconds"] for m in job.metrics.all())
+    took = (job.finished_at - job.started_at).total_seconds()
+    print(f"\n{framework} {name}: {score:.3f} against scikit-learn {reference:.3f} ({epochs} epochs, "
+          f"{trained:.1f} s training of {took:.1f} s)")  # fmt: skip
+    assert score >= reference - margin, (score, reference, epochs)
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_the_text_preset_with_default_settings_comes_close_to_tf_idf_and_logistic_regression(celery_worker, alice,
+                                                                                            tmp_path, framework):  # fmt: skip
+    source = tmp_path / "reviews.csv"
+    source.write_bytes(reviews_csv())
+    ds = Dataset.objects.create(owner=alice, name="reviews", kind="text", status=Dataset.Status.PROCESSING,
+                                sha256="0" * 64)  # fmt: skip
+    options = validate_options("text", {"text_column": "text", "label_column": "label"})
+    result = materialise("text", source, options, ds.version_dir, Limits())
+    ds.status, ds.task, ds.input_shape = Dataset.Status.READY, result.task, result.input_shape
+    ds.class_names, ds.num_classes = result.class_names, result.num_classes
+    ds.save()
+    vocabulary = len(result.preprocessing["text"]["vocabulary"])
+    spec = fit_preset(
+        "text_fasttext", input_shape=ds.input_shape, task="classification", n_outputs=len(ds.class_names),
+        vocab_size=vocabulary,
+    )
+    job = submit_job(alice, spec=spec, dataset=ds, framework=framework, hyperparameters={"device": "cpu", "seed": 1})
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=celery_worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+
+    with source.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    texts = {split: [rows[i]["text"] for i in load_ids(ds.version_dir, split)] for split in ("train", "test")}
+    labels = {split: [rows[i]["label"] for i in load_ids(ds.version_dir, split)] for split in ("train", "test")}
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    reference = LogisticRegression(max_iter=2000).fit(tfidf.fit_transform(texts["train"]), labels["train"])
+    baseline_accuracy = accuracy_score(labels["test"], reference.predict(tfidf.transform(texts["test"])))
+    score = job.evaluation["accuracy"]
+    print(f"\n{framework} reviews: {score:.3f} against TF-IDF + logistic regression {baseline_accuracy:.3f} "
+          f"({job.metrics.count()} epochs)")  # fmt: skip
+    assert score >= baseline_accuracy - 0.03, (score, baseline_accuracy)
