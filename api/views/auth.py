@@ -11,13 +11,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import SignInLocked
+from api.parsers import JSONParser
 from api.serializers import TokenRequestSerializer, TokenSerializer
 from api.throttles import TokenThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, error
@@ -30,7 +31,7 @@ class ObtainTokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TokenThrottle]
     # JSON, or the form encoding of `curl -d username=... -d password=...`.
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [JSONParser, FormParser]  # the bounded JSON parser, and curl -d forms
 
     @extend_schema(
         summary="Get your API token",
