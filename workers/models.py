@@ -94,6 +94,11 @@ class TrainingJob(models.Model):
         return f"Job {self.pk} ({self.framework}, {self.status})"
 
     @property
+    def is_active(self) -> bool:
+        """Queued or running: the admin refuses to delete it and the job page offers cancel."""
+        return self.status in self.ACTIVE
+
+    @property
     def dataset_dir(self) -> Path:
         """The materialised arrays of the dataset version this job was submitted with."""
         return self.dataset.data_dir / f"v{self.dataset_version}"

@@ -47,7 +47,7 @@ class RandomFlip(Augmentation):
 
 class RandomRotationParams(Params):
     factor: float = Field(
-        gt=0.0, le=0.5, description="Largest turn as a fraction of a full circle: 0.1 turns up to 36 degrees either way."
+        gt=0.0, le=0.5, examples=[0.1], description="Largest turn as a fraction of a full circle: 0.1 turns up to 36 degrees either way."
     )
 
 
@@ -60,7 +60,7 @@ class RandomRotation(Augmentation):
 
 class RandomZoomParams(Params):
     height_factor: float = Field(
-        gt=0.0, lt=1.0, description="Largest zoom as a fraction of the size: 0.2 zooms between 20% in and 20% out."
+        gt=0.0, lt=1.0, examples=[0.2], description="Largest zoom as a fraction of the size: 0.2 zooms between 20% in and 20% out."
     )
 
 
@@ -73,7 +73,7 @@ class RandomZoom(Augmentation):
 
 class RandomContrastParams(Params):
     factor: float = Field(
-        gt=0.0, lt=1.0, description="Contrast is multiplied by a random value in [1 - factor, 1 + factor]."
+        gt=0.0, lt=1.0, examples=[0.2], description="Contrast is multiplied by a random value in [1 - factor, 1 + factor]."
     )
     value_range: list[float] = Field(
         default=[0.0, 1.0], min_length=2, max_length=2, description="The pixel range results are clipped to."

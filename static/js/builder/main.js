@@ -133,7 +133,8 @@ function addLayer(type) {
   const params = {};
   for (const name of entry.json_schema.required || []) {
     const property = entry.json_schema.properties[name];
-    params[name] = name in STARTERS ? STARTERS[name] : property.enum ? property.enum[0] : property.minimum ?? 1;
+    // A starting value inside the schema's bounds: the schema's own example where it gives one.
+    params[name] = name in STARTERS ? STARTERS[name] : property.enum ? property.enum[0] : property.examples?.[0] ?? property.minimum ?? 1;
   }
   const at = state.selected ? state.layers.findIndex((l) => l.uid === state.selected) + 1 : state.layers.length;
   const layer = { uid: `L${state.nextUid++}`, id: uniqueId(type), type, params, inputs: undefined };
