@@ -16,8 +16,10 @@ from workers.services import submit_job
 # Workers for fault tests: a fast heartbeat, and no model export (these tests are about
 # the job's lifecycle; the end-to-end tests cover exports).
 # Their jobs are torch jobs: only a torch standby process waits (no TensorFlow import per job).
+# They read finished jobs' checkpoints (final weights, the planted foreign checkpoint), which a
+# succeeded job otherwise removes.
 FAULT_ENV = {"LAYERLOOM_HEARTBEAT_INTERVAL": "1", "LAYERLOOM_EXPORT_ARTIFACTS": "0",
-             "LAYERLOOM_STANDBY_FRAMEWORKS": "torch"}  # fmt: skip
+             "LAYERLOOM_STANDBY_FRAMEWORKS": "torch", "LAYERLOOM_KEEP_CHECKPOINTS": "1"}  # fmt: skip
 
 
 def long_job(owner: Any, epochs: int = 8, n: int = 3000, **overrides: Any) -> TrainingJob:
