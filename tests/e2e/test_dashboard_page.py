@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+from builder.models import Architecture
+from tests.api.conftest import make_job
 from tests.e2e.conftest import audit, shot
+from tests.workers.helpers import SPECS, make_dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,3 +30,21 @@ def test_an_inline_script_is_refused_by_the_pages_policy(page: Any, sign_in: Any
     refused = [p for p in browser_problems.seen if "Content Security Policy" in p]
     assert refused, browser_problems.seen
     browser_problems.seen.clear()
+
+
+def test_no_page_scrolls_sideways_at_a_phones_width(page: Any, sign_in: Any, django_user_model: Any) -> None:
+    # A staff user with the longest name allowed, in one unbreakable word, has the widest header:
+    # every nav link plus Admin and the account menu.
+    staff = django_user_model.objects.create_user("n" * 138 + "@example.org", password="staff-pw-1", is_staff=True)
+    dataset = make_dataset(staff, "tabular")
+    architecture = Architecture.objects.create(owner=staff, name="mlp", spec=SPECS["tabular"])
+    job = make_job(staff, dataset, architecture, status="succeeded")
+    sign_in(staff)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in ("/", f"/architectures/{architecture.pk}/", f"/jobs/{job.pk}/", "/jobs/"):
+        page.goto(url)
+        page.wait_for_timeout(200)  # charts and the diagram draw on the next frames
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} scrolls sideways by {overflow}px at 390 px"
+        assert page.locator(".topbar summary").is_visible()
+        shot(page, "phone" + url.replace("/", "-"))
