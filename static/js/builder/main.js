@@ -3,6 +3,7 @@
 // parameter count and every error with its layer and parameter. User text is only ever
 // set with textContent or as a form value.
 
+import { wireDelete } from "../pages/delete.js";
 import { api, debounce } from "./api.js";
 import { CodePanel } from "./code.js";
 import { drawDiagram } from "./diagram.js";
@@ -527,6 +528,8 @@ function showSaved() {
   train.href = trainUrl();
   train.hidden = !state.archId;
   $("duplicate").hidden = !state.archId;
+  $("delete-open").hidden = !state.archId;
+  if (state.archId) $("delete-confirm").dataset.url = `/api/architectures/${state.archId}/`;
 }
 
 function clearDraft() {
@@ -693,6 +696,12 @@ async function start() {
 
 $("save").addEventListener("click", save);
 $("duplicate").addEventListener("click", duplicate);
+wireDelete({
+  beforeLeaving: () => {
+    clearDraft();
+    state.dirty = false; // nothing left to lose
+  },
+});
 $("start-empty").addEventListener("click", () => begin(emptySpec(), "Untitled"));
 $("arch-name").addEventListener("input", () => changed());
 $("discard-draft").addEventListener("click", () => {
