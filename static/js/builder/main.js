@@ -128,13 +128,24 @@ function changed({ rerender = false } = {}) {
   validateSoon();
 }
 
+// A number inside the parameter's bounds: its minimum, else the middle of a bounded range
+// (a rotation factor in (0, 0.5] starts at 0.25), else 1 (or the top, when that is lower).
+function starterNumber(property) {
+  if (property.minimum !== undefined) return property.minimum;
+  const low = property.exclusiveMinimum;
+  const high = property.maximum ?? property.exclusiveMaximum;
+  if (low !== undefined && high !== undefined) return (low + high) / 2;
+  if (low !== undefined) return Math.floor(low) + 1;
+  return high !== undefined ? Math.min(1, high) : 1;
+}
+
 function addLayer(type) {
   const entry = state.catalog.get(type);
   if (!entry) return;
   const params = {};
   for (const name of entry.json_schema.required || []) {
     const property = entry.json_schema.properties[name];
-    params[name] = name in STARTERS ? STARTERS[name] : property.enum ? property.enum[0] : property.minimum ?? 1;
+    params[name] = name in STARTERS ? STARTERS[name] : property.enum ? property.enum[0] : starterNumber(property);
   }
   const at = state.selected ? state.layers.findIndex((l) => l.uid === state.selected) + 1 : state.layers.length;
   const layer = { uid: `L${state.nextUid++}`, id: uniqueId(type), type, params, inputs: undefined };
@@ -520,7 +531,9 @@ function showReport() {
 // --- saving ------------------------------------------------------------------------------
 
 function trainUrl() {
-  return `/jobs/new/?architecture=${state.archId}`;
+  // The builder's dataset comes along, so the train form starts with the data it was fitted to.
+  const dataset = state.dataset ? `&dataset=${state.dataset.id}` : "";
+  return `/jobs/new/?architecture=${state.archId}${dataset}`;
 }
 
 function showSaved() {
