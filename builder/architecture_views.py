@@ -43,6 +43,13 @@ def _builder(request: HttpRequest, architecture: Architecture | None, dataset: D
         "dataset": dataset,
         "dataset_summary": _dataset_summary(dataset) if dataset else "",
         "preset": request.GET.get("preset", "")[:40],
+        # The script sets the url after a first save; until then the Delete button stays hidden.
+        "delete": {
+            "title": "Delete this architecture?",
+            "note": "Jobs trained from it keep their own copy of its layers and stay.",
+            "url": f"/api/architectures/{architecture.pk}/" if architecture else "",
+            "next": "/architectures/",
+        },
         # Read by the script from a data attribute (autoescaped): the dataset facts that
         # decide whether the output head fits.
         "dataset_json": json.dumps(

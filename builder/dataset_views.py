@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET
 
 from builder.datasets.access import get_owned_dataset, owned_datasets
@@ -53,7 +54,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "splits": profile.get("splits") or {},
         "thumbnails": profile.get("thumbnails") or [],
         "sample": sample_rows(dataset) if dataset.kind != Dataset.Kind.IMAGES else None,
-        "job_count": dataset.training_jobs.count(),
+        "delete": delete_dialog(dataset),
     }
     return render(request, "builder/dataset_detail.html", context)
 
@@ -68,6 +69,15 @@ def dataset_thumbnail(request: HttpRequest, pk: int, name: str) -> FileResponse:
     if not path.is_file():
         raise Http404("No such thumbnail.")
     return FileResponse(path.open("rb"), content_type="image/png")
+
+
+def delete_dialog(dataset: Dataset) -> dict[str, str]:
+    """The confirmation's words; a dataset that jobs use is refused, so it says so up front."""
+    jobs = dataset.training_jobs.count()
+    note = "Its upload, arrays and profile are removed for good."
+    if jobs:
+        note += f" {jobs} training job{pluralize(jobs)} still use{pluralize(jobs, 's,')} it: delete {pluralize(jobs, 'it,them')} first."
+    return {"title": f"Delete “{dataset.name}”?", "note": note, "url": f"/api/datasets/{dataset.pk}/", "next": "/datasets/"}
 
 
 def class_counts(profile: dict[str, Any]) -> list[dict[str, Any]]:

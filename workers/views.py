@@ -80,6 +80,12 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "artifacts": artifacts,
         "hyperparameters": [(k.replace("_", " ").capitalize(), v) for k, v in sorted((job.hyperparameters or {}).items())],
         "code": generated_code(job),
+        "delete": {
+            "title": f"Delete job #{job.pk}?",
+            "note": "Its curves, evaluation and downloads are removed for good. Its dataset and architecture stay.",
+            "url": f"/api/jobs/{job.pk}/",
+            "next": "/jobs/",
+        },
     }
     return render(request, "workers/job_detail.html", context)
 

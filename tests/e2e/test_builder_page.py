@@ -12,6 +12,7 @@ import pytest
 from builder.datasets.ingest import run_ingest
 from builder.demo import create_demo_dataset
 from builder.models import Architecture, Dataset
+from tests.e2e.checks import row, settle, wait_valid
 from tests.e2e.conftest import audit, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,25 +35,9 @@ def rows(page: Any) -> list[str]:
     return page.locator(".layer-row .layer-id").all_inner_texts()
 
 
-def row(page: Any, layer_id: str) -> Any:
-    return page.locator(".layer-row", has=page.locator(".layer-id", has_text=re.compile(f"^{layer_id}$")))
-
-
 def assert_accessible(page: Any) -> None:
     violations = audit(page)
     assert violations == [], "\n".join(violations)
-
-
-def wait_valid(page: Any) -> None:
-    page.wait_for_function("() => document.getElementById('validation-state').textContent === 'Valid'")
-
-
-def settle(page: Any) -> None:
-    """No check and no code request in flight (leaving the page would abort them)."""
-    page.wait_for_function(
-        """() => !['', 'Checking…'].includes(document.getElementById('validation-state').textContent)
-                 && document.getElementById('code-status').textContent !== 'Generating…'"""
-    )
 
 
 def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
@@ -207,7 +192,9 @@ def test_palette_keyboard_reorder_residual_block_diagram_and_save(
     assert saved.name == "digits residual"
     assert [layer["id"] for layer in saved.spec["layers"]][3:6] == ["conv2", "conv2d1", "add1"]
     assert page.url.endswith(f"/architectures/{saved.pk}/?dataset={digits.pk}")
-    assert page.get_by_role("link", name="Train ▸").get_attribute("href") == f"/jobs/new/?architecture={saved.pk}"
+    assert page.get_by_role("link", name="Train ▸").get_attribute("href") == (
+        f"/jobs/new/?architecture={saved.pk}&dataset={digits.pk}"
+    )
     settle(page)
     page.reload()
     wait_valid(page)
@@ -249,7 +236,7 @@ def test_a_text_preset_drag_and_drop_and_duplicate(
     sign_in(alice)
     page.goto(f"/architectures/new/?dataset={reviews.pk}")
     page.locator(".preset-card").first.wait_for()
-    assert page.locator(".preset-card h3").all_inner_texts() == ["text-lstm"]
+    assert page.locator(".preset-card h3").all_inner_texts() == ["text-lstm", "text-fasttext"]
     page.get_by_role("button", name="Start from text-lstm").click()
     wait_valid(page)
     assert rows(page) == ["embed", "lstm", "drop", "out"]

@@ -1,5 +1,6 @@
 """A newcomer's whole path in a real browser, for each framework: sign up, upload a CSV and
-watch it upload and ingest, create the fitted architecture through the API, train from the
+watch it upload and ingest, start the builder from the dataset with its fitted preset (an
+output layer that no longer fits is flagged on its field, then fixed), save and train from the
 train form, watch the curves grow, read the confusion matrix, download the ONNX file and
 compare two jobs. Every page passes the accessibility audit at three widths."""
 
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.e2e.checks import check_page
+from tests.e2e.checks import check_page, row, settle, wait_valid
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,13 +108,32 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     assert build.get_attribute("href") == f"/architectures/new/?dataset={dataset_id}"
     check_page(page, f"dataset-{framework}")
 
-    # The builder page lives on another branch: make the fitted architecture through the API.
-    spec = {"format": 1, "name": "flowers-mlp", "input": {"shape": [4]}, "layers": [
-        {"id": "h", "type": "Dense", "params": {"units": 16, "activation": "relu"}},
-        {"id": "out", "type": "Dense", "params": {"units": 3, "activation": "softmax"}}]}  # fmt: skip
-    architecture = api(page, "POST", "/api/architectures/", {"spec": spec})["id"]
-
-    page.goto(f"/jobs/new/?architecture={architecture}&dataset={dataset_id}")
+    # The builder: the preset fitted to the data, an output layer that no longer fits is
+    # flagged on its units field, fixed, saved, then "Train ▸".
+    browser_problems.allow(400, r"/api/architectures/(validate|codegen)/$")  # the checks' answer to the misfit
+    build.click()
+    page.wait_for_url(f"**/architectures/new/?dataset={dataset_id}")
+    page.get_by_role("button", name="Start from mlp").click()
+    wait_valid(page)
+    assert row(page, "out").locator(".shape").inner_text() == "(None, 3)"
+    row(page, "out").locator(".layer-toggle").click()
+    units = row(page, "out").get_by_label("Units")
+    units.fill("4")
+    units.press("Tab")
+    out_errors = row(page, "out").locator('.field[data-param="units"] .field-errors')
+    out_errors.filter(has_text="The last Dense has 4 units but the dataset has 3 classes. Set its units to 3.").wait_for()
+    assert units.get_attribute("aria-invalid") == "true"
+    units.fill("3")
+    units.press("Tab")
+    wait_valid(page)
+    assert out_errors.inner_text() == ""
+    page.get_by_label("Architecture name").fill(f"flowers-{framework}")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator("#save-state").filter(has_text="Saved at").wait_for()
+    architecture = int(re.search(r"/architectures/(\d+)/", page.url).group(1))
+    settle(page)  # leaving with a check or the code in flight would abort it
+    page.get_by_role("link", name="Train ▸").click()
+    page.wait_for_url(f"**/jobs/new/?architecture={architecture}&dataset={dataset_id}")
     assert page.locator("#id_dataset").input_value() == str(dataset_id)
     check_page(page, f"job-new-{framework}")
     page.get_by_label("PyTorch" if framework == "torch" else "Keras (TensorFlow)").check()

@@ -3,6 +3,7 @@
 // parameter count and every error with its layer and parameter. User text is only ever
 // set with textContent or as a form value.
 
+import { wireDelete } from "../pages/delete.js";
 import { api, debounce } from "./api.js";
 import { CodePanel } from "./code.js";
 import { drawDiagram } from "./diagram.js";
@@ -127,14 +128,25 @@ function changed({ rerender = false } = {}) {
   validateSoon();
 }
 
+// A number inside the parameter's bounds: its minimum, else the middle of a bounded range
+// (a rotation factor in (0, 0.5] starts at 0.25), else 1 (or the top, when that is lower).
+function starterNumber(property) {
+  if (property.minimum !== undefined) return property.minimum;
+  const low = property.exclusiveMinimum;
+  const high = property.maximum ?? property.exclusiveMaximum;
+  if (low !== undefined && high !== undefined) return (low + high) / 2;
+  if (low !== undefined) return Math.floor(low) + 1;
+  return high !== undefined ? Math.min(1, high) : 1;
+}
+
 function addLayer(type) {
   const entry = state.catalog.get(type);
   if (!entry) return;
   const params = {};
   for (const name of entry.json_schema.required || []) {
     const property = entry.json_schema.properties[name];
-    // A starting value inside the schema's bounds: the schema's own example where it gives one.
-    params[name] = name in STARTERS ? STARTERS[name] : property.enum ? property.enum[0] : property.examples?.[0] ?? property.minimum ?? 1;
+    // The schema's own example where it gives one, else a number inside its bounds.
+    params[name] = name in STARTERS ? STARTERS[name] : property.enum ? property.enum[0] : property.examples?.[0] ?? starterNumber(property);
   }
   const at = state.selected ? state.layers.findIndex((l) => l.uid === state.selected) + 1 : state.layers.length;
   const layer = { uid: `L${state.nextUid++}`, id: uniqueId(type), type, params, inputs: undefined };
@@ -520,7 +532,9 @@ function showReport() {
 // --- saving ------------------------------------------------------------------------------
 
 function trainUrl() {
-  return `/jobs/new/?architecture=${state.archId}`;
+  // The builder's dataset comes along, so the train form starts with the data it was fitted to.
+  const dataset = state.dataset ? `&dataset=${state.dataset.id}` : "";
+  return `/jobs/new/?architecture=${state.archId}${dataset}`;
 }
 
 function showSaved() {
@@ -528,6 +542,8 @@ function showSaved() {
   train.href = trainUrl();
   train.hidden = !state.archId;
   $("duplicate").hidden = !state.archId;
+  $("delete-open").hidden = !state.archId;
+  if (state.archId) $("delete-confirm").dataset.url = `/api/architectures/${state.archId}/`;
 }
 
 function clearDraft() {
@@ -694,6 +710,12 @@ async function start() {
 
 $("save").addEventListener("click", save);
 $("duplicate").addEventListener("click", duplicate);
+wireDelete({
+  beforeLeaving: () => {
+    clearDraft();
+    state.dirty = false; // nothing left to lose
+  },
+});
 $("start-empty").addEventListener("click", () => begin(emptySpec(), "Untitled"));
 $("arch-name").addEventListener("input", () => changed());
 $("discard-draft").addEventListener("click", () => {

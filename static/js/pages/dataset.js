@@ -1,7 +1,7 @@
-// A dataset's page: the class-balance chart, delete through the API, and a fresh page once
+// A dataset's page: the class-balance chart, delete after a confirmation, and a fresh page once
 // ingestion finishes (live.js polls the status; the profile is rendered by the server).
-import { request } from "./api.js";
 import { barChart } from "./charts.js";
+import { wireDelete } from "./delete.js";
 
 const live = document.getElementById("dataset-live");
 const startedAs = live.dataset.status;
@@ -16,18 +16,4 @@ if (classes) {
   barChart(document.getElementById("class-chart"), rows.map((r) => r.name), rows.map((r) => r.count), "Examples");
 }
 
-const dialog = document.getElementById("delete-dialog");
-document.getElementById("delete-open").addEventListener("click", () => dialog.showModal());
-const confirmButton = document.getElementById("delete-confirm");
-confirmButton.addEventListener("click", async () => {
-  const errorBox = document.getElementById("delete-error");
-  confirmButton.disabled = true;
-  try {
-    await request("DELETE", confirmButton.dataset.url);
-    window.location.assign("/datasets/");
-  } catch (error) {
-    errorBox.textContent = error.message;
-    errorBox.hidden = false;
-    confirmButton.disabled = false;
-  }
-});
+wireDelete();

@@ -1,8 +1,9 @@
 // One job's page: live curves and event log from GET /api/jobs/<id>/metrics/ (polled every
-// two seconds while the job is queued or running), cancel and retry through the API, the
+// two seconds while the job is queued or running), cancel, retry and delete through the API, the
 // confusion matrix's shading and examples, the residual plot and highlighted code.
 import { getJSON, postJSON } from "./api.js";
 import { lineChart, lineSeries, scatterChart } from "./charts.js";
+import { wireDelete } from "./delete.js";
 import { duration, metric, statusWord } from "./format.js";
 
 const live = document.getElementById("job-live");
@@ -96,6 +97,7 @@ async function poll() {
 function updateButtons(status) {
   document.getElementById("job-cancel").hidden = !ACTIVE.has(status);
   document.getElementById("job-retry").hidden = !(status === "failed" || status === "cancelled");
+  document.getElementById("delete-open").hidden = ACTIVE.has(status); // the API refuses a running job
 }
 
 async function action(button, doing) {
@@ -117,6 +119,7 @@ async function action(button, doing) {
 live.addEventListener("live:update", (event) => updateButtons(event.detail.status)); // live.js may see it first
 document.getElementById("job-cancel").addEventListener("click", (e) => action(e.currentTarget, "cancel requested"));
 document.getElementById("job-retry").addEventListener("click", (e) => action(e.currentTarget, "retried"));
+wireDelete();
 
 // --- evaluation ---------------------------------------------------------------------------
 function shadeMatrix() {
