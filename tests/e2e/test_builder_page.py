@@ -74,8 +74,14 @@ def test_a_preset_fitted_to_iris_shows_shapes_errors_and_code(
     page.get_by_role("button", name="Copy", exact=True).click()
     page.locator("#code-status").filter(has_text="Copied").wait_for()
     assert page.evaluate("() => navigator.clipboard.readText()") == page.locator("#code-keras code").text_content()
+    page.get_by_role("button", name="Side by side").click()
+    assert page.locator("#code-keras code").is_visible() and page.locator("#code-torch code").is_visible()
+    keras_box, torch_box = page.locator("#code-keras").bounding_box(), page.locator("#code-torch").bounding_box()
+    assert torch_box["x"] > keras_box["x"] and abs(torch_box["y"] - keras_box["y"]) < 1  # one row, two columns
     shot(page, "builder-iris-valid")
     assert_accessible(page)
+    page.get_by_role("button", name="Side by side").click()
+    assert not page.locator("#code-torch code").is_visible()
 
     # Units out of bounds: the message sits under that field of that layer, the row turns red.
     browser_status = page.locator("#validation-state")

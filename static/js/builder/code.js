@@ -10,6 +10,7 @@ export class CodePanel {
   constructor() {
     this.sources = { keras: "", torch: "" };
     this.active = "keras";
+    this.sideBySide = false;
     this.seq = 0;
     const loadSoon = debounce((spec) => this.load(spec), 150);
     // Say at once that new code is coming (the page is not idle while the debounce waits).
@@ -29,6 +30,7 @@ export class CodePanel {
         }
       });
     }
+    document.getElementById("code-side-by-side").addEventListener("click", () => this.toggleSideBySide());
     document.getElementById("copy-code").addEventListener("click", () => this.copy());
     document.getElementById("download-code").addEventListener("click", () => this.download());
   }
@@ -40,8 +42,16 @@ export class CodePanel {
       const tab = document.getElementById(`tab-${name}`);
       tab.setAttribute("aria-selected", selected ? "true" : "false");
       tab.tabIndex = selected ? 0 : -1;
-      document.getElementById(`code-${name}`).hidden = !selected;
+      // Side by side shows both modules; the selected tab still says which one Copy and Download take.
+      document.getElementById(`code-${name}`).hidden = !selected && !this.sideBySide;
     }
+  }
+
+  toggleSideBySide() {
+    this.sideBySide = !this.sideBySide;
+    document.getElementById("code-panel").classList.toggle("side-by-side", this.sideBySide);
+    document.getElementById("code-side-by-side").setAttribute("aria-pressed", String(this.sideBySide));
+    this.show(this.active);
   }
 
   status(text) {
