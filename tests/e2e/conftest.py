@@ -42,6 +42,12 @@ class BrowserProblems:
         if status >= 400 and not any(s == status and p.search(url) for s, p in self.allowed):
             self.seen.append(f"HTTP {status} {url}")
 
+    def request_failed(self, url: str, failure: str | None) -> None:
+        # A request the browser dropped because the page moved on (a click that navigates while
+        # an icon or a poll is still loading) is not a failure of the app.
+        if failure != "net::ERR_ABORTED":
+            self.seen.append(f"request failed: {url} {failure}")
+
     def console(self, kind: str, text: str) -> None:
         # Chromium logs each HTTP error response as a console error too: judged by response().
         if kind == "error" and "Failed to load resource: the server responded with a status" not in text:
@@ -72,7 +78,7 @@ def page(browser: Any, live_server: Any, browser_problems: BrowserProblems) -> I
     tab = context.new_page()
     tab.on("console", lambda m: browser_problems.console(m.type, m.text))
     tab.on("pageerror", lambda e: browser_problems.seen.append(f"uncaught: {e}"))
-    tab.on("requestfailed", lambda r: browser_problems.seen.append(f"request failed: {r.url} {r.failure}"))
+    tab.on("requestfailed", lambda r: browser_problems.request_failed(r.url, r.failure))
     tab.on("response", lambda r: browser_problems.response(r.status, r.url))
     yield tab
     context.close()
