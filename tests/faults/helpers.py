@@ -17,9 +17,10 @@ from workers.services import submit_job
 # the job's lifecycle; the end-to-end tests cover exports).
 # Their jobs are torch jobs: only a torch standby process waits (no TensorFlow import per job).
 # They read finished jobs' checkpoints (final weights, the planted foreign checkpoint), which a
-# succeeded job otherwise removes.
+# succeeded job otherwise removes. One math thread: on a 2-core machine shared with the test
+# process, torch's two threads wait on each other and a job's epochs slow down many times over.
 FAULT_ENV = {"LAYERLOOM_HEARTBEAT_INTERVAL": "1", "LAYERLOOM_EXPORT_ARTIFACTS": "0",
-             "LAYERLOOM_STANDBY_FRAMEWORKS": "torch", "LAYERLOOM_KEEP_CHECKPOINTS": "1"}  # fmt: skip
+             "LAYERLOOM_STANDBY_FRAMEWORKS": "torch", "LAYERLOOM_KEEP_CHECKPOINTS": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip
 
 
 def long_job(owner: Any, epochs: int = 8, n: int = 3000, **overrides: Any) -> TrainingJob:
