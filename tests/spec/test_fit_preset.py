@@ -54,5 +54,5 @@ def test_presets_that_do_not_suit_the_data_are_refused_with_the_ones_that_do() -
         fit_preset("nope", input_shape=[4], task="classification", n_outputs=3)
     with pytest.raises(PresetError, match="at least 2 classes"):
         fit_preset("mlp", input_shape=[4], task="classification", n_outputs=1)
-    assert set(fitting_presets(input_shape=[9], task="classification", n_outputs=2, vocab_size=50)) == {"text_lstm"}
+    assert set(fitting_presets(input_shape=[9], task="classification", n_outputs=2, vocab_size=50)) == {"text_lstm", "text_fasttext"}
     assert set(fitting_presets(input_shape=[9], task="regression", n_outputs=1)) == {"mlp"}
