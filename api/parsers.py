@@ -1,61 +1,57 @@
 """JSON bodies with a bounded depth: any malformed body is a 400, never a RecursionError.
 
-Python's json module recurses once per level of nesting, so a body nested a few thousand
-deep raises RecursionError (a 500) in the parser or in any later code that walks it. The
-parser below turns that into a ParseError and refuses nesting deeper than
-LAYERLOOM_MAX_JSON_DEPTH, far beyond what any real spec or option needs.
+Bodies are parsed by orjson: in C, without recursion limits of Python's own, it refuses
+NaN, Infinity and numbers too large for a double, and it is several times faster than the
+json module on the batches a predict request carries. Nesting deeper than
+LAYERLOOM_MAX_JSON_DEPTH, far beyond what any real spec or option needs, is refused
+before any later code walks the value.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
 
 def json_depth_ok(value: Any, limit: int) -> bool:
-    """Whether `value` nests at most `limit` containers deep (iterative: no recursion of its own)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+    """Whether a parsed JSON value nests at most `limit` containers deep.
+
+    Level by level, without recursion of its own; only containers are kept (a batch of rows
+    is thousands of scalars and few containers). Exact type checks: parsers give plain
+    dicts and lists, and the check is twice as fast as isinstance here.
+    """
+    containers = (dict, list)
+    level = [value] if type(value) in containers else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return False
-        stack.extend((child, depth + 1) for child in children)
+        nested: list[Any] = []
+        for item in level:
+            nested += [child for child in (item.values() if type(item) is dict else item) if type(child) in containers]
+        level = nested
     return True
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:40]} is too large")
-    return number
 
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON text for the API; every way it can be malformed is a ParseError with a reason."""
     limit: int = settings.LAYERLOOM_MAX_JSON_DEPTH
+    too_deep = f"JSON nested too deeply: at most {limit} levels are accepted."
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise exceptions.ParseError(f"JSON nested too deeply: at most {limit} levels are accepted.") from None
-    except UnicodeDecodeError:
-        raise exceptions.ParseError("The body is not valid UTF-8: send JSON encoded as UTF-8.") from None
-    except ValueError as exc:  # JSONDecodeError, and integers too long to convert
-        raise exceptions.ParseError(f"The body is not valid JSON: {str(exc)[:200]}") from None
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+        if "depth limit" in reason:
+            raise exceptions.ParseError(too_deep) from None
+        if "UTF-8" in reason:
+            raise exceptions.ParseError("The body is not valid UTF-8: send JSON encoded as UTF-8.") from None
+        raise exceptions.ParseError(f"The body is not valid JSON: {reason[:200]}") from None
     if not json_depth_ok(value, limit):
-        raise exceptions.ParseError(f"JSON nested too deeply: at most {limit} levels are accepted.")
+        raise exceptions.ParseError(too_deep)
     return value
 
 

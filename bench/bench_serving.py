@@ -1,11 +1,14 @@
 """Serving benchmark: the predict endpoint on the production web server, against its floor.
 
     .venv/bin/python bench/bench_serving.py [--requests 300] [--clients 20] [--per-client 50]
+                                            [--postgres URL] [--redis URL] [--embedded]
 
 A small tabular MLP (9 columns -> 64 -> 64 -> 3, exported by the product's own exporter
-from PyTorch) is published as a succeeded job in a throwaway SQLite database; gunicorn
-serves the app with webapp/gunicorn.conf.py and production settings. Measured in the same
-run, interleaved so the machine's drift hits all sides alike:
+from PyTorch) is published as a succeeded job; gunicorn serves the app with
+webapp/gunicorn.conf.py and production settings, on the production backends: a throwaway
+PostgreSQL database and a Redis cache for the throttle counters (--embedded: a SQLite file
+and the database cache table instead, the `make run` defaults). Measured in the same run,
+interleaved so the machine's drift hits all sides alike:
 
 - direct: the same ONNX Runtime session (serving's cache) called in this process on one
   prepared row;
@@ -62,14 +65,15 @@ def rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
     return [{**dict(zip(NUMERIC, map(float, row), strict=True)), "colour": colours[i % 3]} for i, row in enumerate(values)]
 
 
-def environment(folder: Path, port: int) -> dict[str, str]:
+def environment(folder: Path, port: int, database_url: str, cache_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "webapp.settings.production",
         "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "DATABASE_URL": database_url,
+        "CACHE_URL": cache_url,
         "LAYERLOOM_VAR_DIR": str(folder),
         "LAYERLOOM_DATA_ROOT": str(folder / "data"),
         "LAYERLOOM_API_RATE": "100000000/minute",  # the throttle is not what is measured
@@ -116,6 +120,14 @@ def set_up(folder: Path) -> tuple[Any, str]:
     return job, token
 
 
+def admin_database(server_url: str, statement: str) -> None:
+    """CREATE or DROP the run's own database, from the server's maintenance database."""
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(statement)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,11 +150,21 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30, help="1,000-row requests")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--per-client", type=int, default=50, help="requests per concurrent client")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
+                        help="a PostgreSQL server where a throwaway database may be created")  # fmt: skip
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/15", help="the Redis database for the cache")
+    parser.add_argument("--embedded", action="store_true", help="SQLite and the database cache instead")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     port = free_port()
-    os.environ.update(environment(folder, port))
+    database = f"bench_serving_{os.getpid()}"
+    if args.embedded:
+        database_url, cache_url, backends = f"sqlite:///{folder / 'bench.sqlite3'}", "", "SQLite, database cache"
+    else:
+        database_url, cache_url, backends = f"{args.postgres}/{database}", args.redis, "PostgreSQL, Redis cache"
+        admin_database(args.postgres, f"CREATE DATABASE {database}")
+    os.environ.update(environment(folder, port, database_url, cache_url))
     server = None
     try:
         job, token = set_up(folder)
@@ -243,7 +265,7 @@ def main() -> None:
 
         workers, threads_per = os.environ.get("GUNICORN_WORKERS", "2"), os.environ.get("GUNICORN_THREADS", "8")
         print(f"server: gunicorn, {workers} workers x {threads_per} threads (webapp/gunicorn.conf.py), "
-              f"SQLite, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+              f"{backends}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         print(f"model: tabular MLP 11 -> 64 -> 64 -> 3, model.onnx {loaded.size_bytes:,} bytes")
         print(f"single row, median of {args.requests} interleaved rounds:")
         print(f"  direct ONNX Runtime session.run   {statistics.median(direct):8.3f} ms")
@@ -266,6 +288,11 @@ def main() -> None:
             server.terminate()
             server.wait(30)
         shutil.rmtree(folder, ignore_errors=True)
+        if not args.embedded:
+            from django.db import connections
+
+            connections.close_all()
+            admin_database(args.postgres, f"DROP DATABASE IF EXISTS {database}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from serving.models import EndpointHistory, ModelEndpoint
-from serving.sessions import NotServable, onnx_artifact
+from serving.sessions import NotServable, onnx_identity
 from workers.models import TrainingJob
 
 
@@ -19,7 +19,7 @@ def publish(owner: Any, name: str, job: TrainingJob) -> tuple[ModelEndpoint, boo
     re-points at once cannot both close the same history row: callers always see exactly
     one job serving, and the history has no gap and no overlap.
     """
-    onnx_artifact(job)  # raises NotServable: only a job with a model can serve
+    onnx_identity(job)  # raises NotServable: only a job with a model can serve
     if job.owner_id != owner.pk:
         raise NotServable(f"No job with id {job.pk} among yours.")
     for _attempt in range(2):

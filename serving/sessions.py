@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 
 from builder.codegen.scripts import output_kind
 from builder.spec import resolve
@@ -54,12 +55,13 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def get(self, job: TrainingJob) -> LoadedModel:
-        artifact = onnx_artifact(job)
+        artifact_id, sha256 = onnx_identity(job)
         with self._lock:
-            found = self._items.get(artifact.pk)
-            if found is not None and found.sha256 == artifact.sha256:
-                self._items.move_to_end(artifact.pk)
+            found = self._items.get(artifact_id)
+            if found is not None and found.sha256 == sha256:
+                self._items.move_to_end(artifact_id)
                 return found
+        artifact = Artifact.objects.get(pk=artifact_id)
         loaded = load(job, artifact)  # outside the lock: a slow load does not stall other models
         with self._lock:
             self._items[artifact.pk] = loaded
@@ -87,16 +89,27 @@ class ModelCache:
 CACHE = ModelCache()
 
 
-def onnx_artifact(job: TrainingJob) -> Artifact:
+def onnx_annotations(job: str = "pk") -> dict[str, Subquery]:
+    """The newest ONNX artifact's id and sha256, as annotations of a query whose ``job`` field
+    is the job: a predict request finds its job and its model's identity in one query."""
+    newest = Artifact.objects.filter(job=OuterRef(job), kind="onnx").order_by("-pk")
+    return {"onnx_id": Subquery(newest.values("pk")[:1]), "onnx_sha256": Subquery(newest.values("sha256")[:1])}
+
+
+def onnx_identity(job: TrainingJob) -> tuple[int, str]:
+    """(artifact id, sha256) of the job's model; NotServable when it has none to serve."""
     if job.status != TrainingJob.Status.SUCCEEDED:
         raise NotServable(
             f"Job {job.pk} is {job.status}: only a job that succeeded has a model to predict with. "
             "Wait for it to finish, or use another job."
         )
-    artifact = Artifact.objects.filter(job=job, kind="onnx").order_by("-pk").first()
-    if artifact is None:
+    if hasattr(job, "onnx_id"):  # annotated by onnx_annotations()
+        found: tuple[int, str] | None = (job.onnx_id, job.onnx_sha256) if job.onnx_id is not None else None
+    else:
+        found = Artifact.objects.filter(job=job, kind="onnx").order_by("-pk").values_list("pk", "sha256").first()
+    if found is None:
         raise NotServable(f"Job {job.pk} has no ONNX model file, so it cannot serve predictions; retrain it.")
-    return artifact
+    return found
 
 
 def load(job: TrainingJob, artifact: Artifact) -> LoadedModel:

@@ -22,6 +22,7 @@ from api.views.predict import PARSERS, predict_response, predict_schema
 from serving import endpoints
 from serving.models import NAME_PATTERN, ModelEndpoint
 from serving.predict import NotServable, predict
+from serving.sessions import onnx_annotations
 from workers.models import TrainingJob
 
 NOT_FOUND = {404: error("No model endpoint of yours has this name.")}
@@ -50,8 +51,8 @@ class EndpointViewSet(
     ordering_fields = ["name", "updated"]
 
     def get_queryset(self) -> Any:
-        if self.action == "predict":
-            return super().get_queryset().select_related("job__dataset")
+        if self.action == "predict":  # the name, its job and the job's model file in one query
+            return super().get_queryset().select_related("job__dataset").annotate(**onnx_annotations("job_id"))
         return super().get_queryset().prefetch_related("history")
 
     @extend_schema(
@@ -85,4 +86,6 @@ class EndpointViewSet(
     @action(detail=True, methods=["post"], parser_classes=PARSERS)
     def predict(self, request: Request, name: str | None = None) -> Response:
         endpoint = self.get_object()
-        return predict_response(request, lambda data, files: predict(endpoint.job, data, files, endpoint.name))
+        job = endpoint.job
+        job.onnx_id, job.onnx_sha256 = endpoint.onnx_id, endpoint.onnx_sha256
+        return predict_response(request, lambda data, files: predict(job, data, files, endpoint.name))

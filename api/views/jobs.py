@@ -38,6 +38,7 @@ from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from api.views.predict import PARSERS, predict_response, predict_schema
 from builder.models import Architecture, Dataset
 from serving.predict import predict
+from serving.sessions import onnx_annotations
 from workers import services
 from workers.models import Artifact, TrainingJob
 from workers.training.hyperparameters import Hyperparameters
@@ -106,6 +107,11 @@ class JobViewSet(
         Filter("architecture", "architecture_id", "int", description="Only jobs of this architecture id."),
     ]
     ordering_fields = ["created", "status", "finished_at"]
+
+    def get_queryset(self) -> Any:
+        if self.action == "predict":  # the job, its dataset and its model file's identity in one query
+            return super().get_queryset().select_related("dataset").annotate(**onnx_annotations())
+        return super().get_queryset()
 
     @extend_schema(
         summary="Start a training job",

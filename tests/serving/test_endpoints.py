@@ -119,3 +119,19 @@ def test_concurrent_repoints_leave_one_open_history_row(alice):
     assert len(open_rows) == 1 and open_rows[0].job_id == endpoint.job_id
     for before, after in zip(history, history[1:], strict=False):
         assert before.until is not None and before.until <= after.since
+
+
+@pytest.mark.django_db
+def test_a_warm_prediction_looks_up_its_job_and_model_in_one_query(alice, alice_api):
+    """Token, throttle counter and the job with its model file's identity: nothing per request beyond."""
+    from django.test.utils import CaptureQueriesContext
+
+    job = onnx_job(alice, TABLE_DOC)
+    assert alice_api.post("/api/models/", {"name": "iris", "job": job.pk}, format="json").status_code == 201
+    for url in (f"/api/jobs/{job.pk}/predict/", "/api/models/iris/predict/"):
+        assert alice_api.post(url, {"row": ROW}, format="json").status_code == 200  # loads the model
+        with CaptureQueriesContext(connection) as queries:
+            assert alice_api.post(url, {"row": ROW}, format="json").status_code == 200
+        model_queries = [q["sql"] for q in queries.captured_queries if "workers_artifact" in q["sql"]]
+        assert len(model_queries) == 1, model_queries  # the subquery of the job's (or name's) one lookup
+        assert "workers_trainingjob" in model_queries[0]

@@ -304,7 +304,7 @@ REST_FRAMEWORK.update(
         ],
         "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
         "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
-        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "DEFAULT_RENDERER_CLASSES": ["api.renderers.JSONRenderer"],
         # JSON bodies; the dataset upload view adds multipart for itself.
         "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
         "TEST_REQUEST_DEFAULT_FORMAT": "json",
