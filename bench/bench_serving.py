@@ -128,6 +128,21 @@ def admin_database(server_url: str, statement: str) -> None:
         connection.execute(statement)
 
 
+def server_cpu_seconds(master: int) -> float:
+    """User + system CPU time of the gunicorn master and its workers, from /proc."""
+    clock = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended while listed
+            continue
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if master in (pid, parent):
+            total += (int(fields[11]) + int(fields[12])) / clock
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -256,10 +271,11 @@ def main() -> None:
         for thread in threads:
             thread.start()
         ready.wait()
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), server_cpu_seconds(server.pid)
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        cpu_per_request = (server_cpu_seconds(server.pid) - cpu_before) / len(latencies) * 1000
         if errors:
             raise SystemExit(f"{len(errors)} concurrent requests failed, e.g. {errors[0]}")
 
@@ -281,6 +297,10 @@ def main() -> None:
         print(f"{args.clients} concurrent clients x {args.per_client} single-row requests: p50 {p50:.1f} ms, "
               f"p99 {p99:.1f} ms, max {max(latencies):.0f} ms, {len(latencies) / elapsed:,.0f} requests/s   "
               f"target p99 < 100 ms: {'met' if p99 < 100 else 'MISSED'}")  # fmt: skip
+        # Closed-loop clients wait, on average, at least clients x (CPU per request) / cores.
+        print(f"  server CPU per request {cpu_per_request:.2f} ms: with {os.cpu_count()} CPUs shared with the clients, "
+              f"{args.clients} clients wait at least {args.clients * cpu_per_request / os.cpu_count():.0f} ms "
+              "per request on average")  # fmt: skip
         print(f"cold: first request over HTTP after the server started {cold_http:.1f} ms; in process, "
               f"first predict() with the model not loaded {cold_local:.1f} ms vs warm {warm_local:.3f} ms")
     finally:

@@ -10,7 +10,9 @@ than many single-threaded processes holding the same models many times over.
 
 from __future__ import annotations
 
+import gc
 import os
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -22,3 +24,9 @@ keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 # Django (and the model cache) are loaded in each worker after the fork, never in the master.
 preload_app = False
+
+
+def post_worker_init(worker: Any) -> None:
+    """Django and the app are loaded: keep their objects out of every later full garbage
+    collection, which would otherwise scan them all and stall whichever request triggered it."""
+    gc.freeze()
