@@ -107,6 +107,18 @@ guarantee.
   averages only real pixels.
 - A kernel or pool window larger than its input is an error, whatever the padding.
 - leaky_relu uses Keras's negative slope 0.2; gelu is the exact (erf) form in both.
+- MultiHeadAttention is Keras's layer called as self-attention (`layer(x, x)`, so a model
+  with it is written with the functional API) and torch.nn.MultiheadAttention
+  (`batch_first=True`) in torch, which splits the feature size among the heads: hence
+  `num_heads x key_dim` must equal the input's features. The converter stacks Keras's
+  query, key and value kernels into torch's `in_proj_weight`.
+- PositionalEmbedding has no built-in class in either framework: both generated modules
+  define the same small `PositionalEmbedding` class (token and position tables, added).
+  Loading a `model.keras` that has one needs the bundle's `model.py` imported first (it
+  registers the class with Keras); ONNX, the SavedModel and TFLite need nothing.
+- Padding is not masked: token id 0 (padding) is embedded, attended to and averaged like
+  any other token, in both frameworks alike (as `Embedding` and the text presets do).
+  Training learns to live with it; with much padding, a shorter sequence length helps.
 """
 
 
