@@ -64,6 +64,14 @@ A residual block: `inputs` names the shortcut and the branch for `Add` (from the
 {residual_block}
 ```
 
+A Transformer encoder block on text works the same way (from the preset
+`text_transformer`): self-attention and a feed-forward pair, each added back to its input
+and normalised.
+
+```json
+{encoder_block}
+```
+
 ## Limits
 
 Configurable through `builder.spec.Limits` (the app reads them from the settings
@@ -190,6 +198,7 @@ def render_architecture_docs() -> str:
     all_presets = presets()
     residual = all_presets["residual_cnn"]
     block = dict(residual, layers=residual["layers"][:6])
+    encoder = all_presets["text_transformer"]["layers"][:10]
     limits = Limits()
     text = INTRO.format(
         rank=MAX_INPUT_RANK,
@@ -198,6 +207,7 @@ def render_architecture_docs() -> str:
         model_input=MODEL_INPUT,
         small_cnn=json.dumps(all_presets["small_cnn"], indent=2),
         residual_block=json.dumps(block["layers"], indent=2),
+        encoder_block=json.dumps(encoder, indent=2),
         max_layers=limits.max_layers,
         max_params=limits.max_params,
         max_input_values=limits.max_input_values,
