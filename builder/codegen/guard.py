@@ -31,6 +31,7 @@ class Policy:
 
 _NN = ("Linear", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d")
 _NN += ("LayerNorm", "Dropout", "Embedding", "LSTM", "GRU", "Dropout1d", "Dropout2d", "Upsample", "ConvTranspose2d")
+_NN += ("MultiheadAttention",)
 _TORCH = ("relu", "sigmoid", "tanh", "softmax", "cat", "ones_like", "rand", "where", "cos", "sin", "stack", "zeros_like")
 _FUNCTIONAL = ("gelu", "elu", "selu", "silu", "leaky_relu", "pad", "affine_grid", "grid_sample")
 
@@ -38,13 +39,15 @@ MODEL_POLICY = Policy(
     modules=frozenset({"__future__", "keras", "keras.layers", "torch", "torch.nn", "torch.nn.functional"}),
     calls=frozenset(
         {"keras.Sequential", "keras.Input", "keras.Model"}
+        | {"keras.saving.register_keras_serializable", "keras.ops.arange"}
         | {f"keras.layers.{t}" for t in REGISTRY}
         | {f"torch.nn.{c}" for c in _NN}
         | {f"torch.{f}" for f in _TORCH}
         | {f"torch.nn.functional.{f}" for f in _FUNCTIONAL}
     ),
     builtins=frozenset({"super"}),
-    methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long", "amax", "flip", "clamp"}),
+    methods=frozenset({"permute", "transpose", "flatten", "reshape", "mean", "long", "amax", "flip", "clamp"})
+    | {"get_config", "build"},
 )
 
 # train.py, predict.py and dataio.py (builder.codegen.scripts): the standard library they

@@ -29,6 +29,8 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "RandomContrast": ("factor",),
     "LSTM": ("units",),
     "GRU": ("units",),
+    "PositionalEmbedding": ("input_dim", "output_dim"),
+    "MultiHeadAttention": ("num_heads", "key_dim"),
 }
 ALWAYS_KEYWORD: dict[str, tuple[str, ...]] = {
     "MaxPooling1D": ("pool_size",),
@@ -36,6 +38,38 @@ ALWAYS_KEYWORD: dict[str, tuple[str, ...]] = {
     "AveragePooling2D": ("pool_size",),
     "RandomContrast": ("value_range",),  # Keras's default is (0, 255); Layerloom's images are in [0, 1]
 }
+
+
+# Self-attention reads its input as query and value: ``layer(x, x)``, so a model that has it
+# uses the functional API even when its layers form a chain.
+SELF_ATTENTION = frozenset({"MultiHeadAttention"})
+
+# Layers Keras has no built-in class for: the module defines a small one (written once).
+POSITIONAL_EMBEDDING_CLASS = '''
+@keras.saving.register_keras_serializable(package="layerloom")
+class PositionalEmbedding(layers.Layer):
+    """Token embeddings plus a learned embedding of each position, added together."""
+
+    def __init__(self, input_dim: int, output_dim: int, sequence_length: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+        self.sequence_length = sequence_length
+        self.tokens = layers.Embedding(input_dim, output_dim)
+        self.positions = layers.Embedding(sequence_length, output_dim)
+
+    def build(self, input_shape) -> None:
+        self.tokens.build(input_shape)
+        self.positions.build((self.sequence_length,))
+
+    def call(self, inputs):
+        return self.tokens(inputs) + self.positions(keras.ops.arange(self.sequence_length))
+
+    def get_config(self) -> dict:
+        sizes = {"input_dim": self.input_dim, "output_dim": self.output_dim, "sequence_length": self.sequence_length}
+        return super().get_config() | sizes
+'''
+HELPER_CLASSES = {"PositionalEmbedding": POSITIONAL_EMBEDDING_CLASS}
 
 
 def layer_arguments(layer_type: str, params: Params) -> tuple[list[str], dict[str, str]]:
@@ -63,8 +97,17 @@ def layer_expression(layer: ResolvedLayer, indent: int) -> str:
             kwargs["merge_mode"] = literal(layer.params.merge_mode)  # type: ignore[attr-defined]
     else:
         args, kwargs = layer_arguments(layer.type, layer.params)
+    if layer.type == "PositionalEmbedding":
+        kwargs["sequence_length"] = literal(layer.input_shapes[0][0])
     kwargs["name"] = literal(name(layer.id))
-    return call(f"layers.{name(layer.type)}", args, kwargs, indent)
+    module = "" if layer.type in HELPER_CLASSES else "layers."
+    return call(f"{module}{name(layer.type)}", args, kwargs, indent)
+
+
+def helper_classes(resolved: ResolvedSpec) -> list[str]:
+    """The source of each helper class the spec's layers need, in order of first use."""
+    used = dict.fromkeys(layer.type for layer in resolved.layers)
+    return [HELPER_CLASSES[t] for t in used if t in HELPER_CLASSES]
 
 
 def generate_keras(spec: Any) -> str:
@@ -83,12 +126,13 @@ def keras_source(resolved: ResolvedSpec) -> str:
         f"INPUT_SHAPE = {literal(resolved.input_shape)}",
         f"INPUT_DTYPE = {literal(resolved.input_dtype)}",
         "",
+        *helper_classes(resolved),
         "",
         "def build_model() -> keras.Model:",
         '    """Build the uncompiled model; training code compiles and fits it."""',
     ]
     model = literal(model_name(resolved.name))
-    if resolved.is_chain:
+    if resolved.is_chain and not any(layer.type in SELF_ATTENTION for layer in resolved.layers):
         lines.append("    return keras.Sequential(")
         lines.append("        [")
         lines.append("            keras.Input(shape=INPUT_SHAPE, dtype=INPUT_DTYPE),")
@@ -102,6 +146,8 @@ def keras_source(resolved: ResolvedSpec) -> str:
         for layer in resolved.layers:
             sources = ["inputs" if ref == "input" else name(ref) for ref in layer.inputs]
             argument = sources[0] if len(sources) == 1 else "[" + ", ".join(sources) + "]"
+            if layer.type in SELF_ATTENTION:
+                argument = f"{argument}, {argument}"  # query and value
             line = f"    {name(layer.id)} = {layer_expression(layer, 4)}({argument})"
             if len(line) <= MAX_LINE or len(sources) == 1:
                 lines.append(line)

@@ -64,6 +64,14 @@ A residual block: `inputs` names the shortcut and the branch for `Add` (from the
 {residual_block}
 ```
 
+A Transformer encoder block on text works the same way (from the preset
+`text_transformer`): self-attention and a feed-forward pair, each added back to its input
+and normalised.
+
+```json
+{encoder_block}
+```
+
 ## Limits
 
 Configurable through `builder.spec.Limits` (the app reads them from the settings
@@ -107,6 +115,18 @@ guarantee.
   averages only real pixels.
 - A kernel or pool window larger than its input is an error, whatever the padding.
 - leaky_relu uses Keras's negative slope 0.2; gelu is the exact (erf) form in both.
+- MultiHeadAttention is Keras's layer called as self-attention (`layer(x, x)`, so a model
+  with it is written with the functional API) and torch.nn.MultiheadAttention
+  (`batch_first=True`) in torch, which splits the feature size among the heads: hence
+  `num_heads x key_dim` must equal the input's features. The converter stacks Keras's
+  query, key and value kernels into torch's `in_proj_weight`.
+- PositionalEmbedding has no built-in class in either framework: both generated modules
+  define the same small `PositionalEmbedding` class (token and position tables, added).
+  Loading a `model.keras` that has one needs the bundle's `model.py` imported first (it
+  registers the class with Keras); ONNX, the SavedModel and TFLite need nothing.
+- Padding is not masked: token id 0 (padding) is embedded, attended to and averaged like
+  any other token, in both frameworks alike (as `Embedding` and the text presets do).
+  Training learns to live with it; with much padding, a shorter sequence length helps.
 """
 
 
@@ -178,6 +198,7 @@ def render_architecture_docs() -> str:
     all_presets = presets()
     residual = all_presets["residual_cnn"]
     block = dict(residual, layers=residual["layers"][:6])
+    encoder = all_presets["text_transformer"]["layers"][:10]
     limits = Limits()
     text = INTRO.format(
         rank=MAX_INPUT_RANK,
@@ -186,6 +207,7 @@ def render_architecture_docs() -> str:
         model_input=MODEL_INPUT,
         small_cnn=json.dumps(all_presets["small_cnn"], indent=2),
         residual_block=json.dumps(block["layers"], indent=2),
+        encoder_block=json.dumps(encoder, indent=2),
         max_layers=limits.max_layers,
         max_params=limits.max_params,
         max_input_values=limits.max_input_values,

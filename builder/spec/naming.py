@@ -19,6 +19,7 @@ MODEL_INPUT = "input"
 GENERATED_NAMES = frozenset(
     {"keras", "layers", "inputs", "model", "torch", "nn", "F", "np", "self", "x", "INPUT_SHAPE", "INPUT_DTYPE"}
     | {"INPUT_PERMUTATION", "build_model", "super", MODEL_INPUT}
+    | {"PositionalEmbedding"}  # a class the modules define when a spec uses that layer
 )
 
 # Public attributes of torch.nn.Module (torch 2.x): an attribute with one of these names

@@ -110,6 +110,30 @@ _PRESETS: dict[str, dict[str, Any]] = {
         "the default for text, strong on short texts and small data sets (hundreds to thousands of rows) and "
         "fast. As shown: 40 token ids, 5,000 words, 2 classes.",
     ),
+    "text_transformer": _spec(
+        "text-transformer",
+        [40],
+        [
+            _layer("embed", "PositionalEmbedding", input_dim=5000, output_dim=64),
+            _layer("attn", "MultiHeadAttention", num_heads=4, key_dim=16),
+            _layer("attn_drop", "Dropout", rate=0.1),
+            _layer("add1", "Add", inputs=["embed", "attn_drop"]),
+            _layer("norm1", "LayerNormalization", epsilon=1e-6),
+            _layer("ff1", "Dense", units=128, activation="relu"),
+            _layer("ff2", "Dense", units=64),
+            _layer("ff_drop", "Dropout", rate=0.1),
+            _layer("add2", "Add", inputs=["norm1", "ff_drop"]),
+            _layer("norm2", "LayerNormalization", epsilon=1e-6),
+            _layer("gap", "GlobalAveragePooling1D"),
+            _layer("drop", "Dropout", rate=0.2),
+            _layer("out", "Dense", units=2, activation="softmax"),
+        ],
+        "Text classifier with one Transformer encoder block (Vaswani et al., 2017): word and position "
+        "embeddings, 4-head self-attention and a feed-forward layer, each with a residual Add and "
+        "LayerNormalization, averaged over the text. Reads word order and context: for thousands to tens of "
+        "thousands of texts or more; on small text sets start with text_fasttext. Padding is not masked. "
+        "As shown: 40 token ids, 5,000 words, 2 classes.",
+    ),
 }
 
 _GROUND_TRUTH: dict[str, tuple[dict[str, Any], int]] = {
@@ -169,6 +193,7 @@ _APPLIES: dict[str, frozenset[str]] = {
     "residual_cnn": frozenset({"image"}),
     "text_lstm": frozenset({"text"}),
     "text_fasttext": frozenset({"text"}),
+    "text_transformer": frozenset({"text"}),
 }
 # Below this side length a CNN preset's "valid" windows would shrink the image to nothing.
 _FULL_SIZE = 32
@@ -181,6 +206,7 @@ _FITTED_DESCRIPTIONS = {
     "residual_cnn": "Residual network with two blocks (identity and projection shortcuts)",
     "text_lstm": "Text classifier: word embeddings and an LSTM",
     "text_fasttext": "Text classifier: word embeddings averaged over the text (fastText-style)",
+    "text_transformer": "Text classifier: word and position embeddings and a Transformer encoder block",
 }
 
 

@@ -13,7 +13,16 @@ from typing import Any, ClassVar, TypeVar
 from builder.spec.params import Params
 from builder.spec.shapes import Shape
 
-CATEGORIES = ("core", "convolution", "pooling", "normalization", "recurrent", "merge", "augmentation")
+CATEGORIES = (
+    "core",
+    "convolution",
+    "pooling",
+    "normalization",
+    "recurrent",
+    "attention",
+    "merge",
+    "augmentation",
+)
 
 
 class LayerType:

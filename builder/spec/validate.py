@@ -74,7 +74,7 @@ ERROR_CODES: dict[str, str] = {
     "shape_mismatch": "A layer cannot accept the shape it is given.",
     "unused_layer": "A layer's output is never used (an unused branch).",
     "unused_input": "No layer reads the model input.",
-    "embedding_input": "An Embedding does not read the model input, or another layer reads token ids.",
+    "embedding_input": "An Embedding or PositionalEmbedding does not read the model input, or another layer reads token ids.",
     "too_many_params": "More parameters than the limit.",
     "output_too_large": "A layer's output has more values per sample than the limit.",
     "internal_error": "A bug in the validator; the spec was not checked.",
@@ -665,13 +665,13 @@ class _Validator:
     def check_token_inputs(
         self, resolved: list[ResolvedLayer], consumers: dict[str, list[int]], ids: list[str | None]
     ) -> str:
-        """Embedding reads integer token ids, which exist only at the model input."""
+        """Embedding and PositionalEmbedding read integer token ids, which exist only at the model input."""
         embeddings = [layer for layer in resolved if getattr(layer.definition, "needs_model_input", False)]
         for layer in embeddings:
             if layer.inputs != (MODEL_INPUT,):
                 self.error(
                     "embedding_input",
-                    f"Embedding layer '{layer.id}' must read the model input (integer token ids); "
+                    f"{layer.type} layer '{layer.id}' must read the model input (integer token ids); "
                     'set its "inputs" to ["input"] and make it the first layer.',
                     layer.id,
                     "inputs",
@@ -687,8 +687,9 @@ class _Validator:
             if other is not None and other not in embedding_ids:
                 self.error(
                     "embedding_input",
-                    f"Layer '{other}' reads the model input, which holds integer token ids because an Embedding "
-                    "reads it; only Embedding layers may read token ids. Read from the Embedding instead.",
+                    f"Layer '{other}' reads the model input, which holds integer token ids because "
+                    f"{article(embeddings[0].type)} {embeddings[0].type} reads it; only Embedding and "
+                    f"PositionalEmbedding layers may read token ids. Read from the {embeddings[0].type} instead.",
                     other,
                     "inputs",
                     f"layers[{position}].inputs",
@@ -712,6 +713,10 @@ class _Validator:
                     "the weight converter fills bias_hh with zeros, so outputs are identical."
                 )
         return notes
+
+
+def article(word: str) -> str:
+    return "an" if word[:1] in "AEIOU" else "a"
 
 
 def error_position(error: SpecError) -> int:

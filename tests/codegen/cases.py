@@ -57,6 +57,10 @@ LAYER_CASES: dict[str, list[dict[str, Any]]] = {
         spec([6], layer("embed", "Embedding", input_dim=20, output_dim=4)),
         spec([6], layer("embed", "Embedding", input_dim=20, output_dim=4), layer("gap", "GlobalAveragePooling1D")),
     ],
+    "PositionalEmbedding": [
+        spec([6], layer("embed", "PositionalEmbedding", input_dim=20, output_dim=4)),
+        spec([1], layer("embed", "PositionalEmbedding", input_dim=5, output_dim=3), layer("fc", "Dense", units=2)),
+    ],
     "BatchNormalization": [
         spec([5], layer("bn", "BatchNormalization")),
         spec([4, 3], layer("bn", "BatchNormalization")),
@@ -134,6 +138,23 @@ LAYER_CASES: dict[str, list[dict[str, Any]]] = {
         spec([5, 3], bi("GRU", 3, return_sequences=True, merge_mode="sum")),
         spec([5, 3], bi("LSTM", 2, return_sequences=True, merge_mode="ave")),
         spec([5, 3], bi("GRU", 2, merge_mode="mul")),
+    ],
+    "MultiHeadAttention": [
+        spec([5, 4], layer("attn", "MultiHeadAttention", num_heads=2, key_dim=2)),
+        spec([5, 6], layer("attn", "MultiHeadAttention", num_heads=1, key_dim=6, dropout=0.2)),
+        # An encoder block: attention, add & norm, feed-forward, add & norm.
+        spec(
+            [7],
+            layer("embed", "PositionalEmbedding", input_dim=30, output_dim=8),
+            layer("attn", "MultiHeadAttention", num_heads=4, key_dim=2, dropout=0.1),
+            layer("add1", "Add", ["embed", "attn"]),
+            layer("norm1", "LayerNormalization"),
+            layer("ff1", "Dense", units=16, activation="relu"),
+            layer("ff2", "Dense", units=8),
+            layer("add2", "Add", ["norm1", "ff2"]),
+            layer("norm2", "LayerNormalization"),
+            layer("gap", "GlobalAveragePooling1D"),
+        ),
     ],
     "Add": [
         spec(

@@ -37,7 +37,7 @@ def frameworks() -> tuple[Any, Any]:
 
 def sample_input(report: Any, spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
     shape = (BATCH, *report.input_shape)
-    embeddings = [layer for layer in spec["layers"] if layer["type"] == "Embedding"]
+    embeddings = [layer for layer in spec["layers"] if layer["type"] in ("Embedding", "PositionalEmbedding")]
     if embeddings:
         vocabulary = embeddings[0]["params"]["input_dim"]
         return rng.integers(0, vocabulary, size=shape).astype("int32")

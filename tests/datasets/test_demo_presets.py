@@ -15,7 +15,7 @@ from builder.spec.presets import PresetError
 EXPECTED = {
     "iris": {"mlp"},
     "digits": {"mlp", "small_cnn", "lenet5", "residual_cnn"},
-    "reviews": {"text_lstm", "text_fasttext"},
+    "reviews": {"text_lstm", "text_fasttext", "text_transformer"},
 }
 
 

@@ -87,6 +87,26 @@ def retrain(framework: str, bundle: Path, doc: dict[str, Any], user: Path) -> No
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
 
 
+def exported_differences(
+    framework: str, files: dict[str, Path], module: Any, case: helpers.Case, expected: np.ndarray, tmp_path: Path
+) -> tuple[dict[str, float], list[dict[str, str]], Path]:
+    """The largest difference from the model's outputs of ONNX Runtime, each reloaded native
+    file and the bundle's predict.py; with predict.py's rows and the unzipped bundle folder."""
+    x = case.x
+    differences = {"ONNX Runtime": float(np.abs(helpers.onnx_outputs(files["onnx"], x) - expected).max())}
+    for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
+        differences[name] = float(np.abs(outputs - expected).max())
+
+    # The user's side: unzip the bundle somewhere else and run predict.py on the raw files.
+    user = tmp_path / "user"
+    user.mkdir()
+    bundle = helpers.unzip_bundle(files["code_bundle"], user)
+    helpers.run_script(bundle / "predict.py", [*map(str, case.inputs), "--output", "predictions.csv"], cwd=user)
+    rows, probabilities = helpers.read_predictions(user / "predictions.csv", case.doc["class_names"])
+    differences["bundle predict.py"] = float(np.abs(probabilities - helpers.probabilities(expected)).max())
+    return differences, rows, bundle
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(CASES))
 @pytest.mark.parametrize("framework", ["keras", "torch"])
@@ -111,19 +131,9 @@ def test_exports_agree(framework: str, kind: str, tmp_path: Path) -> None:
         assert item.size_bytes == item.path.stat().st_size > 0
         assert len(item.sha256) == 64
 
-    differences: dict[str, float] = {}
-    differences["ONNX Runtime"] = float(np.abs(helpers.onnx_outputs(files["onnx"], x) - expected).max())
-    for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
-        differences[name] = float(np.abs(outputs - expected).max())
-
-    # The user's side: unzip the bundle somewhere else and run predict.py on the raw files.
-    user = tmp_path / "user"
-    user.mkdir()
-    bundle = helpers.unzip_bundle(files["code_bundle"], user)
-    helpers.run_script(bundle / "predict.py", [*map(str, case.inputs), "--output", "predictions.csv"], cwd=user)
-    rows, probabilities = helpers.read_predictions(user / "predictions.csv", case.doc["class_names"])
+    differences, rows, bundle = exported_differences(framework, files, module, case, expected, tmp_path)
     reference = helpers.probabilities(expected)
-    differences["bundle predict.py"] = float(np.abs(probabilities - reference).max())
+    user = bundle.parent
     print(f"\n{framework} {kind}: largest differences {json.dumps(differences)}")
     assert max(differences.values()) < TOLERANCE, differences
 
@@ -210,3 +220,35 @@ def test_new_layers_export_and_augmentation_is_left_out_of_the_files(framework: 
     assert float(np.abs(helpers.onnx_outputs(files["onnx"], x) - expected).max()) < TOLERANCE
     for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
         assert float(np.abs(outputs - expected).max()) < TOLERANCE, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_transformer_exports_agree(framework: str, tmp_path: Path) -> None:
+    """A Transformer encoder block on text (positional embedding, self-attention, add & norm,
+    feed-forward) exports to ONNX and every native format, and the files agree with the model."""
+    layer = helpers.layer
+    case = helpers.text_case(tmp_path, np.random.default_rng(5))
+    block = [
+        layer("embed", "PositionalEmbedding", input_dim=12, output_dim=8),
+        layer("attn", "MultiHeadAttention", num_heads=2, key_dim=4, dropout=0.1),
+        layer("add1", "Add") | {"inputs": ["embed", "attn"]},
+        layer("norm1", "LayerNormalization"),
+        layer("ff1", "Dense", units=16, activation="relu"),
+        layer("ff2", "Dense", units=8),
+        layer("add2", "Add") | {"inputs": ["norm1", "ff2"]},
+        layer("norm2", "LayerNormalization"),
+        layer("gap", "GlobalAveragePooling1D"),
+        layer("out", "Dense", units=1, activation="sigmoid"),
+    ]
+    spec = case.spec | {"name": "export-transformer", "layers": block}
+    model, module = helpers.build(framework, spec, seed=3)
+    x = case.x
+    expected = helpers.native_outputs(framework, model, module, x)
+    exported = export_artifacts(framework, model, spec, case.doc, tmp_path / "artifacts", x[:4])
+    files = {item.kind: item.path for item in exported}
+    # Attention converts to TFLite's built-in operations: the Keras model gets a .tflite too.
+    assert set(files) == EXPECTED_KINDS[framework]
+    differences, _, _ = exported_differences(framework, files, module, case, expected, tmp_path)
+    print(f"\n{framework} transformer: largest differences {json.dumps(differences)}")
+    assert max(differences.values()) < TOLERANCE, differences

@@ -47,6 +47,15 @@ def test_a_text_preset_reads_the_vocabulary_and_sequence_length() -> None:
     assert report.ok and report.output_shape == (4,)
 
 
+def test_the_transformer_takes_the_vocabulary_and_its_positions_follow_the_sequence_length() -> None:
+    spec = fit_preset("text_transformer", input_shape=[23], task="classification", n_outputs=2, vocab_size=321)
+    assert spec["layers"][0]["params"] == {"input_dim": 321, "output_dim": 64}
+    assert spec["layers"][-1]["params"] == {"units": 1, "activation": "sigmoid"}
+    report = validate_spec(spec)
+    assert report.ok and report.output_shape == (1,)
+    assert report.layers[0].output_shape == (23, 64) and report.layers[0].params == (321 + 23) * 64
+
+
 def test_presets_that_do_not_suit_the_data_are_refused_with_the_ones_that_do() -> None:
     with pytest.raises(PresetError, match="small_cnn.*does not suit table data.*mlp"):
         fit_preset("small_cnn", input_shape=[4], task="classification", n_outputs=3)
@@ -54,5 +63,5 @@ def test_presets_that_do_not_suit_the_data_are_refused_with_the_ones_that_do() -
         fit_preset("nope", input_shape=[4], task="classification", n_outputs=3)
     with pytest.raises(PresetError, match="at least 2 classes"):
         fit_preset("mlp", input_shape=[4], task="classification", n_outputs=1)
-    assert set(fitting_presets(input_shape=[9], task="classification", n_outputs=2, vocab_size=50)) == {"text_lstm", "text_fasttext"}
+    assert set(fitting_presets(input_shape=[9], task="classification", n_outputs=2, vocab_size=50)) == {"text_lstm", "text_fasttext", "text_transformer"}
     assert set(fitting_presets(input_shape=[9], task="regression", n_outputs=1)) == {"mlp"}

@@ -7,7 +7,15 @@ from builder.spec import presets, validate_spec
 
 def test_presets_exist_and_validate() -> None:
     all_presets = presets()
-    assert set(all_presets) == {"mlp", "small_cnn", "lenet5", "residual_cnn", "text_lstm", "text_fasttext"}
+    assert set(all_presets) == {
+        "mlp",
+        "small_cnn",
+        "lenet5",
+        "residual_cnn",
+        "text_lstm",
+        "text_fasttext",
+        "text_transformer",
+    }
     for name, spec in all_presets.items():
         report = validate_spec(spec)
         assert report.ok, (name, [str(e) for e in report.errors])
@@ -22,6 +30,9 @@ def test_presets_cover_the_promised_shapes() -> None:
     assert "Add" in types["residual_cnn"] and not validate_spec(all_presets["residual_cnn"]).resolved.is_chain
     assert {"Embedding", "LSTM"} <= types["text_lstm"]
     assert {"Embedding", "GlobalAveragePooling1D"} <= types["text_fasttext"]
+    transformer = {"PositionalEmbedding", "MultiHeadAttention", "Add", "LayerNormalization", "GlobalAveragePooling1D"}
+    assert transformer <= types["text_transformer"]
+    assert not validate_spec(all_presets["text_transformer"]).resolved.is_chain
 
 
 def test_presets_are_fresh_copies() -> None:

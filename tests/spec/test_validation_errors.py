@@ -238,6 +238,40 @@ def test_embedding_must_read_token_ids() -> None:
     assert only(document, "embedding_input").layer_id == "embed"
 
 
+def test_positional_embedding_must_read_token_ids_and_nothing_else_may() -> None:
+    moved = spec(
+        layer("d", "Dropout", rate=0.1), layer("embed", "PositionalEmbedding", input_dim=10, output_dim=2), shape=[4]
+    )
+    error = only(moved, "embedding_input")
+    assert error.layer_id == "embed" and error.message.startswith("PositionalEmbedding layer 'embed'")
+    beside = spec(
+        layer("embed", "PositionalEmbedding", input_dim=10, output_dim=2),
+        layer("fc", "Dense", ["input"], units=2),
+        layer("cat", "Concatenate", ["embed", "fc"], axis=1),
+        shape=[4],
+    )
+    error = only(beside, "embedding_input")
+    assert error.layer_id == "fc" and "because a PositionalEmbedding reads it" in error.message
+
+
+def test_attention_heads_must_split_the_features() -> None:
+    def attention(**params: Any) -> dict[str, Any]:
+        embed = layer("embed", "Embedding", input_dim=10, output_dim=12)
+        return spec(embed, layer("attn", "MultiHeadAttention", **params), shape=[5])
+
+    assert validate_spec(attention(num_heads=3, key_dim=4)).ok
+    error = only(attention(num_heads=3, key_dim=12), "shape_mismatch")
+    assert (error.layer_id, error.param, error.path) == ("attn", "key_dim", "layers[1].params.key_dim")
+    assert "3 x 12 = 36, but the input has 12 features" in error.message
+    assert "set key_dim to 4" in error.message
+    error = only(attention(num_heads=5, key_dim=2), "shape_mismatch")
+    assert "choose num_heads among 1, 2, 3, 4, 6, 12" in error.message
+    flat = only(spec(layer("attn", "MultiHeadAttention", num_heads=1, key_dim=4), shape=[4]), "shape_mismatch")
+    assert "needs a sequence (timesteps, features) but gets (4,)" in flat.message
+    assert only(attention(num_heads=0, key_dim=4), "out_of_range").param == "num_heads"
+    assert only(attention(num_heads=2, key_dim=6, dropout=1.0), "out_of_range").param == "dropout"
+
+
 def test_limits_are_configurable() -> None:
     big = spec(layer("flat", "Flatten"), layer("fc", "Dense", units=1000))
     assert validate_spec(big).ok

@@ -12,6 +12,10 @@ What changes between the two:
   are torch's bias_ih and bias_hh;
 - BatchNormalization: gamma, beta, moving mean, moving variance <-> weight, bias,
   running_mean, running_var (plus torch's num_batches_tracked counter);
+- PositionalEmbedding: the tokens and positions tables, as they are;
+- MultiHeadAttention: Keras's query, key and value kernels (features, heads, key_dim) are
+  the rows of torch's in_proj_weight (3 x heads*key_dim, features), their biases
+  in_proj_bias; the output kernel (heads, key_dim, features) is out_proj.weight transposed;
 - Flatten needs nothing: the generated torch code flattens in channels-last order.
 """
 
@@ -67,6 +71,30 @@ def _rnn_to_keras(kind: str, state: Mapping[str, np.ndarray], suffix: str) -> Ar
     ]
 
 
+def _attention_to_torch(weights: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    kernels, biases = weights[0:6:2], weights[1:6:2]
+    features = kernels[0].shape[0]
+    out_kernel, out_bias = weights[6], weights[7]
+    return {
+        "in_proj_weight": np.concatenate([_t(k.reshape(features, -1)) for k in kernels]),
+        "in_proj_bias": np.concatenate([b.reshape(-1) for b in biases]),
+        "out_proj.weight": _t(out_kernel.reshape(-1, features)),
+        "out_proj.bias": np.array(out_bias),
+    }
+
+
+def _attention_to_keras(layer: ResolvedLayer, state: Mapping[str, np.ndarray]) -> Arrays:
+    heads, key_dim = layer.params.num_heads, layer.params.key_dim  # type: ignore[attr-defined]
+    features = layer.input_shapes[0][-1]
+    weights: Arrays = []
+    for kernel, bias in zip(
+        np.split(np.asarray(state["in_proj_weight"]), 3), np.split(np.asarray(state["in_proj_bias"]), 3), strict=True
+    ):
+        weights += [_t(kernel).reshape(features, heads, key_dim), bias.reshape(heads, key_dim)]
+    out_kernel = _t(np.asarray(state["out_proj.weight"])).reshape(heads, key_dim, features)
+    return [*weights, out_kernel, np.array(state["out_proj.bias"])]
+
+
 # Conv2DTranspose: Keras (kh, kw, out, in) <-> torch (in, out, kh, kw), the same permutation as
 # Conv2D's since both hold the axes the other way round (no kernel flip: both are conv2d's gradient).
 KERNEL_AXES = {"Dense": (1, 0), "Conv1D": (2, 1, 0), "Conv2D": (3, 2, 0, 1), "Conv2DTranspose": (3, 2, 0, 1)}
@@ -95,6 +123,10 @@ def layer_to_torch(layer: ResolvedLayer, weights: Sequence[np.ndarray]) -> dict[
         return {"weight": np.array(weights[0]), "bias": np.array(weights[1])}
     if kind == "Embedding":
         return {"weight": np.array(weights[0])}
+    if kind == "PositionalEmbedding":
+        return {"tokens.weight": np.array(weights[0]), "positions.weight": np.array(weights[1])}
+    if kind == "MultiHeadAttention":
+        return _attention_to_torch(weights)
     if kind in ("LSTM", "GRU"):
         return _rnn_to_torch(kind, weights, "")
     if kind == "Bidirectional":
@@ -119,6 +151,10 @@ def layer_to_keras(layer: ResolvedLayer, state: Mapping[str, np.ndarray]) -> Arr
         return [np.array(state["weight"]), np.array(state["bias"])]
     if kind == "Embedding":
         return [np.array(state["weight"])]
+    if kind == "PositionalEmbedding":
+        return [np.array(state["tokens.weight"]), np.array(state["positions.weight"])]
+    if kind == "MultiHeadAttention":
+        return _attention_to_keras(layer, state)
     if kind in ("LSTM", "GRU"):
         return _rnn_to_keras(kind, state, "")
     if kind == "Bidirectional":

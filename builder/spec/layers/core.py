@@ -1,4 +1,4 @@
-"""Core layers: Dense, Dropout, Activation, Flatten, Reshape, Embedding."""
+"""Core layers: Dense, Dropout, Activation, Flatten, Reshape, Embedding, PositionalEmbedding."""
 
 from __future__ import annotations
 
@@ -145,13 +145,34 @@ class Embedding(LayerType):
     def output_shape(self, params: EmbeddingParams, inputs: list[Shape]) -> Shape:
         if len(inputs[0]) != 1:
             raise ShapeError(
-                f"Embedding needs a 1-D input of token ids (timesteps,) but gets {fmt(inputs[0])}; "
+                f"{self.name} needs a 1-D input of token ids (timesteps,) but gets {fmt(inputs[0])}; "
                 "set the model input shape to [sequence_length].",
             )
         return (inputs[0][0], params.output_dim)
 
     def param_counts(self, params: EmbeddingParams, inputs: list[Shape]) -> tuple[int, int]:
         return (params.input_dim * params.output_dim, 0)
+
+
+@register
+class PositionalEmbedding(Embedding):
+    """Embedding's parameters, shape rule and token-id input, with a second table for positions."""
+
+    name = "PositionalEmbedding"
+    help = (
+        "Embedding plus a learned embedding of each position, added together (the input of a Transformer "
+        "encoder, which otherwise cannot tell word order); one position vector per input step, so the "
+        "sequence length comes from the input shape. Must read the model input directly (a sequence of ids)."
+    )
+    torch_note = (
+        "both frameworks write the same small PositionalEmbedding class into the model module, holding two "
+        "embedding tables, tokens (input_dim, output_dim) and positions (timesteps, output_dim); "
+        "load a saved model.keras with model.py imported (the class registers itself with Keras)."
+    )
+
+    def param_counts(self, params: EmbeddingParams, inputs: list[Shape]) -> tuple[int, int]:
+        # One vector per token id and one per position.
+        return ((params.input_dim + inputs[0][0]) * params.output_dim, 0)
 
 
 @register

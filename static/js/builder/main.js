@@ -19,6 +19,7 @@ const CATEGORY_TITLES = {
   pooling: "Pooling",
   normalization: "Normalization",
   recurrent: "Recurrent",
+  attention: "Attention",
   merge: "Merge",
 };
 // Starting values for parameters that have no default, so a new layer is valid at once.
@@ -32,6 +33,8 @@ const STARTERS = {
   output_dim: 32,
   target_shape: [-1],
   layer: { type: "LSTM", params: { units: 32 } },
+  num_heads: 2,
+  key_dim: 16, // 2 x 16 = the starting output_dim of an Embedding
 };
 // The parameters worth seeing on the row without opening the layer.
 const KEY_PARAMS = ["units", "filters", "kernel_size", "strides", "pool_size", "rate", "activation", "output_dim", "target_shape", "axis", "return_sequences"];
