@@ -43,6 +43,7 @@ BODIES: dict[str, bytes] = {
     + b', "hyperparameters": {"epochs": ' + b"9" * 400 + b', "batch_size": ' + b"9" * 400 + b"}}",
     "NaN": b'{"hyperparameters": {"learning_rate": NaN}, "spec": NaN}',
     "invalid UTF-8": b'{"username": "\xff\xfe\xfa", "name": "\xc3\x28"}',
+    "lone surrogate escape": b'{"username": "\\ud800", "name": "a\\udfffb", "password": "\\ud800"}',
     "top-level list": b"[1, 2, 3]",
     "top-level string": b'"hello"',
     "top-level null": b"null",
