@@ -143,6 +143,14 @@ def server_cpu_seconds(master: int) -> float:
     return total
 
 
+def python_loop_seconds(steps: int = 5_000_000) -> float:
+    """A fixed pure-Python loop: how fast this machine runs Python, to compare runs across machines."""
+    start, total = time.perf_counter(), 0
+    for step in range(steps):
+        total += step
+    return time.perf_counter() - start
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -282,6 +290,7 @@ def main() -> None:
         workers, threads_per = os.environ.get("GUNICORN_WORKERS", "2"), os.environ.get("GUNICORN_THREADS", "8")
         print(f"server: gunicorn, {workers} workers x {threads_per} threads (webapp/gunicorn.conf.py), "
               f"{backends}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(f"machine speed: a 5,000,000-step Python loop takes {python_loop_seconds():.2f} s here")
         print(f"model: tabular MLP 11 -> 64 -> 64 -> 3, model.onnx {loaded.size_bytes:,} bytes")
         print(f"single row, median of {args.requests} interleaved rounds:")
         print(f"  direct ONNX Runtime session.run   {statistics.median(direct):8.3f} ms")
