@@ -41,6 +41,8 @@ def loads(text: str | bytes) -> Any:
     """Parse JSON text for the API; every way it can be malformed is a ParseError with a reason."""
     limit: int = settings.LAYERLOOM_MAX_JSON_DEPTH
     too_deep = f"JSON nested too deeply: at most {limit} levels are accepted."
+    if isinstance(text, str) and type(text) is not str:  # orjson refuses str subclasses (a form field's SafeString)
+        text = text.encode("utf-8", "surrogatepass")
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:

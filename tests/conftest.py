@@ -13,12 +13,15 @@ from tests.support.workers import WorkerProcess, start_worker
 
 
 @pytest.fixture(autouse=True)
-def _fresh_redis_cache() -> Iterator[None]:
-    """Sign-in and throttle counters in Redis outlive a test's transaction: no test inherits them.
+def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Sign-in and throttle counters outlive a test's transaction: no test inherits them.
 
-    (The database cache is a table in the test database, rolled back with each test.)
+    In Redis always. The database cache is a table in the test database, rolled back after
+    an ordinary test; but a transactional test's flush empties only the models' tables, so
+    counters written by another process (or a transactional test) stay for the next one.
     """
-    if cache_is_redis():
+    marker = request.node.get_closest_marker("django_db")
+    if cache_is_redis() or (marker is not None and marker.kwargs.get("transaction")):
         clear_cache()
     yield
 
