@@ -242,7 +242,7 @@ def test_a_text_preset_drag_and_drop_and_duplicate(
     sign_in(alice)
     page.goto(f"/architectures/new/?dataset={reviews.pk}")
     page.locator(".preset-card").first.wait_for()
-    assert page.locator(".preset-card h3").all_inner_texts() == ["text-lstm", "text-fasttext"]
+    assert page.locator(".preset-card h3").all_inner_texts() == ["text-lstm", "text-fasttext", "text-transformer"]
     page.get_by_role("button", name="Start from text-lstm").click()
     wait_valid(page)
     assert rows(page) == ["embed", "lstm", "drop", "out"]
