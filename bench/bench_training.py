@@ -1,11 +1,15 @@
 """Training overhead and start-up latency of the platform.
 
-1. Epoch time of a platform job over that of a minimal hand-written loop, same framework,
+1. Whole-epoch time of a platform job over that of a hand-written loop, same framework,
    same generated model, same data and batch size, measured side by side (alternating)
-   in one run, for Keras and torch, a tabular MLP and a small CNN. The platform side is
-   the real job process (`python -m workers.training.child`), with its DB progress,
-   per-epoch metrics, TensorBoard events and checkpoints; its `epoch_seconds` metric is
-   training time without validation, measured the same way as the hand loop's.
+   in one run, for Keras and torch, a tabular MLP (60,000 rows, 32 features, split
+   48k/6k/6k, Dense 256-256-10, batch 128) and a small CNN. Both sides are timed from one
+   epoch's start to the next (the last epoch: to the end of training), so everything a loop
+   does per epoch counts: training, validation, metric rows, progress, TensorBoard events,
+   checkpoints, syncs. The platform side is the real job process (`workers.training.child`)
+   with the default hyperparameters (early stopping with the best weights kept, reduce on
+   plateau) and exports off; the hand side validates on the same 6,000 rows every epoch,
+   in the same batches, with the same optimizer settings (Adam, epsilon 1e-7; torch fused).
 2. Submission to first trained batch with an idle worker on the embedded broker, for a
    worker with standby children (the default) and one starting a fresh process per job.
 
@@ -14,6 +18,7 @@ what the target is stated in), of the fastest epoch, and of the median process C
 per epoch (all threads), which time stolen by the host does not inflate.
 
 Run: .venv/bin/python bench/bench_training.py [--quick] [--threads 1] [--rounds 5] [--epochs 7]
+     [--models mlp,cnn] [--frameworks keras,torch] [--no-latency] [--hand-like-platform] [--hand-plain-adam]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +48,9 @@ import numpy as np  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 MLP = {"format": 1, "name": "bench-mlp", "input": {"shape": [32]}, "layers": [
-    {"id": "h1", "type": "Dense", "params": {"units": 128, "activation": "relu"}},
-    {"id": "h2", "type": "Dense", "params": {"units": 64, "activation": "relu"}},
-    {"id": "out", "type": "Dense", "params": {"units": 4, "activation": "softmax"}}]}  # fmt: skip
+    {"id": "h1", "type": "Dense", "params": {"units": 256, "activation": "relu"}},
+    {"id": "h2", "type": "Dense", "params": {"units": 256, "activation": "relu"}},
+    {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}}]}  # fmt: skip
 CNN = {"format": 1, "name": "bench-cnn", "input": {"shape": [16, 16, 3]}, "layers": [
     {"id": "c1", "type": "Conv2D", "params": {"filters": 16, "kernel_size": 3, "activation": "relu"}},
     {"id": "p1", "type": "MaxPooling2D", "params": {"pool_size": 2}},
@@ -52,41 +58,71 @@ CNN = {"format": 1, "name": "bench-cnn", "input": {"shape": [16, 16, 3]}, "layer
     {"id": "flat", "type": "Flatten"},
     {"id": "out", "type": "Dense", "params": {"units": 4, "activation": "softmax"}}]}  # fmt: skip
 
-# The hand-written baselines: what someone would type without the platform (run in a fresh process).
+
+@dataclass(frozen=True)
+class Case:
+    spec: dict
+    shape: tuple[int, ...]
+    rows: int  # split 80/10/10: train, validation, test
+    batch: int
+    classes: int
+
+
+CASES = {"mlp": Case(MLP, (32,), 60000, 128, 10), "cnn": Case(CNN, (16, 16, 3), 16000, 32, 4)}
+
+
+def job_hyperparameters(case: Case, epochs: int) -> dict:
+    """A job with the defaults a person gets (learning rate, early stopping with the best weights
+    kept, reduce-on-plateau), on the CPU, with the case's batch size and a fixed epoch count."""
+    return {"epochs": epochs, "batch_size": case.batch, "device": "cpu"}
+
+
+HAND_LR = 3e-3  # the jobs' default learning rate
+
+# Both sides are timed from one epoch's start to the next (the last epoch: to the end of
+# training), so everything a loop does per epoch counts: validation, metrics, checkpoints,
+# database writes, syncs. Each process prints [(wall, process CPU), ...] per epoch.
+# The hand-written baselines: what someone would type without the platform, with the same
+# validation as a job (every epoch, on the validation split) and the same optimizer settings
+# (Keras: Adam, epsilon 1e-7; torch: Adam, epsilon 1e-7, fused, as the jobs use).
 HAND_KERAS = """
 import os, sys, time, json, numpy as np, keras
 from builder.codegen import generate_keras
 from builder.codegen.guard import load_module
-spec, data, epochs, bs = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+spec, data, epochs, bs, lr = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 keras.utils.set_random_seed(0)
 if os.environ.get("HAND_LIKE_PLATFORM"):
     import tensorflow as tf; tf.config.experimental.enable_op_determinism()
 X, y = np.load(data + "/X_train.npy"), np.load(data + "/y_train.npy")
+Xv, yv = np.load(data + "/X_val.npy"), np.load(data + "/y_val.npy")
 model = load_module(generate_keras(spec), "m").build_model()
-model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.compile(optimizer=keras.optimizers.Adam(lr, epsilon=1e-7), loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+marks = []
 class T(keras.callbacks.Callback):
-    times = []
-    def on_epoch_begin(self, e, logs=None): self.t, self.c = time.perf_counter(), time.process_time()
-    def on_epoch_end(self, e, logs=None): self.times.append((time.perf_counter() - self.t, time.process_time() - self.c))
-model.fit(X, y, batch_size=bs, epochs=epochs, shuffle=True, verbose=0, callbacks=[T()])
-print(json.dumps(T.times))
+    def on_epoch_begin(self, e, logs=None): marks.append((time.perf_counter(), time.process_time()))
+    def on_train_end(self, logs=None): marks.append((time.perf_counter(), time.process_time()))
+model.fit(X, y, batch_size=bs, epochs=epochs, shuffle=True, verbose=0, validation_data=(Xv, yv),
+          validation_batch_size=max(bs, 256), callbacks=[T()])
+print(json.dumps([(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:])]))
 """
 HAND_TORCH = """
 import os, sys, time, json, numpy as np, torch, torch.nn.functional as F
 from builder.codegen import generate_torch, torch_input_permutation
 from builder.codegen.guard import load_module
-spec, data, epochs, bs = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+spec, data, epochs, bs, lr = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 torch.manual_seed(0)
-like_platform = bool(os.environ.get("HAND_LIKE_PLATFORM"))
-if like_platform:
+if os.environ.get("HAND_LIKE_PLATFORM"):
     torch.use_deterministic_algorithms(True); torch.utils.deterministic.fill_uninitialized_memory = False
-X, y = torch.from_numpy(np.load(data + "/X_train.npy")), torch.from_numpy(np.load(data + "/y_train.npy")).long()
+load = lambda name: torch.from_numpy(np.load(data + name))
+X, y, Xv, yv = load("/X_train.npy"), load("/y_train.npy").long(), load("/X_val.npy"), load("/y_val.npy").long()
 perm = torch_input_permutation(spec)
+if perm: Xv = Xv.permute(*perm).contiguous()
 model = load_module(generate_torch(spec), "m").build_model()
-opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=like_platform)
-times = []
+opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-7, fused=not os.environ.get("HAND_PLAIN_ADAM"))
+marks = []
 for epoch in range(epochs):
-    t, c = time.perf_counter(), time.process_time()
+    marks.append((time.perf_counter(), time.process_time()))
     model.train()
     order = torch.randperm(len(X))
     for i in range(0, len(X), bs):
@@ -96,20 +132,67 @@ for epoch in range(epochs):
         out = model(xb)
         loss = F.nll_loss(torch.log(out.clamp(1e-7, 1.0)), yb)
         opt.zero_grad(); loss.backward(); opt.step()
-    times.append((time.perf_counter() - t, time.process_time() - c))
-print(json.dumps(times))
+    model.eval()
+    with torch.no_grad():
+        total, correct, vb = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.int64), max(bs, 256)
+        for i in range(0, len(Xv), vb):
+            out = model(Xv[i:i + vb])
+            total += F.nll_loss(torch.log(out.clamp(1e-7, 1.0)), yv[i:i + vb], reduction="sum")
+            correct += (out.argmax(1) == yv[i:i + vb]).sum()
+        val_loss, val_accuracy = float(total) / len(Xv), int(correct) / len(Xv)
+marks.append((time.perf_counter(), time.process_time()))
+print(json.dumps([(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:])]))
+"""
+
+# The platform side: the real job process (`python -m workers.training.child`'s `main`), with
+# marks at each epoch's start (the runners make an EpochClock there; Keras's Report callback
+# makes one more before fit starts, which the callback's own epoch start replaces) and when
+# training returns. Nothing in the job is changed.
+PLATFORM = """
+import json, os, sys, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.base")
+django.setup()
+from workers.training import child, epoch_clock, runner
+marks, out = [], sys.argv[3]
+if sys.argv[4] == "keras":
+    from workers.training import keras_runner
+    begin = keras_runner.Report.on_epoch_begin
+    def on_epoch_begin(self, epoch, logs=None):
+        marks.append((time.perf_counter(), time.process_time())); begin(self, epoch, logs)
+    keras_runner.Report.on_epoch_begin = on_epoch_begin
+else:
+    init = epoch_clock.EpochClock.__init__
+    def clock_init(self):
+        marks.append((time.perf_counter(), time.process_time())); init(self)
+    epoch_clock.EpochClock.__init__ = clock_init
+train = runner.Engine.train
+def engine_train(self, *args):
+    try:
+        return train(self, *args)
+    finally:
+        marks.append((time.perf_counter(), time.process_time()))
+runner.Engine.train = engine_train
+code = child.main(sys.argv[:3])
+with open(out, "w") as fh:
+    json.dump([(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:])], fh)
+sys.exit(code)
 """
 
 
-def make_dataset(owner, name: str, shape: tuple[int, ...], n: int):  # type: ignore[no-untyped-def]
+def make_dataset(owner, name: str, shape: tuple[int, ...], n: int, classes: int = 4):  # type: ignore[no-untyped-def]
+    """Gaussian inputs with labels a model can learn (the argmax of a fixed linear map, 10% of
+    them flipped), so validation loss improves for many epochs as on real data."""
     from builder.models import Dataset
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, *shape)).astype(np.float32)
-    y = rng.integers(0, 4, n).astype(np.int64)
+    y = (X.reshape(n, -1) @ rng.normal(size=(int(np.prod(shape)), classes))).argmax(1).astype(np.int64)
+    flip = rng.random(n) < 0.1
+    y[flip] = rng.integers(0, classes, int(flip.sum()))
     ds = Dataset.objects.create(owner=owner, name=name, kind="tabular", status="ready", sha256="0" * 64,
-                                task="classification", input_shape=list(shape), num_classes=4,
-                                class_names=["a", "b", "c", "d"])  # fmt: skip
+                                task="classification", input_shape=list(shape), num_classes=classes,
+                                class_names=[f"c{i}" for i in range(classes)])  # fmt: skip
     ds.version_dir.mkdir(parents=True, exist_ok=True)
     cut = {"train": (0, int(n * 0.8)), "val": (int(n * 0.8), int(n * 0.9)), "test": (int(n * 0.9), n)}
     for split, (a, b) in cut.items():
@@ -119,60 +202,67 @@ def make_dataset(owner, name: str, shape: tuple[int, ...], n: int):  # type: ign
     return ds
 
 
-Epochs = list[tuple[float, float]]  # (wall, process CPU) seconds per epoch
+def make_case_dataset(owner, name: str, rows: int | None = None):  # type: ignore[no-untyped-def]
+    case = CASES[name]
+    return make_dataset(owner, name, case.shape, rows or case.rows, case.classes)
 
 
-def platform_epochs(owner, ds, spec: dict, framework: str, epochs: int, batch: int) -> Epochs:  # type: ignore[no-untyped-def]
+Epochs = list[tuple[float, float]]  # (wall, process CPU) seconds per whole epoch
+
+
+def platform_epochs(owner, ds, case: Case, framework: str, epochs: int) -> Epochs:  # type: ignore[no-untyped-def]
     from workers.lifecycle import claim
     from workers.models import TrainingJob
 
-    hp = {"epochs": epochs, "batch_size": batch, "learning_rate": 1e-3, "device": "cpu"}
-    job = TrainingJob.objects.create(owner=owner, spec=spec, dataset=ds, dataset_version=1, framework=framework,
-                                     hyperparameters=hp)  # fmt: skip
+    job = TrainingJob.objects.create(owner=owner, spec=case.spec, dataset=ds, dataset_version=1, framework=framework,
+                                     hyperparameters=job_hyperparameters(case, epochs))  # fmt: skip
     token = claim(job.pk, "bench")
-    subprocess.run([sys.executable, "-m", "workers.training.child", str(job.pk), str(token)], cwd=ROOT, check=True,
-                   capture_output=True)  # fmt: skip
+    out = Path(os.environ["LAYERLOOM_VAR_DIR"]) / f"epochs-{job.pk}.json"
+    subprocess.run([sys.executable, "-c", PLATFORM, str(job.pk), str(token), str(out), framework], cwd=ROOT,
+                   check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
-    return [(m.values["epoch_seconds"], m.values["epoch_cpu_seconds"]) for m in job.metrics.all()]
+    assert job.metrics.count() == epochs, "the job stopped early: the benchmark needs every epoch"
+    return [(wall, cpu) for wall, cpu in json.loads(out.read_text())]
 
 
-def hand_epochs(ds, spec: dict, framework: str, epochs: int, batch: int) -> Epochs:  # type: ignore[no-untyped-def]
+def hand_epochs(ds, case: Case, framework: str, epochs: int) -> Epochs:  # type: ignore[no-untyped-def]
     code = HAND_KERAS if framework == "keras" else HAND_TORCH
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(spec), str(ds.version_dir), str(epochs), str(batch)],
-                         cwd=ROOT, check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    args = [json.dumps(case.spec), str(ds.version_dir), str(epochs), str(case.batch), str(HAND_LR)]
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True, capture_output=True, text=True,
+                         env=env)  # fmt: skip
     return [(wall, cpu) for wall, cpu in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
-def epoch_times(side: str, owner, ds, spec: dict, framework: str, epochs: int, batch: int) -> Epochs:  # type: ignore[no-untyped-def]
-    """The run's epochs without its first (graph tracing, allocator warm-up)."""
+def epoch_times(side: str, owner, ds, case: Case, framework: str, epochs: int) -> Epochs:  # type: ignore[no-untyped-def]
+    """The run's whole epochs without its first (graph tracing, allocator warm-up)."""
     if side == "hand":
-        return hand_epochs(ds, spec, framework, epochs, batch)[1:]
-    return platform_epochs(owner, ds, spec, framework, epochs, batch)[1:]
+        return hand_epochs(ds, case, framework, epochs)[1:]
+    return platform_epochs(owner, ds, case, framework, epochs)[1:]
 
 
-def overhead(owner, quick: bool, frameworks: list[str], rounds: int, epochs: int) -> list[dict]:  # type: ignore[no-untyped-def]
-    # Many short epochs over several alternating rounds: on a shared VM a single epoch can
-    # stall for seconds (the hypervisor runs someone else), so one long epoch per sample lets a
-    # few stalls decide the median; with dozens of samples per side they fall in the tails.
+def overhead(owner, quick: bool, frameworks: list[str], models: list[str], rounds: int, epochs: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    # Many epochs over several alternating rounds: on a shared VM a single epoch can stall for
+    # seconds (the hypervisor runs someone else), so one long epoch per sample lets a few
+    # stalls decide the median; with dozens of samples per side they fall in the tails.
     if quick:
         rounds, epochs = 1, 3
-    cases = [("mlp", MLP, make_dataset(owner, "mlp", (32,), 30000 if quick else 80000), 64),
-             ("cnn", CNN, make_dataset(owner, "cnn", (16, 16, 3), 5000 if quick else 16000), 32)]  # fmt: skip
+    data = {name: make_case_dataset(owner, name, CASES[name].rows // (4 if quick else 1)) for name in models}
     rows = []
     for framework in frameworks:
-        for name, spec, ds, batch in cases:
+        for name in models:
+            case, ds = CASES[name], data[name]
             seen: dict[str, Epochs] = {"platform": [], "hand": []}
             paired: list[float] = []
             for r in range(rounds):  # alternate (and swap who goes first) so both see the same machine load
                 order = ("hand", "platform") if r % 2 == 0 else ("platform", "hand")
-                this = {side: epoch_times(side, owner, ds, spec, framework, epochs, batch) for side in order}
+                this = {side: epoch_times(side, owner, ds, case, framework, epochs) for side in order}
                 for side, times in this.items():
                     seen[side] += times
                 paired.append(_median(this["platform"], 0) / _median(this["hand"], 0))
             plat, hand = seen["platform"], seen["hand"]
-            row = {"framework": framework, "model": name, "batch": batch,
+            row = {"framework": framework, "model": name, "batch": case.batch,
                    "train_rows": len(np.load(ds.version_dir / "y_train.npy")),
                    "platform_s": _median(plat, 0), "hand_s": _median(hand, 0),
                    "ratio": _median(plat, 0) / _median(hand, 0),
@@ -184,10 +274,11 @@ def overhead(owner, quick: bool, frameworks: list[str], rounds: int, epochs: int
                    "ratio_cpu": _median(plat, 1) / _median(hand, 1),
                    "ratio_rounds": paired, "platform_all": plat, "hand_all": hand}  # fmt: skip
             rows.append(row)
-            print(f"{framework:6} {name:4} batch {batch:3}: platform {row['platform_s']:.3f}s/epoch, hand loop "
-                  f"{row['hand_s']:.3f}s/epoch, ratio {row['ratio']:.3f} (fastest epochs {row['ratio_fastest']:.3f}; "
-                  f"CPU seconds {_median(plat, 1):.3f}/{_median(hand, 1):.3f}: {row['ratio_cpu']:.3f}; per round "
-                  f"{_fmt(paired)})  (wall/CPU per epoch: platform {_pairs(plat)}; hand {_pairs(hand)})", flush=True)  # fmt: skip
+            print(f"{framework:6} {name:4} batch {case.batch:3}: whole epochs: platform {row['platform_s']:.3f}s, "
+                  f"hand loop {row['hand_s']:.3f}s, ratio {row['ratio']:.3f} (fastest epochs "
+                  f"{row['ratio_fastest']:.3f}; CPU seconds {_median(plat, 1):.3f}/{_median(hand, 1):.3f}: "
+                  f"{row['ratio_cpu']:.3f}; per round {_fmt(paired)})  (wall/CPU per epoch: platform "
+                  f"{_pairs(plat)}; hand {_pairs(hand)})", flush=True)  # fmt: skip
     return rows
 
 
@@ -276,9 +367,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating hand/platform rounds per case")
     parser.add_argument("--epochs", type=int, default=7, help="epochs per run (the first, warm-up, is not counted)")
     parser.add_argument("--no-latency", action="store_true", help="skip submission-to-first-batch")
+    parser.add_argument("--models", default="mlp,cnn", help="overhead workloads to run (comma-separated)")
     parser.add_argument("--hand-like-platform", action="store_true",
-                        help="the hand loops use the framework settings every job uses (deterministic mode; "
-                             "torch's fused Adam), so the ratio is the platform's own per-batch cost")  # fmt: skip
+                        help="the hand loops also run in deterministic mode, as every job does")  # fmt: skip
+    parser.add_argument("--hand-plain-adam", action="store_true",
+                        help="the hand torch loop uses torch's default (per-tensor) Adam instead of the fused one")  # fmt: skip
     parser.add_argument("--threads", type=int, default=0,
                         help="threads per framework for both sides of the overhead runs (0: the framework's "
                              "default); 1 keeps a loaded 2-core machine from stalling the thread pools")  # fmt: skip
@@ -295,13 +388,17 @@ def main() -> None:
         print(f"OMP_NUM_THREADS, TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS={args.threads} for both sides")
     if args.hand_like_platform:
         os.environ["HAND_LIKE_PLATFORM"] = "1"
-        print("hand loops with the jobs' framework settings (deterministic mode; torch: fused Adam)")
+        print("hand loops in deterministic mode, as the jobs")
+    if args.hand_plain_adam:
+        os.environ["HAND_PLAIN_ADAM"] = "1"
+        print("hand torch loop with the default (unfused) Adam")
     latencies = {} if args.no_latency else first_batch_latency(owner, 2 if args.quick else 3)
     for case, times in latencies.items():
         print(f"submission to first batch ({case}, idle worker, filesystem broker): "
               + ", ".join(f"{t:.2f}s" for t in times) + f"; median {statistics.median(times):.2f}s", flush=True)  # fmt: skip
     frameworks = [f for f in args.frameworks.split(",") if f in ("keras", "torch")]
-    rows = overhead(owner, args.quick, frameworks, args.rounds, args.epochs)
+    models = [m for m in args.models.split(",") if m in CASES]
+    rows = overhead(owner, args.quick, frameworks, models, args.rounds, args.epochs)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     print(json.dumps({"overhead": rows, "first_batch_s": latencies}))
 

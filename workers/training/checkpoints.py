@@ -7,6 +7,13 @@ seed generator) or state.pt (torch: model and optimizer state dicts and torch's 
 state). state.json is replaced last, so a crash while writing leaves the previous checkpoint
 whole.
 
+The training loop does not wait for these writes: at each epoch's end it copies what the
+checkpoint needs (weights, optimizer state, generator states) and hands the copy, with the
+epoch's metric row, to `Background`, one thread that writes them in order while the next
+epoch trains. A crash before a checkpoint lands resumes from the one before it, and the
+epochs after it are trained again exactly as they were (each epoch's shuffle and random
+state come from the checkpoint and the epoch number), replacing their metric rows.
+
 A checkpoint records the job that wrote it (`owner`: the job's id, its creation time and its
 storage key where the row has one). A job resumes only its own: one found in its folder that
 another job wrote (a data folder that outlived its database, a reused id) is ignored with a
@@ -18,8 +25,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import random
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -45,8 +56,9 @@ def atomic_write(path: Path, write: Any) -> None:
     os.replace(tmp, path)
 
 
-def save_state(folder: Path, owner: dict[str, Any], state: dict[str, Any]) -> None:
-    full = {**state, "owner": owner, "rng": host_rng_state()}
+def save_state(folder: Path, owner: dict[str, Any], state: dict[str, Any], rng: dict[str, Any] | None = None) -> None:
+    """rng: the host generators' state as `host_rng_state()` gave it when the epoch ended (now by default)."""
+    full = {**state, "owner": owner, "rng": rng if rng is not None else host_rng_state()}
     atomic_write(folder / STATE, lambda tmp: tmp.write_text(json.dumps(full)))
 
 
@@ -90,3 +102,73 @@ def restore_host_rng(state: dict[str, Any]) -> None:
 def keeps_best(restore: bool, early: Any, val_loss: float | None) -> bool:
     """After early.update(val_loss): is this epoch the best so far, to be kept for restore_best_weights?"""
     return restore and early.patience is not None and val_loss is not None and early.wait == 0
+
+
+class Background:
+    """One thread that runs an epoch's writes (metric row, best weights, checkpoint) in the order
+    they were submitted, while the training loop goes on; a context manager that waits for them.
+
+    Order is what keeps a crash recoverable: an epoch's metric row lands before its
+    checkpoint, and a checkpoint before the next one. A write that fails stops the ones after
+    it and is raised in the training loop at its next `submit`, or at `flush`/exit. At most
+    `PENDING` writes wait: a loop that outruns the disk waits for it instead of holding more
+    copies of the model in memory.
+    """
+
+    PENDING = 4
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(self.PENDING)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self._raise()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="epoch-writes", daemon=True)
+            self._thread.start()
+        self._queue.put(write)
+
+    def flush(self) -> None:
+        """Wait until every write submitted so far is done; raise the first that failed."""
+        if self._thread is not None:
+            self._queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if kind is None:
+                self.flush()  # else the loop's own exception is the one to report
+        finally:
+            self.close()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _loop(self) -> None:
+        from django.db import connection
+
+        try:
+            while True:
+                write = self._queue.get()
+                try:
+                    if write is None:
+                        return
+                    if self._error is None:
+                        write()
+                except BaseException as exc:  # noqa: BLE001 - handed to the training loop
+                    self._error = exc
+                finally:
+                    self._queue.task_done()
+        finally:
+            connection.close()  # this thread's own database connection (the metric rows)

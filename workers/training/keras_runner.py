@@ -5,7 +5,9 @@ Imported only inside the child process that runs one job.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +107,30 @@ def save_checkpoint(model: keras.Model, ctx: JobContext, epoch: int, early: Earl
     """Everything the next epoch depends on: every model variable (weights, and the dropout layers'
     seed states), the optimizer's variables (step count included), Keras's global seed state,
     early stopping's and the learning-rate schedule's state."""
-    folder, name = ctx.checkpoint_dir, f"weights-{epoch}.npz"
-    arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(model.variables)}
-    arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    arrays["global_seed"] = np.asarray(global_seed_generator().state)
+    checkpoint_writer(model, ctx, epoch, early, rate)()
 
-    def write(tmp: Path) -> None:
+
+def checkpoint_writer(model: keras.Model, ctx: JobContext, epoch: int, early: EarlyStopping,
+                      rate: LearningRate) -> Callable[[], None]:  # fmt: skip
+    """A copy of the checkpoint's contents taken now, and the function that writes it (any time later)."""
+    folder, name = ctx.checkpoint_dir, f"weights-{epoch}.npz"
+    # np.array copies: training changes the variables in place while the copy is written.
+    arrays = {f"v{i}": np.array(v) for i, v in enumerate(model.variables)}
+    arrays.update({f"o{i}": np.array(v) for i, v in enumerate(model.optimizer.variables)})
+    arrays["global_seed"] = np.array(global_seed_generator().state)
+    state = {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state(), "lr_schedule": rate.state()}
+    rng = checkpoints.host_rng_state()
+
+    def write_arrays(tmp: Path) -> None:
         with tmp.open("wb") as fh:
             np.savez(fh, **arrays)
 
-    checkpoints.atomic_write(folder / name, write)
-    state = {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state(), "lr_schedule": rate.state()}
-    checkpoints.save_state(folder, ctx.checkpoint_owner, state)
-    checkpoints.remove_others(folder, "weights-*.npz", name)
+    def write() -> None:
+        checkpoints.atomic_write(folder / name, write_arrays)
+        checkpoints.save_state(folder, ctx.checkpoint_owner, state, rng)
+        checkpoints.remove_others(folder, "weights-*.npz", name)
+
+    return write
 
 
 def restore_checkpoint(model: keras.Model, ctx: JobContext, early: EarlyStopping, rate: LearningRate) -> int:
@@ -147,13 +160,17 @@ def global_seed_generator() -> Any:
 
 def save_best(model: keras.Model, folder: Path) -> None:
     """The weights of the best epoch so far (restore_best_weights), beside the checkpoint."""
-    arrays = {f"m{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+    best_writer(model, folder)()
 
-    def write(tmp: Path) -> None:
+
+def best_writer(model: keras.Model, folder: Path) -> Callable[[], None]:
+    arrays = {f"m{i}": np.array(w) for i, w in enumerate(model.get_weights())}
+
+    def write_arrays(tmp: Path) -> None:
         with tmp.open("wb") as fh:
             np.savez(fh, **arrays)
 
-    checkpoints.atomic_write(folder / checkpoints.BEST_KERAS, write)
+    return lambda: checkpoints.atomic_write(folder / checkpoints.BEST_KERAS, write_arrays)
 
 
 def restore_best(model: keras.Model, folder: Path) -> None:
@@ -170,9 +187,12 @@ class Report(keras.callbacks.Callback):
     async_safe = True
 
     def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train: Split, val: Split,
-                 rate: LearningRate | None = None) -> None:  # fmt: skip
+                 rate: LearningRate | None = None, writes: checkpoints.Background | None = None) -> None:  # fmt: skip
         super().__init__()
         self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, len(train.X)
+        # The epoch's metric row and checkpoint are written on this thread while the next epoch
+        # trains; without one (a caller that waits), they are written at once.
+        self.writes = writes
         self.train_y, self.val_y = train.y, val.y
         self.rate = rate or LearningRate("none", ctx.hp.learning_rate, ctx.hp.epochs)
         self.epoch_index, self.clock, self.trained = 0, EpochClock(), None
@@ -203,12 +223,17 @@ class Report(keras.callbacks.Callback):
         seconds = took["epoch_seconds"]
         values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
         self.ctx.epoch_in_target_units(values, self.train_y, self.val_y)
-        self.reporter.epoch_done(epoch + 1, values)
+        writes = [functools.partial(self.reporter.epoch_done, epoch + 1, values)]
         stop = self.early.update(values.get("val_loss"))
         self.rate.epoch_end(values.get("val_loss", values.get("loss")))
         if checkpoints.keeps_best(self.ctx.hp.restore_best_weights, self.early, values.get("val_loss")):
-            save_best(self.model, self.ctx.checkpoint_dir)
-        save_checkpoint(self.model, self.ctx, epoch + 1, self.early, self.rate)
+            writes.append(best_writer(self.model, self.ctx.checkpoint_dir))
+        writes.append(checkpoint_writer(self.model, self.ctx, epoch + 1, self.early, self.rate))
+        for write in writes:
+            if self.writes is not None:
+                self.writes.submit(write)
+            else:
+                write()
         if stop:
             self.model.stop_training = True
 
@@ -219,18 +244,30 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
     early = EarlyStopping(ctx.hp.patience)
     rate = LearningRate(ctx.hp.lr_schedule, ctx.hp.learning_rate, ctx.hp.epochs)
     start = restore_checkpoint(model, ctx, early, rate)
-    callback = Report(ctx, reporter, early, train_split, val, rate)
     if start < ctx.hp.epochs:
         steps = -(-len(train_split.X) // ctx.hp.batch_size)
-        model.fit(
-            batches(train_split, ctx.hp.batch_size, ctx.hp.seed, start), steps_per_epoch=steps, epochs=ctx.hp.epochs,
-            initial_epoch=start, validation_data=(val.X, val.y) if len(val.X) else None, verbose=0, callbacks=[callback],
-            shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
-            class_weight=class_weight(ctx, train_split.y),
-        )  # fmt: skip
+        with checkpoints.Background() as writes:
+            callback = Report(ctx, reporter, early, train_split, val, rate, writes)
+            model.fit(
+                batches(train_split, ctx.hp.batch_size, ctx.hp.seed, start), steps_per_epoch=steps,
+                epochs=ctx.hp.epochs, initial_epoch=start, validation_data=(val.X, val.y) if len(val.X) else None,
+                # fit is given a stream, not arrays, so it knows no batch size for the validation
+                # arrays and would split them into batches of 32: validation then cost twice the
+                # time of a hand-written fit(x, y, batch_size, validation_data=...). They go in
+                # batches of the training batch size or 256, whichever is larger, as in torch jobs
+                # (forward passes only: larger batches cost less per row).
+                validation_batch_size=validation_batch_size(ctx.hp.batch_size),
+                verbose=0, callbacks=[callback],
+                shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
+                class_weight=class_weight(ctx, train_split.y),
+            )  # fmt: skip
         if callback.complete and ctx.hp.restore_best_weights and ctx.hp.patience is not None:
             restore_best(model, ctx.checkpoint_dir)
     return model, start
+
+
+def validation_batch_size(batch_size: int) -> int:
+    return max(batch_size, 256)
 
 
 def class_weight(ctx: JobContext, train_y: np.ndarray) -> dict[int, float] | None:

@@ -88,12 +88,17 @@ class Reporter:
         return self.stop_reason is not None
 
     def epoch_done(self, epoch: int, values: dict[str, Any]) -> None:
-        """epoch is the 1-based number just completed; stored before the checkpoint is written."""
+        """epoch is the 1-based number just completed; stored before the checkpoint is written.
+
+        The runners call it on their writer thread (checkpoints.Background), so the loop may
+        already be in the next epoch: the position then stays where the loop has got to.
+        """
         step = epoch * self.batches_per_epoch
         clean = {k: (float(v) if isinstance(v, int | float) else v) for k, v in values.items()}
         Metric.objects.update_or_create(job_id=self.job_id, epoch=epoch, defaults={"step": step, "values": clean})
         with self._progress_lock:
-            self.epoch, self.batch = epoch, 0
+            if (epoch, 0) >= (self.epoch, self.batch):
+                self.epoch, self.batch = epoch, 0
             self._write_progress(force=True)
         if self.tensorboard is not None:
             self.tensorboard.scalars(epoch, {k: v for k, v in clean.items() if isinstance(v, float)})

@@ -5,6 +5,8 @@ Imported only inside the child process that runs one job.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -268,15 +270,27 @@ def save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: Job
     """Model and optimizer state and torch's generator state (dropout draws from it), early
     stopping's and the learning-rate schedule's state; the shuffle needs none: each epoch's
     order is seeded from (seed, epoch)."""
+    checkpoint_writer(model, opt, ctx, epoch, early, rate)()
+
+
+def checkpoint_writer(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext, epoch: int,
+                      early: EarlyStopping, rate: LearningRate) -> Callable[[], None]:  # fmt: skip
+    """A copy of the checkpoint's contents taken now, and the function that writes it (any time later)."""
     folder, name = ctx.checkpoint_dir, f"state-{epoch}.pt"
-    payload: dict[str, Any] = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                               "torch_rng": torch.get_rng_state()}  # fmt: skip
+    # Copies: state_dict() holds the live tensors, which the next steps change in place.
+    payload: dict[str, Any] = {"model": {key: value.detach().clone() for key, value in model.state_dict().items()},
+                               "optimizer": copy.deepcopy(opt.state_dict()), "torch_rng": torch.get_rng_state()}  # fmt: skip
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         payload["cuda_rng"] = torch.cuda.get_rng_state_all()
-    checkpoints.atomic_write(folder / name, lambda tmp: torch.save(payload, tmp))
     state = {"framework": "torch", "epoch": epoch, "weights": name, "early": early.state(), "lr_schedule": rate.state()}
-    checkpoints.save_state(folder, ctx.checkpoint_owner, state)
-    checkpoints.remove_others(folder, "state-*.pt", name)
+    rng = checkpoints.host_rng_state()
+
+    def write() -> None:
+        checkpoints.atomic_write(folder / name, lambda tmp: torch.save(payload, tmp))
+        checkpoints.save_state(folder, ctx.checkpoint_owner, state, rng)
+        checkpoints.remove_others(folder, "state-*.pt", name)
+
+    return write
 
 
 def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext,
@@ -298,8 +312,12 @@ def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: 
 
 def save_best(model: torch.nn.Module, folder: Path) -> None:
     """The weights of the best epoch so far (restore_best_weights), beside the checkpoint."""
+    best_writer(model, folder)()
+
+
+def best_writer(model: torch.nn.Module, folder: Path) -> Callable[[], None]:
     weights = {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
-    checkpoints.atomic_write(folder / checkpoints.BEST_TORCH, lambda tmp: torch.save(weights, tmp))
+    return lambda: checkpoints.atomic_write(folder / checkpoints.BEST_TORCH, lambda tmp: torch.save(weights, tmp))
 
 
 def restore_best(model: torch.nn.Module, folder: Path) -> None:
@@ -323,35 +341,38 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
     clip = ctx.hp.clipnorm
     step = amp_step(model, opt, objective, clip) if amp else plain_step(model, opt, objective, clip)
     on_cpu = device.type == "cpu"
-    for epoch in range(start, ctx.hp.epochs):
-        generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
-        set_learning_rate(opt, rate.for_epoch(epoch))
-        clock, seen = EpochClock(), Seen(ctx.classification, ctx.output_kind)
-        model.train()
-        for index, (xb, yb) in enumerate(loader):
-            xb = to_input(xb, perm, device)
-            if not on_cpu:
-                yb = yb.to(device, non_blocking=True)
-            out, loss = step(xb, yb)
-            seen.add(out, yb, loss)
-            if reporter.batch_done(epoch, index + 1):
-                return model, start
-        took = clock.read()
-        values = seen.values()
-        if len(val.X):
-            values.update(evaluate_split(model, val, ctx, criterion, perm, device).values("val_"))
-        seconds = took["epoch_seconds"]
-        values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
-                       "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
-        ctx.epoch_in_target_units(values, train_split.y, val.y)
-        reporter.epoch_done(epoch + 1, values)
-        stop = early.update(values.get("val_loss"))
-        rate.epoch_end(values.get("val_loss", values["loss"]))
-        if checkpoints.keeps_best(ctx.hp.restore_best_weights, early, values.get("val_loss")):
-            save_best(model, ctx.checkpoint_dir)
-        save_checkpoint(model, opt, ctx, epoch + 1, early, rate)
-        if stop:
-            break
+    # The epoch's metric row, best weights and checkpoint are written on another thread while
+    # the next epoch trains; leaving the block waits for them.
+    with checkpoints.Background() as writes:
+        for epoch in range(start, ctx.hp.epochs):
+            generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
+            set_learning_rate(opt, rate.for_epoch(epoch))
+            clock, seen = EpochClock(), Seen(ctx.classification, ctx.output_kind)
+            model.train()
+            for index, (xb, yb) in enumerate(loader):
+                xb = to_input(xb, perm, device)
+                if not on_cpu:
+                    yb = yb.to(device, non_blocking=True)
+                out, loss = step(xb, yb)
+                seen.add(out, yb, loss)
+                if reporter.batch_done(epoch, index + 1):
+                    return model, start
+            took = clock.read()
+            values = seen.values()
+            if len(val.X):
+                values.update(evaluate_split(model, val, ctx, criterion, perm, device).values("val_"))
+            seconds = took["epoch_seconds"]
+            values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
+                           "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
+            ctx.epoch_in_target_units(values, train_split.y, val.y)
+            writes.submit(functools.partial(reporter.epoch_done, epoch + 1, values))
+            stop = early.update(values.get("val_loss"))
+            rate.epoch_end(values.get("val_loss", values["loss"]))
+            if checkpoints.keeps_best(ctx.hp.restore_best_weights, early, values.get("val_loss")):
+                writes.submit(best_writer(model, ctx.checkpoint_dir))
+            writes.submit(checkpoint_writer(model, opt, ctx, epoch + 1, early, rate))
+            if stop:
+                break
     if ctx.hp.restore_best_weights and ctx.hp.patience is not None:
         restore_best(model, ctx.checkpoint_dir)
     return model, start
@@ -360,7 +381,9 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
-def plain_step(model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any, clipnorm: float | None = None) -> Step:
+def plain_step(
+    model: torch.nn.Module, opt: torch.optim.Optimizer, criterion: Any, clipnorm: float | None = None
+) -> Step:
     """One optimisation step; returns the detached outputs and loss.
 
     clipnorm scales all gradients together so their global norm is at most clipnorm
