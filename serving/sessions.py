@@ -61,7 +61,9 @@ class ModelCache:
             if found is not None and found.sha256 == sha256:
                 self._items.move_to_end(artifact_id)
                 return found
-        artifact = Artifact.objects.get(pk=artifact_id)
+        artifact = Artifact.objects.filter(pk=artifact_id).first()
+        if artifact is None:  # deleted since the job was read (the job is being deleted)
+            raise NotServable(f"Job {job.pk}'s model file is gone; the job may have been deleted.")
         loaded = load(job, artifact)  # outside the lock: a slow load does not stall other models
         with self._lock:
             self._items[artifact.pk] = loaded
