@@ -99,7 +99,7 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
         # The job's own input stream, as keras_runner.train feeds it.
         job_model.fit(keras_runner.batches(train, batch, 0), steps_per_epoch=-(-len(train.X) // batch),
                       epochs=hp["epochs"], validation_data=(val.X, val.y), verbose=0, shuffle=False,
-                      validation_batch_size=keras_runner.validation_batch_size(batch),
+                      validation_batch_size=ctx.hp.inference_batch_size,
                       callbacks=callbacks)  # fmt: skip
     finally:
         reporter.stop()

@@ -54,6 +54,12 @@ class Hyperparameters(BaseModel):
     device: Device = Field("auto", description="auto uses a GPU when the worker has one.")
     mixed_precision: bool = Field(False, description="float16 compute on a GPU; ignored on the CPU.")
 
+    @property
+    def inference_batch_size(self) -> int:
+        """Batches for validation, evaluation and prediction, in both frameworks: forward passes
+        only, so batches larger than training's cost less per row."""
+        return max(self.batch_size, 256)
+
     def resolved_loss(self, task: str, output_kind: str = "softmax") -> str:
         """The loss to train with; output_kind is builder.codegen.scripts.output_kind's answer."""
         if self.loss != "auto":

@@ -256,7 +256,7 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
                 # time of a hand-written fit(x, y, batch_size, validation_data=...). They go in
                 # batches of the training batch size or 256, whichever is larger, as in torch jobs
                 # (forward passes only: larger batches cost less per row).
-                validation_batch_size=validation_batch_size(ctx.hp.batch_size),
+                validation_batch_size=ctx.hp.inference_batch_size,
                 verbose=0, callbacks=[callback],
                 shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
                 class_weight=class_weight(ctx, train_split.y),
@@ -264,10 +264,6 @@ def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -
         if callback.complete and ctx.hp.restore_best_weights and ctx.hp.patience is not None:
             restore_best(model, ctx.checkpoint_dir)
     return model, start
-
-
-def validation_batch_size(batch_size: int) -> int:
-    return max(batch_size, 256)
 
 
 def class_weight(ctx: JobContext, train_y: np.ndarray) -> dict[int, float] | None:

@@ -98,7 +98,7 @@ class Engine:
 
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         if self.device is None:
-            return self.runner.predict(model, X, max(self.ctx.hp.batch_size, 256))
+            return self.runner.predict(model, X, self.ctx.hp.inference_batch_size)
         return self.runner.predict(model, X, self.ctx, self.device)
 
     def framework_model(self, model: Any) -> Any:

@@ -430,7 +430,7 @@ def evaluate_split(model: torch.nn.Module, split: Split, ctx: JobContext, criter
                    perm: tuple[int, ...] | None, device: torch.device) -> Seen:  # fmt: skip
     model.eval()
     seen = Seen(ctx.classification, ctx.output_kind)
-    for xb, yb in batches(split, max(ctx.hp.batch_size, 256), None):
+    for xb, yb in batches(split, ctx.hp.inference_batch_size, None):
         xb, yb = to_input(xb, perm, device), yb.to(device)
         out = model(xb).float()
         seen.add(out, yb, criterion(out, yb))
@@ -441,7 +441,8 @@ def evaluate_split(model: torch.nn.Module, split: Split, ctx: JobContext, criter
 def predict(model: torch.nn.Module, X: np.ndarray, ctx: JobContext, device: torch.device) -> np.ndarray:
     model.eval()
     perm, outputs = torch_input_permutation(ctx.spec), []
-    for start in range(0, len(X), max(ctx.hp.batch_size, 256)):
-        xb = to_input(torch.from_numpy(X[start : start + max(ctx.hp.batch_size, 256)]), perm, device)
+    size = ctx.hp.inference_batch_size
+    for start in range(0, len(X), size):
+        xb = to_input(torch.from_numpy(X[start : start + size]), perm, device)
         outputs.append(model(xb).float().cpu().numpy())
     return np.concatenate(outputs).astype(np.float64) if outputs else np.zeros((0, 1))
