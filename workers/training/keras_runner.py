@@ -103,16 +103,12 @@ def metrics(ctx: JobContext) -> list[Any]:
 
 
 # --- checkpoints ---------------------------------------------------------------------------
-def save_checkpoint(model: keras.Model, ctx: JobContext, epoch: int, early: EarlyStopping, rate: LearningRate) -> None:
-    """Everything the next epoch depends on: every model variable (weights, and the dropout layers'
-    seed states), the optimizer's variables (step count included), Keras's global seed state,
-    early stopping's and the learning-rate schedule's state."""
-    checkpoint_writer(model, ctx, epoch, early, rate)()
-
-
 def checkpoint_writer(model: keras.Model, ctx: JobContext, epoch: int, early: EarlyStopping,
                       rate: LearningRate) -> Callable[[], None]:  # fmt: skip
-    """A copy of the checkpoint's contents taken now, and the function that writes it (any time later)."""
+    """Everything the next epoch depends on: every model variable (weights, and the dropout layers'
+    seed states), the optimizer's variables (step count included), Keras's global seed state,
+    early stopping's and the learning-rate schedule's state; copied now, and the function that
+    writes the copy (any time later)."""
     folder, name = ctx.checkpoint_dir, f"weights-{epoch}.npz"
     # np.array copies: training changes the variables in place while the copy is written.
     arrays = {f"v{i}": np.array(v) for i, v in enumerate(model.variables)}
@@ -158,12 +154,9 @@ def global_seed_generator() -> Any:
     return generator()
 
 
-def save_best(model: keras.Model, folder: Path) -> None:
-    """The weights of the best epoch so far (restore_best_weights), beside the checkpoint."""
-    best_writer(model, folder)()
-
-
 def best_writer(model: keras.Model, folder: Path) -> Callable[[], None]:
+    """The weights of the best epoch so far (restore_best_weights), copied now; the function
+    writes them beside the checkpoint."""
     arrays = {f"m{i}": np.array(w) for i, w in enumerate(model.get_weights())}
 
     def write_arrays(tmp: Path) -> None:

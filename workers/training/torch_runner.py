@@ -265,17 +265,11 @@ def to_input(x: torch.Tensor, perm: tuple[int, ...] | None, device: torch.device
 
 
 # --- checkpoints ---------------------------------------------------------------------------
-def save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext, epoch: int,
-                    early: EarlyStopping, rate: LearningRate) -> None:  # fmt: skip
-    """Model and optimizer state and torch's generator state (dropout draws from it), early
-    stopping's and the learning-rate schedule's state; the shuffle needs none: each epoch's
-    order is seeded from (seed, epoch)."""
-    checkpoint_writer(model, opt, ctx, epoch, early, rate)()
-
-
 def checkpoint_writer(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext, epoch: int,
                       early: EarlyStopping, rate: LearningRate) -> Callable[[], None]:  # fmt: skip
-    """A copy of the checkpoint's contents taken now, and the function that writes it (any time later)."""
+    """Model and optimizer state and torch's generator state (dropout draws from it), early
+    stopping's and the learning-rate schedule's state (the shuffle needs none: each epoch's
+    order is seeded from (seed, epoch)); copied now, and the function that writes the copy."""
     folder, name = ctx.checkpoint_dir, f"state-{epoch}.pt"
     # Copies: state_dict() holds the live tensors, which the next steps change in place.
     payload: dict[str, Any] = {"model": {key: value.detach().clone() for key, value in model.state_dict().items()},
@@ -310,12 +304,9 @@ def restore_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: 
     return int(state["epoch"])
 
 
-def save_best(model: torch.nn.Module, folder: Path) -> None:
-    """The weights of the best epoch so far (restore_best_weights), beside the checkpoint."""
-    best_writer(model, folder)()
-
-
 def best_writer(model: torch.nn.Module, folder: Path) -> Callable[[], None]:
+    """The weights of the best epoch so far (restore_best_weights), copied now; the function
+    writes them beside the checkpoint."""
     weights = {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
     return lambda: checkpoints.atomic_write(folder / checkpoints.BEST_TORCH, lambda tmp: torch.save(weights, tmp))
 
