@@ -14,13 +14,13 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserCreationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from webapp import signin_limits
+from webapp.cache import increment
 from webapp.client_address import client_address
 from webapp.usernames import RULE, validate_new_username
 
@@ -104,7 +104,6 @@ def password_reset(request: HttpRequest) -> HttpResponse:
         return render(request, "registration/password_reset_unavailable.html")
     if request.method == "POST":
         key = f"password-reset:{client_address(request)}"
-        cache.add(key, 0, timeout=3600)
-        if cache.incr(key) > settings.LAYERLOOM_PASSWORD_RESET_PER_HOUR:
+        if increment(key, timeout=3600) > settings.LAYERLOOM_PASSWORD_RESET_PER_HOUR:
             return render(request, "registration/password_reset_throttled.html", status=429)
     return auth_views.PasswordResetView.as_view()(request)

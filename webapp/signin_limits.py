@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from webapp.cache import increment
 from webapp.client_address import client_address
 
 
@@ -64,13 +65,7 @@ def record_failure(request: HttpRequest, username: str) -> None:
     window: int = settings.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS
     limits = _limits()
     for what, key in _keys(request, username).items():
-        cache.add(key, 0, timeout=window)
-        try:
-            failures = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
-            failures = 1
-        if failures >= limits[what]:
+        if increment(key, timeout=window) >= limits[what]:
             cache.set(f"{key}:locked", time.time() + window, timeout=window)
             cache.delete(key)
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.core.cache import cache
+from django.db import connections
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from tests.support.cache import clear_cache
 from tests.support.workers import ROOT, worker_env
+from webapp import signin_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +131,9 @@ def test_the_lockout_ends_after_its_time(alice: Any, limits: Any) -> None:
 GUESSER = """
 import django
 django.setup()
-from django.test import Client
+from django.core.cache import cache
+from django.db import connections
+from django.test import Client, RequestFactory
 client = Client()
 for i in range(3):
     client.post("/api/auth/token/", {"username": "alice", "password": f"g{i}"}, content_type="application/json")
@@ -151,3 +158,67 @@ def test_counters_are_shared_by_every_process(alice: Any, limits: Any) -> None:
         assert form_login(Client(), RIGHT).status_code == 200  # the form refuses too
     finally:
         clear_cache()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failures_arriving_at_once_are_all_counted(alice: Any, limits: Any) -> None:
+    """Parallel wrong passwords (one per web thread) each count: none is lost to a race.
+
+    The database cache's own incr is a read then a write, so two failures at once counted
+    as one, and a guesser sending bursts got many times the limit.
+    """
+    threads, each = 8, 5
+    limits.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ACCOUNT = threads * each
+    limits.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ADDRESS = 10_000
+    start = threading.Barrier(threads)
+
+    def guesser(number: int) -> None:
+        try:
+            request = RequestFactory().post("/api/auth/token/", REMOTE_ADDR=f"192.0.2.{number}")
+            start.wait()
+            for _ in range(each):
+                signin_limits.record_failure(request, "alice")
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(guesser, range(threads)))
+        locked = signin_limits.lockout(RequestFactory().post("/", REMOTE_ADDR="192.0.2.200"), "alice")
+        assert locked is not None and locked.what == "account"
+    finally:
+        clear_cache()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cache_counts_concurrent_increments_exactly() -> None:
+    threads, each = 8, 25
+    cache.add("concurrent-counter", 0, timeout=60)
+    start = threading.Barrier(threads)
+
+    def count(_: int) -> None:
+        try:
+            start.wait()
+            for _ in range(each):
+                cache.incr("concurrent-counter")
+        finally:
+            connections.close_all()
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(count, range(threads)))
+        assert cache.get("concurrent-counter") == threads * each
+    finally:
+        clear_cache()
+
+
+def test_an_increment_keeps_the_counter_expiry() -> None:
+    """A counter set for its window lasts that window however often it is incremented."""
+    cache.set("window-counter", 0, timeout=2)
+    cache.incr("window-counter")
+    cache.incr("window-counter", 4)
+    assert cache.get("window-counter") == 5
+    time.sleep(3.1)  # expiries have whole-second resolution in the database cache
+    assert cache.get("window-counter") is None
+    with pytest.raises(ValueError):
+        cache.incr("window-counter")

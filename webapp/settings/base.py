@@ -127,7 +127,7 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL, "KEY_PREFIX": "layerloom"}
         if _CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "layerloom_cache"}
+        else {"BACKEND": "webapp.cache.DatabaseCache", "LOCATION": "layerloom_cache"}
     )
 }
 
