@@ -5,6 +5,14 @@ LAYERLOOM_API_THROTTLE_RATES on every request lets operators (and tests) change 
 without a restart of the import graph. Anonymous requests are keyed by client address,
 read as webapp/client_address.py says (X-Forwarded-For only behind trusted proxies), and
 the counters live in the shared cache (settings.CACHES), so every web process counts together.
+
+DRF's own SimpleRateThrottle keeps a list of timestamps per client, read and written back
+whole: two requests at once both read it and one write is lost, so bursts of concurrent
+requests went past the rate, and each request moved a list of up to `rate` floats through
+the cache. Here a sliding window is estimated from two fixed-window counters (Cloudflare's
+method): the current window's count plus the previous window's, weighted by how much of
+that window the sliding one still covers. Each request is one atomic increment (the cache's
+incr: Redis INCR, or webapp.cache's locked row) and one read.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from webapp.cache import increment
 from webapp.client_address import client_address
 
 
@@ -32,6 +41,40 @@ class ScopedUserThrottle(SimpleRateThrottle):
         user = request.user
         ident = f"user-{user.pk}" if user and user.is_authenticated else f"anon-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        limit, duration = self.num_requests, self.duration
+        now = self.timer()
+        window, elapsed = divmod(now, duration)
+        current = f"{key}:{int(window)}"
+        # Counted before it is judged, atomically: concurrent requests each see their own count.
+        count = increment(current, timeout=2 * duration)  # it is also the next window's "previous"
+        previous = self.cache.get(f"{key}:{int(window) - 1}", 0)
+        covered = 1 - elapsed / duration  # the share of the previous window still inside the sliding one
+        if previous * covered + count <= limit:
+            return True
+        self.cache.decr(current)  # a refused request is not counted, as in DRF's own throttle
+        self._wait = _seconds_until_allowed(previous, count - 1, limit, elapsed, duration)
+        return False
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)
+
+
+def _seconds_until_allowed(previous: float, current: int, limit: int, elapsed: float, duration: int) -> float:
+    """When a next request would fit: previous * covered + current + 1 <= limit."""
+    if current + 1 <= limit:
+        # Within this window, once enough of the previous one has slid out.
+        needed = 1 - (limit - current - 1) / previous if previous else 0.0
+        return max(needed * duration - elapsed, 0.0)
+    # Not in this window: in the next, this window's count is the weighted previous one.
+    needed = max(1 - (limit - 1) / current, 0.0) if current and limit >= 1 else 1.0
+    return duration - elapsed + needed * duration
 
 
 class UserThrottle(ScopedUserThrottle):
