@@ -1,9 +1,6 @@
 // Calls to the REST API (JSON, or a FormData upload) with the session cookie and the page's CSRF token.
 
-function csrfToken() {
-  const field = document.querySelector("input[name=csrfmiddlewaretoken]");
-  return field ? field.value : "";
-}
+import { csrfToken } from "../pages/api.js";
 
 // Resolves to {ok, status, body}; a network failure resolves with status 0 and a message,
 // so callers show one kind of failure.

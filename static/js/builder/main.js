@@ -4,10 +4,11 @@
 // set with textContent or as a form value.
 
 import { wireDelete } from "../pages/delete.js";
+import { grouped, size } from "../pages/format.js";
 import { api, debounce } from "./api.js";
 import { CodePanel } from "./code.js";
 import { drawDiagram } from "./diagram.js";
-import { formatBytes, formatCount, formatShape } from "./format.js";
+import { formatShape } from "./format.js";
 import { buildParamsForm, el } from "./schema_form.js";
 
 const root = document.getElementById("builder");
@@ -480,7 +481,7 @@ function showReport() {
     const errors = perLayer.get(row.dataset.uid) || [];
     const shape = shapes.get(layer.id);
     row.querySelector('[data-role="shape"]').textContent = shape ? formatShape(shape) : "—";
-    row.querySelector('[data-role="count"]').textContent = counts.has(layer.id) ? `${formatCount(counts.get(layer.id))} params` : "";
+    row.querySelector('[data-role="count"]').textContent = counts.has(layer.id) ? `${grouped(counts.get(layer.id))} params` : "";
     row.classList.toggle("has-error", errors.length > 0);
     const list = row.querySelector('[data-role="errors"]');
     list.replaceChildren(...errors.map((e) => el("li", {}, `⚠ ${e.message}`)));
@@ -508,9 +509,9 @@ function showReport() {
   problems.hidden = general.length === 0;
   if (report) {
     const total = report.total_params ?? report.trainable_params + report.non_trainable_params;
-    $("total-params").textContent = formatCount(total);
-    $("total-trainable").textContent = formatCount(report.trainable_params);
-    $("total-memory").textContent = formatBytes(report.memory_estimate_bytes);
+    $("total-params").textContent = grouped(total);
+    $("total-trainable").textContent = grouped(report.trainable_params);
+    $("total-memory").textContent = size(report.memory_estimate_bytes);
     $("total-batch").textContent = String(report.batch_size);
   }
   $("totals").hidden = !report;

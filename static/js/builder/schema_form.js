@@ -3,7 +3,7 @@
 // (an int-or-pair window, a list, a nested layer) a text field parsed leniently. The
 // server's validator stays the judge: what the person typed is sent as typed.
 
-import { formatCount } from "./format.js";
+import { grouped } from "../pages/format.js";
 
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -19,9 +19,9 @@ export { el };
 
 function bounds(schema) {
   const parts = [];
-  if (schema.minimum !== undefined) parts.push(`at least ${formatCount(schema.minimum)}`);
+  if (schema.minimum !== undefined) parts.push(`at least ${grouped(schema.minimum)}`);
   if (schema.exclusiveMinimum !== undefined) parts.push(`more than ${schema.exclusiveMinimum}`);
-  if (schema.maximum !== undefined) parts.push(`at most ${formatCount(schema.maximum)}`);
+  if (schema.maximum !== undefined) parts.push(`at most ${grouped(schema.maximum)}`);
   if (schema.exclusiveMaximum !== undefined) parts.push(`less than ${schema.exclusiveMaximum}`);
   return parts.join(", ");
 }

@@ -1,8 +1,9 @@
 // The browser speaks to the same JSON API as scripts, with the session cookie and CSRF header.
 
-function csrfToken() {
-  const fromPage = document.querySelector("meta[name=csrf-token]");
-  if (fromPage) return fromPage.content;
+// Every signed-in page carries the token in its log-out form; the cookie is the fallback.
+export function csrfToken() {
+  const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+  if (field) return field.value;
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
 }
@@ -41,4 +42,3 @@ export async function request(method, url, body) {
 export const getJSON = (url) => request("GET", url);
 export const postJSON = (url, body) => request("POST", url, body);
 
-export { csrfToken };
