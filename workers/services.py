@@ -120,13 +120,16 @@ def retry_job(job: TrainingJob) -> TrainingJob:
     """A failed or cancelled job is retried as a new queued job (retry_of points back).
 
     A new row keeps the history honest: the old job's error, metrics and attempts stay
-    as they were. The retry uses the same frozen spec, dataset version and hyperparameters
-    and counts against the quota like any submission.
+    as they were. The retry uses the same frozen spec, dataset version and hyperparameters,
+    gets every check a submission gets under today's limits (a memory limit lowered since
+    the job failed refuses it here, not by killing it later), and counts against the quota.
     """
     if job.status not in (TrainingJob.Status.FAILED, TrainingJob.Status.CANCELLED):
         raise JobStateError(f"Only a failed or cancelled job can be retried; job {job.pk} is {job.status}.")
     if job.dataset.version != job.dataset_version:
         raise JobRejected({"dataset": ["The dataset was re-ingested since this job; submit a new job instead."]})
+    check_job(architecture=None, spec=job.spec, dataset=job.dataset, framework=job.framework,
+              hyperparameters=job.hyperparameters)  # fmt: skip
     return _create_queued(
         job.owner,
         architecture=job.architecture,

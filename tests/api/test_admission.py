@@ -45,6 +45,21 @@ def test_a_job_over_the_memory_limit_is_refused_with_estimate_and_limit(alice_ap
     assert submit(alice_api, dataset, batch_size=8).status_code == 201  # the same model fits in smaller batches
 
 
+def test_a_retry_meets_a_memory_limit_lowered_since_the_job_failed(alice_api: Any, alice: Any, settings) -> None:
+    dataset = make_dataset(alice, "tabular", n=240)
+    created = submit(alice_api, dataset, batch_size=64)
+    assert created.status_code == 201, created.json()
+    TrainingJob.objects.filter(pk=created.json()["id"]).update(status=TrainingJob.Status.FAILED)
+    settings.LAYERLOOM_JOB_MEMORY_LIMIT_MB = 1
+
+    response = alice_api.post(f"/api/jobs/{created.json()['id']}/retry/")
+    assert response.status_code == 400, response.json()
+    assert [e["field"] for e in response.json()["errors"]] == ["memory"]
+    assert TrainingJob.objects.count() == 1  # no retry row
+    settings.LAYERLOOM_JOB_MEMORY_LIMIT_MB = 0
+    assert alice_api.post(f"/api/jobs/{created.json()['id']}/retry/").status_code == 201
+
+
 def test_without_a_configured_limit_the_machines_memory_is_the_limit(alice_api: Any, alice: Any, settings) -> None:
     settings.LAYERLOOM_JOB_MEMORY_LIMIT_MB = 0
     dataset = make_dataset(alice, "tabular", n=240)
