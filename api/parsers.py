@@ -9,6 +9,7 @@ before any later code walks the value.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -30,10 +31,11 @@ def json_depth_ok(value: Any, limit: int) -> bool:
         depth += 1
         if depth > limit:
             return False
-        nested: list[Any] = []
-        for item in level:
-            nested += [child for child in (item.values() if type(item) is dict else item) if type(child) in containers]
-        level = nested
+        children = list(chain.from_iterable(item.values() if type(item) is dict else item for item in level))
+        kinds = set(map(type, children))
+        if dict not in kinds and list not in kinds:
+            return True  # only scalars below (a batch of table rows): no per-child Python loop
+        level = [child for child in children if type(child) in containers]
     return True
 
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -102,7 +103,7 @@ def _check_rows(model: LoadedModel, field: str, rows: list[Any], single: bool) -
     # The common case in one pass of set and type checks; the messages only when it fails.
     if (
         all(type(row) is dict and wanted <= row.keys() <= allowed for row in rows)
-        and {type(v) for row in rows for v in row.values()} <= _FINE_TYPES
+        and set(map(type, chain.from_iterable(map(dict.values, rows)))) <= _FINE_TYPES
     ):
         return rows
     problems: dict[str, list[str]] = {}

@@ -8,6 +8,7 @@ job's ONNX model on ONNX Runtime, and read the way the worker read them at evalu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -55,15 +56,11 @@ def answers(model: LoadedModel, outputs: np.ndarray) -> dict[str, Any]:
     probs = probabilities(outputs, model.head)
     if len(names) != probs.shape[1]:
         names = [str(i) for i in range(probs.shape[1])]
-    best = probs.argmax(axis=1)
+    best = probs.argmax(axis=1).tolist()
     rows = probs.tolist()
+    every = map(dict, map(zip, repeat(names), rows))  # class name -> probability, per input
     predictions = [
-        {
-            "label": names[b],
-            "class_index": int(b),
-            "probability": row[b],
-            "probabilities": dict(zip(names, row, strict=True)),
-        }
-        for b, row in zip(best.tolist(), rows, strict=True)
+        {"label": names[b], "class_index": b, "probability": row[b], "probabilities": each}
+        for b, row, each in zip(best, rows, every, strict=True)
     ]
     return {"task": "classification", "class_names": names, "predictions": predictions}

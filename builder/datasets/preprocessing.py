@@ -18,6 +18,8 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ FORMAT = 1
 # Cells that mean "no value". Ingestion passes the same list to the CSV reader.
 MISSING_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A", "?")
 _MISSING = frozenset(MISSING_TOKENS)
+_JSON_NUMBERS = {float, int}
 
 # Text: index 0 pads a short sequence, index 1 stands for a word not in the vocabulary.
 PAD_INDEX = 0
@@ -82,7 +85,7 @@ def parse_number(value: Any, column: str) -> float:
 def parse_numbers(values: Sequence[Any], column: str) -> np.ndarray:
     """parse_number over a column; numbers that are already floats or ints (JSON) are taken as
     they are, which gives the same values without a Python call per cell."""
-    if all(type(v) is float or type(v) is int for v in values):
+    if set(map(type, values)) <= _JSON_NUMBERS:  # exact types: a bool is not taken for a number
         out = np.array(values, dtype=np.float64)
         if not np.isinf(out).any():
             return out
@@ -106,6 +109,10 @@ def category_codes(values: Sequence[Any], feature: Mapping[str, Any]) -> np.ndar
     """Category index per value; missing -> the imputed category; unseen -> -1."""
     lookup = {category: index for index, category in enumerate(feature["categories"])}
     impute = lookup[feature["impute"]]
+    if set(map(type, values)) <= {str}:
+        # All text (JSON rows, CSV cells): one dict lookup per cell, a missing token first as in is_missing.
+        codes = {**lookup, **dict.fromkeys(_MISSING, impute)}
+        return np.fromiter(map(codes.get, values, repeat(-1)), dtype=np.int64, count=len(values))
     return np.fromiter(
         (impute if is_missing(v) else lookup.get(str(v), -1) for v in values), dtype=np.int64, count=len(values)
     )
@@ -152,14 +159,22 @@ def transform_columns(doc: Mapping[str, Any], columns: Mapping[str, Any]) -> np.
 
 
 def records_to_columns(doc: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rows of column name -> value -> per feature: numbers as float64 (NaN = missing), or the
+    raw cells of a categorical column (category_codes reads missing and unseen cells)."""
+    features = doc["features"]
+    names = [f["name"] for f in features]
+    cells: list[Sequence[Any]] = [[] for _ in names]
+    try:  # every row has every column (a checked predict request): transposed in C
+        if records and len(names) > 1:
+            cells = list(zip(*map(itemgetter(*names), records), strict=True))
+        elif records and names:
+            cells = [[record[names[0]] for record in records]]
+    except KeyError:  # a column left out of some row reads as missing
+        cells = [[record.get(name) for record in records] for name in names]
     columns: dict[str, Any] = {}
-    for feature in doc["features"]:
+    for feature, raw in zip(features, cells, strict=True):
         name = feature["name"]
-        raw = [record.get(name) for record in records]
-        if feature["type"] == "numeric":
-            columns[name] = parse_numbers(raw, name)
-        else:
-            columns[name] = [None if is_missing(v) else str(v) for v in raw]
+        columns[name] = parse_numbers(raw, name) if feature["type"] == "numeric" else raw
     return columns
 
 

@@ -28,6 +28,18 @@ def test_table_rows_are_standardised_and_one_hot_encoded():
     np.testing.assert_array_equal(X, [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
+def test_json_cells_encode_exactly_as_text_cells():
+    """Rows of JSON numbers and strings take the vectorised paths; CSV-like text and None the
+    cell-by-cell ones: the same rows give the same batch either way."""
+    from_json = [{"x": 6, "c": "blue"}, {"x": 2.5, "c": "NA"}, {"x": None, "c": "mauve"}]
+    as_text = [{"x": "6", "c": "blue"}, {"x": "2.5", "c": None}, {"x": "", "c": "mauve"}]
+    expected = [[1.0, 0.0, 1.0], [0.125, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    np.testing.assert_array_equal(transform_records(TABLE_DOC, from_json), expected)
+    np.testing.assert_array_equal(transform_records(TABLE_DOC, as_text), expected)
+    with pytest.raises(InputError, match="expected a number"):  # true is not taken for 1
+        transform_records(TABLE_DOC, [{"x": True, "c": "red"}])
+
+
 def test_index_encoding_reserves_zero_for_unseen_categories():
     doc = {**TABLE_DOC, "features": [{**TABLE_DOC["features"][1], "encoding": "index"}]}
     np.testing.assert_array_equal(transform_records(doc, [{"c": "blue"}, {"c": "mauve"}]), [[2.0], [0.0]])
