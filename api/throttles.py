@@ -17,6 +17,7 @@ incr: Redis INCR, or webapp.cache's locked row) and one read.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.conf import settings
@@ -58,7 +59,8 @@ class ScopedUserThrottle(SimpleRateThrottle):
         covered = 1 - elapsed / duration  # the share of the previous window still inside the sliding one
         if previous * covered + count <= limit:
             return True
-        self.cache.decr(current)  # a refused request is not counted, as in DRF's own throttle
+        with contextlib.suppress(ValueError):  # (gone only if the cache was cleared meanwhile)
+            self.cache.decr(current)  # a refused request is not counted, as in DRF's own throttle
         self._wait = _seconds_until_allowed(previous, count - 1, limit, elapsed, duration)
         return False
 
