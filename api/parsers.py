@@ -32,8 +32,7 @@ def json_depth_ok(value: Any, limit: int) -> bool:
         if depth > limit:
             return False
         children = list(chain.from_iterable(item.values() if type(item) is dict else item for item in level))
-        kinds = set(map(type, children))
-        if dict not in kinds and list not in kinds:
+        if set(map(type, children)).isdisjoint(containers):
             return True  # only scalars below (a batch of table rows): no per-child Python loop
         level = [child for child in children if type(child) in containers]
     return True
