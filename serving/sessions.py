@@ -47,6 +47,11 @@ class LoadedModel:
         return np.asarray(output)
 
 
+# All a predict request reads of its job while the model is loaded (the API reads the job with
+# only these): the dataset and the spec are read again only to load the model.
+PREDICT_FIELDS = ("status", "owner", "framework")
+
+
 class ModelCache:
     """Least recently used first out, once the loaded files exceed ``limit_bytes``."""
 
@@ -61,9 +66,12 @@ class ModelCache:
             if found is not None and found.sha256 == sha256:
                 self._items.move_to_end(artifact_id)
                 return found
+        pk = job.pk
         artifact = Artifact.objects.filter(pk=artifact_id).first()
-        if artifact is None:  # deleted since the job was read (the job is being deleted)
-            raise NotServable(f"Job {job.pk}'s model file is gone; the job may have been deleted.")
+        if job.get_deferred_fields():  # read with PREDICT_FIELDS only: loading needs the dataset and the spec
+            job = TrainingJob.objects.select_related("dataset").filter(pk=pk).first()
+        if artifact is None or job is None:  # deleted since the job was read (the job is being deleted)
+            raise NotServable(f"Job {pk}'s model file is gone; the job may have been deleted.")
         loaded = load(job, artifact)  # outside the lock: a slow load does not stall other models
         with self._lock:
             self._items[artifact.pk] = loaded

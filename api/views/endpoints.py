@@ -22,7 +22,7 @@ from api.views.predict import PARSERS, predict_response, predict_schema
 from serving import endpoints
 from serving.models import NAME_PATTERN, ModelEndpoint
 from serving.predict import NotServable, predict
-from serving.sessions import onnx_annotations
+from serving.sessions import PREDICT_FIELDS, onnx_annotations
 from workers.models import TrainingJob
 
 NOT_FOUND = {404: error("No model endpoint of yours has this name.")}
@@ -51,8 +51,9 @@ class EndpointViewSet(
     ordering_fields = ["name", "updated"]
 
     def get_queryset(self) -> Any:
-        if self.action == "predict":  # the name, its job and the job's model file in one query
-            return super().get_queryset().select_related("job__dataset").annotate(**onnx_annotations("job_id"))
+        if self.action == "predict":  # the name, its job's state and the job's model file in one query
+            fields = ("name", "owner", *(f"job__{name}" for name in PREDICT_FIELDS))
+            return super().get_queryset().select_related("job").only(*fields).annotate(**onnx_annotations("job_id"))
         return super().get_queryset().prefetch_related("history")
 
     @extend_schema(

@@ -38,7 +38,7 @@ from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from api.views.predict import PARSERS, predict_response, predict_schema
 from builder.models import Architecture, Dataset
 from serving.predict import predict
-from serving.sessions import onnx_annotations
+from serving.sessions import PREDICT_FIELDS, onnx_annotations
 from workers import services
 from workers.models import Artifact, TrainingJob
 from workers.training.hyperparameters import Hyperparameters
@@ -109,8 +109,8 @@ class JobViewSet(
     ordering_fields = ["created", "status", "finished_at"]
 
     def get_queryset(self) -> Any:
-        if self.action == "predict":  # the job, its dataset and its model file's identity in one query
-            return super().get_queryset().select_related("dataset").annotate(**onnx_annotations())
+        if self.action == "predict":  # the job's state and its model file's identity in one short query
+            return super().get_queryset().only(*PREDICT_FIELDS).annotate(**onnx_annotations())
         return super().get_queryset()
 
     @extend_schema(

@@ -123,7 +123,7 @@ def test_concurrent_repoints_leave_one_open_history_row(alice):
 
 @pytest.mark.django_db
 def test_a_warm_prediction_looks_up_its_job_and_model_in_one_query(alice, alice_api):
-    """Token, throttle counter and the job with its model file's identity: nothing per request beyond."""
+    """Token, throttle counter and the job's state with its model file's identity: nothing per request beyond."""
     from django.test.utils import CaptureQueriesContext
 
     job = onnx_job(alice, TABLE_DOC)
@@ -135,3 +135,7 @@ def test_a_warm_prediction_looks_up_its_job_and_model_in_one_query(alice, alice_
         model_queries = [q["sql"] for q in queries.captured_queries if "workers_artifact" in q["sql"]]
         assert len(model_queries) == 1, model_queries  # the subquery of the job's (or name's) one lookup
         assert "workers_trainingjob" in model_queries[0]
+        # Only the job's state: the dataset and the spec are read to load a model, not to use it.
+        job_queries = [q["sql"] for q in queries.captured_queries if "workers_trainingjob" in q["sql"]]
+        assert len(job_queries) == 1 and "builder_dataset" not in job_queries[0], job_queries
+        assert '"workers_trainingjob"."spec"' not in job_queries[0], job_queries[0]
