@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # name: (loader, task, how far below the baseline the job may land, train/validation/test split).
 # The two small sets use 60/20/20: on 442 rows the default 80/10/10 leaves 44 test rows, where the
-# R² of one job moves by about 0.05 with the seed alone (8 seeds of each framework: 0.06-0.31 with
+# R² of one job moves by about 0.05 with the seed alone (8 seeds of each framework: 0.06-0.24 with
 # Ridge at 0.155), and 44 validation rows, where early stopping picks its epoch on noise. With 88
 # of each, 8 seeds of each framework measured 0.33-0.40 against Ridge's 0.333 (docs/training.md).
 # Iris's 30 test rows make one misclassified flower 0.033.
