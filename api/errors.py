@@ -26,6 +26,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from builder.datasets.errors import OptionsError
 from builder.datasets.upload import UploadTooLarge
+from workers.lifecycle import QueueUnavailable
 
 NON_FIELD_KEYS = {"non_field_errors", "__all__", "detail"}
 
@@ -46,6 +47,14 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object is not in a state that allows this."
     default_code = "conflict"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """A service the request needs (the broker) is down; the message says what to do."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A service this request needs is unavailable; try again shortly."
+    default_code = "unavailable"
 
 
 class SignInLocked(exceptions.Throttled):
@@ -127,6 +136,8 @@ def _translate(exc: Exception) -> Exception:
         return PayloadTooLarge(str(exc.__context__), field="file")
     if isinstance(exc, SuspiciousOperation):
         return exceptions.ParseError("The request could not be read.")
+    if isinstance(exc, QueueUnavailable):
+        return ServiceUnavailable(str(exc))
     return exc
 
 

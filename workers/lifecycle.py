@@ -37,15 +37,32 @@ class JobStateError(Exception):
     """The action does not apply to the job in its current state (the API returns a 409)."""
 
 
+class QueueUnavailable(Exception):
+    """The broker could not take the job's message; the job has failed saying so (the API returns a 503)."""
+
+
 def enqueue(job_id: int) -> None:
     """Send the job's id to its queue (tasks re-read the row; a duplicate message is harmless).
 
-    Sent by task name, so this module (and services) never import the task module.
+    Sent by task name, so this module (and services) never import the task module. When the
+    broker cannot take the message (after Celery's own publish retries), a job still queued
+    fails with a message that says so: no message means no worker would ever start it.
     """
+    from kombu.exceptions import KombuError
+
     from webapp.celery import app
 
     queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
-    app.send_task("workers.train_job", args=[job_id], queue=queue)
+    try:
+        app.send_task("workers.train_job", args=[job_id], queue=queue)
+    except (KombuError, OSError) as exc:  # connection refused, a missing queue folder, a broker error
+        message = (f"The job could not be queued: the broker did not take it ({type(exc).__name__}: "
+                   f"{str(exc)[:200]}). Nothing ran; retry the job once the broker is back (GET /healthz).")  # fmt: skip
+        log.error("job %s: %s", job_id, message)
+        TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+            status=Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        raise QueueUnavailable(message) from exc
 
 
 def heartbeat_is_stale(job: TrainingJob) -> bool:

@@ -119,7 +119,9 @@ class JobViewSet(
         "or its metrics. Naming another user's dataset or architecture answers 404.",
         request=JobCreateSerializer,
         responses={201: JobSerializer, 400: error("Invalid fields, the dataset not ready, or the quota reached."),
-                   404: error("No such dataset or architecture among yours."), **COMMON_ERRORS},
+                   404: error("No such dataset or architecture among yours."),
+                   503: error("The broker did not take the job: it is failed with that message; retry it later."),
+                   **COMMON_ERRORS},
     )  # fmt: skip
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         inputs = self._job_inputs(request)
