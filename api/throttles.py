@@ -18,14 +18,17 @@ incr: Redis INCR, or webapp.cache's locked row) and one read.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from webapp.cache import increment
+from webapp.cache import CACHE_ERRORS, increment
 from webapp.client_address import client_address
+
+log = logging.getLogger(__name__)
 
 
 class ScopedUserThrottle(SimpleRateThrottle):
@@ -53,9 +56,15 @@ class ScopedUserThrottle(SimpleRateThrottle):
         now = self.timer()
         window, elapsed = divmod(now, duration)
         current = f"{key}:{int(window)}"
-        # Counted before it is judged, atomically: concurrent requests each see their own count.
-        count = increment(current, timeout=2 * duration)  # it is also the next window's "previous"
-        previous = self.cache.get(f"{key}:{int(window) - 1}", 0)
+        try:
+            # Counted before it is judged, atomically: concurrent requests each see their own count.
+            count = increment(current, timeout=2 * duration)  # it is also the next window's "previous"
+            previous = self.cache.get(f"{key}:{int(window) - 1}", 0)
+        except CACHE_ERRORS as exc:
+            # A rate limit is fairness, not a lock: with its counters out of reach the site keeps
+            # answering (sign-in, which is a lock, refuses instead: webapp.signin_limits).
+            log.warning("%s throttle not applied: the cache cannot be reached (%s)", self.scope, exc)
+            return True
         covered = 1 - elapsed / duration  # the share of the previous window still inside the sliding one
         if previous * covered + count <= limit:
             return True

@@ -35,16 +35,19 @@ class SignInLimitMixin:
         username = self.cleaned_data.get("username") or ""
         if not (username and self.cleaned_data.get("password")) or self.request is None:
             return super().clean()  # type: ignore[misc]
-        locked = signin_limits.lockout(self.request, username)
-        if locked is not None:
-            raise ValidationError(locked.message, code="locked_out")
         try:
-            cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
-        except ValidationError as exc:
-            if exc.code == "invalid_login":
-                signin_limits.record_failure(self.request, username)
-            raise
-        signin_limits.record_success(self.request, username)
+            locked = signin_limits.lockout(self.request, username)
+            if locked is not None:
+                raise ValidationError(locked.message, code="locked_out")
+            try:
+                cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+            except ValidationError as exc:
+                if exc.code == "invalid_login":
+                    signin_limits.record_failure(self.request, username)
+                raise
+            signin_limits.record_success(self.request, username)
+        except signin_limits.SignInUnavailable as exc:
+            raise ValidationError(str(exc), code="unavailable") from None
         return cleaned
 
 

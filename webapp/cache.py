@@ -18,7 +18,11 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
+from redis.exceptions import RedisError
+
+# What a cache call raises when its store cannot be reached (Redis down, the cache table gone).
+CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, DatabaseError, OSError)
 
 
 class DatabaseCache(DjangoDatabaseCache):

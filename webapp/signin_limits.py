@@ -4,23 +4,50 @@ Every place that checks a password (the token endpoint, the login form, the admi
 goes through check_password_allowed() first and reports the outcome after, so a password
 guesser meets the same limits whichever door they use and whichever web process answers.
 While an account or address is locked out even the right password is refused, with a
-message saying when to try again.
+message saying when to try again. When the cache that holds the counts cannot be reached,
+sign-in is refused (SignInUnavailable) rather than checked uncounted: a password guesser
+must never get unlimited tries because Redis is down.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from webapp.cache import increment
+from webapp.cache import CACHE_ERRORS, increment
 from webapp.client_address import client_address
+
+log = logging.getLogger(__name__)
+
+
+UNAVAILABLE = ("Sign-in is unavailable for a moment: the store that counts failed sign-ins cannot be reached. "
+               "Try again shortly.")
+
+
+class SignInUnavailable(Exception):
+    """The counts cannot be read or written, so no password is checked (the API answers 503)."""
+
+    def __init__(self) -> None:
+        super().__init__(UNAVAILABLE)
+
+
+@contextmanager
+def _counts() -> Iterator[None]:
+    try:
+        yield
+    except CACHE_ERRORS as exc:
+        log.error("sign-in refused: the cache cannot be reached (%s: %s)", type(exc).__name__, exc)
+        raise SignInUnavailable() from exc
 
 
 @dataclass(frozen=True)
@@ -53,10 +80,11 @@ def _limits() -> dict[str, int]:
 def lockout(request: HttpRequest, username: str) -> Lockout | None:
     """The lockout in force for this account or this address, if any (account first)."""
     now = time.time()
-    for what, key in _keys(request, username).items():
-        until = cache.get(f"{key}:locked")
-        if until is not None and until > now:
-            return Lockout(what, math.ceil(until - now))
+    with _counts():
+        for what, key in _keys(request, username).items():
+            until = cache.get(f"{key}:locked")
+            if until is not None and until > now:
+                return Lockout(what, math.ceil(until - now))
     return None
 
 
@@ -64,12 +92,14 @@ def record_failure(request: HttpRequest, username: str) -> None:
     """Count a wrong password; reaching a limit locks that account or address out."""
     window: int = settings.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS
     limits = _limits()
-    for what, key in _keys(request, username).items():
-        if increment(key, timeout=window) >= limits[what]:
-            cache.set(f"{key}:locked", time.time() + window, timeout=window)
-            cache.delete(key)
+    with _counts():
+        for what, key in _keys(request, username).items():
+            if increment(key, timeout=window) >= limits[what]:
+                cache.set(f"{key}:locked", time.time() + window, timeout=window)
+                cache.delete(key)
 
 
 def record_success(request: HttpRequest, username: str) -> None:
     """A right password clears the account's count (the address keeps its own)."""
-    cache.delete(_keys(request, username)["account"])
+    with _counts():
+        cache.delete(_keys(request, username)["account"])

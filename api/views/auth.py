@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import SignInLocked
+from api.errors import ServiceUnavailable, SignInLocked
 from api.parsers import JSONParser
 from api.serializers import TokenRequestSerializer, TokenSerializer
 from api.throttles import TokenThrottle, UserThrottle
@@ -39,25 +39,34 @@ class ObtainTokenView(APIView):
         request=TokenRequestSerializer,
         responses={200: TokenSerializer, 400: error("Missing fields or wrong username or password."),
                    429: error("Too many attempts, or too many failed sign-ins for this account or address: "
-                             "the message says when to try again.")},
+                             "the message says when to try again."),
+                   503: error("The cache that counts failed sign-ins cannot be reached: no password is checked.")},
         auth=[],
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         username = body.validated_data["username"]
+        try:
+            user = self._authenticate(request, username, body.validated_data["password"])
+        except signin_limits.SignInUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from None
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "username": user.get_username()})
+
+    @staticmethod
+    def _authenticate(request: Request, username: str, password: str) -> Any:
         locked = signin_limits.lockout(request._request, username)
         if locked is not None:  # even the right password waits: that is what stops guessing
             raise SignInLocked(locked.message, locked.retry_after)
-        user = authenticate(request._request, username=username, password=body.validated_data["password"])
+        user = authenticate(request._request, username=username, password=password)
         if user is None:
             signin_limits.record_failure(request._request, username)
             raise exceptions.ValidationError(
                 {"non_field_errors": [exceptions.ErrorDetail("Wrong username or password.", code="authorization")]}
             )
         signin_limits.record_success(request._request, username)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "username": user.get_username()})
+        return user
 
 
 class TokenView(ObtainTokenView):
