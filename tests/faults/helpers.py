@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.workers.helpers import SPECS, hp, make_dataset
+from tests.workers.helpers import SPECS, hp, make_dataset, wait_for
 from workers.models import TrainingJob
 from workers.services import submit_job
 
@@ -89,3 +91,30 @@ def assert_same_run(resumed: TrainingJob, reference: TrainingJob) -> None:
         assert resumed.evaluation[key] == pytest.approx(reference.evaluation[key], abs=1e-6), key
     for a, b in zip(final_weights(resumed), final_weights(reference), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def frozen_after_a_checkpoint(job: TrainingJob, epochs: int) -> int:
+    """Once the run has recorded its first epoch, freeze its training process (SIGSTOP): it is then
+    inside epoch 2 or later, with a checkpoint, and stays there until it is killed. Returns its pid."""
+
+    def ready() -> bool:
+        job.refresh_from_db()
+        assert job.status in ("queued", "running"), f"job {job.status} before it could be stopped: {job.error}"
+        # The epoch's Metric row and progress are written just before its checkpoint.
+        return job.status == "running" and job.epoch >= 1 and (job.checkpoint_dir / "state.json").exists()
+
+    wait_for(ready, 600, 0.05, "the job to checkpoint its first epoch")
+    pid = training_process(job)
+    os.kill(pid, signal.SIGSTOP)
+    job.refresh_from_db()
+    assert job.status == "running" and 1 <= job.epoch < epochs, (job.status, job.epoch)
+    return pid
+
+
+def training_process(job: TrainingJob) -> int:
+    """The job's own process: the pool process's child started for it, or its standby that took it."""
+    children = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children_of(job.worker_pid)}
+    for pid, args in children.items():
+        if job.run_token.encode() in args or args[-2:] == [f"{job.framework}".encode(), b""]:
+            return pid
+    raise AssertionError(f"no training process among {children}")

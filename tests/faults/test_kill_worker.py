@@ -14,12 +14,11 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.faults.helpers import DROPOUT_SPEC, assert_same_run, children_of, fault_worker
+from tests.faults.helpers import DROPOUT_SPEC, assert_same_run, fault_worker, frozen_after_a_checkpoint
 from tests.workers.helpers import hp, make_dataset, wait_for
 from workers import liveness
 from workers.models import TrainingJob
@@ -39,14 +38,14 @@ def submit(owner: Any, ds: Any, framework: str) -> TrainingJob:
 
 
 def finish(job: TrainingJob, worker: Any, timeout: float = 900) -> TrainingJob:
-    """Wait for a final state, running the recovery check every 2 s as beat would."""
+    """Wait for a final state, running the recovery check as beat would (more often: nothing waits on it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reap_stale_jobs()
         job.refresh_from_db()
         if job.status in TrainingJob.FINISHED:
             return job
-        time.sleep(2)
+        time.sleep(0.5)
     raise AssertionError(f"job {job.pk} still {job.status} after {timeout}s\n{worker.log()[-4000:]}")
 
 
@@ -56,39 +55,12 @@ def succeeded(job: TrainingJob, worker: Any) -> TrainingJob:
     return job
 
 
-def frozen_after_a_checkpoint(job: TrainingJob) -> int:
-    """Once the run has recorded its first epoch, freeze its training process (SIGSTOP): it is then
-    inside epoch 2 or later, with a checkpoint, and stays there until it is killed. Returns its pid."""
-
-    def ready() -> bool:
-        job.refresh_from_db()
-        assert job.status in ("queued", "running"), f"job {job.status} before it could be stopped: {job.error}"
-        # The epoch's Metric row and progress are written just before its checkpoint.
-        return job.status == "running" and job.epoch >= 1 and (job.checkpoint_dir / "state.json").exists()
-
-    wait_for(ready, 600, 0.05, "the job to checkpoint its first epoch")
-    pid = training_process(job)
-    os.kill(pid, signal.SIGSTOP)
-    job.refresh_from_db()
-    assert job.status == "running" and 1 <= job.epoch < EPOCHS, (job.status, job.epoch)
-    return pid
-
-
-def training_process(job: TrainingJob) -> int:
-    """The job's own process: the pool process's child started for it, or its standby that took it."""
-    children = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children_of(job.worker_pid)}
-    for pid, args in children.items():
-        if job.run_token.encode() in args or args[-2:] == [f"{job.framework}".encode(), b""]:
-            return pid
-    raise AssertionError(f"no training process among {children}")
-
-
 def reference_then_frozen(owner: Any, framework: str, worker: Any) -> tuple[TrainingJob, TrainingJob, int]:
     """An uninterrupted run, then the same job frozen mid-run: (reference, job, its training process)."""
     ds = make_dataset(owner, "tabular", n=ROWS)
     reference = succeeded(submit(owner, ds, framework), worker)
     job = submit(owner, ds, framework)
-    return reference, job, frozen_after_a_checkpoint(job)
+    return reference, job, frozen_after_a_checkpoint(job, EPOCHS)
 
 
 def checkpoint_epoch(job: TrainingJob) -> int:
@@ -109,8 +81,7 @@ def test_a_killed_worker_resumes_and_ends_as_an_uninterrupted_run(alice, worker_
     reference, job, child = reference_then_frozen(alice, framework, first)
     first.kill()  # SIGKILL to the worker's whole process group, the training child included
     checkpoint = checkpoint_epoch(job)  # read after the kill: the run may have saved another meanwhile
-    time.sleep(1)
-    assert liveness.identity(child) == "", "a training process outlived its worker"
+    wait_for(lambda: liveness.identity(child) == "", 10, 0.05, "the training process to end with its worker")
 
     # The check sees at once that the owning process is gone (no heartbeat timeout to wait for).
     assert reap_stale_jobs()["requeued"] == [job.pk]
@@ -136,7 +107,7 @@ def test_kill_of_the_jobs_training_process_resumes_it_and_says_which_signal(alic
 def test_kill_of_the_pool_process_is_recovered_by_the_same_worker(alice, worker_factory, private_queue):
     worker = fault_worker(worker_factory, private_queue)
     job = submit(alice, make_dataset(alice, "tabular", n=ROWS), "torch")
-    frozen_after_a_checkpoint(job)
+    frozen_after_a_checkpoint(job, EPOCHS)
     os.kill(job.worker_pid, signal.SIGKILL)  # the pool process; the Celery parent lives on
     checkpoint = checkpoint_epoch(job)
     job = succeeded(job, worker)
@@ -152,7 +123,7 @@ def test_a_worker_stopped_and_started_under_the_same_name_does_not_keep_the_dead
     name = f"trainer-{private_queue[-8:]}@%h"
     first = fault_worker(worker_factory, private_queue, name=name)
     job = submit(alice, make_dataset(alice, "tabular", n=ROWS), "torch")
-    frozen_after_a_checkpoint(job)
+    frozen_after_a_checkpoint(job, EPOCHS)
     # As `make run` stops: SIGTERM, then SIGKILL for whatever has not exited a moment later.
     first.proc.send_signal(signal.SIGTERM)
     time.sleep(1)
@@ -167,7 +138,7 @@ def test_cancel_of_a_stuck_job_ends_it_and_a_requeue_really_runs_it(alice, worke
     settings.LAYERLOOM_MAX_ACTIVE_JOBS = 1
     first = fault_worker(worker_factory, private_queue)
     job = submit(alice, make_dataset(alice, "tabular", n=ROWS), "torch")
-    frozen_after_a_checkpoint(job)
+    frozen_after_a_checkpoint(job, EPOCHS)
     first.kill()
     checkpoint = checkpoint_epoch(job)
     job = cancel_job(job)  # nobody runs it any more: cancelled now, not "cancelling" forever
