@@ -71,8 +71,18 @@ def browser_problems() -> BrowserProblems:
     return BrowserProblems()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so the page fixture knows the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser: Any, live_server: Any, browser_problems: BrowserProblems) -> Iterator[Any]:
+def page(
+    browser: Any, live_server: Any, browser_problems: BrowserProblems, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
@@ -81,6 +91,11 @@ def page(browser: Any, live_server: Any, browser_problems: BrowserProblems) -> I
     tab.on("requestfailed", lambda r: browser_problems.request_failed(r.url, r.failure))
     tab.on("response", lambda r: browser_problems.response(r.status, r.url))
     yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:  # what the page showed when the test failed
+        name = re.sub(r"[^\w.-]+", "-", request.node.name)
+        path = shot(tab, f"failed-{name}")
+        print(f"screenshot of the failing page: {path}")
     context.close()
     assert not browser_problems.seen, "the browser reported problems:\n" + "\n".join(browser_problems.seen)
 
@@ -95,6 +110,25 @@ def sign_in(page: Any, client: Any, live_server: Any) -> Any:
         page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
     return give
+
+
+def requests_sent(page: Any, method: str) -> list[str]:
+    """The URLs of every request with this method that the page sends from now on."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == method else None)
+    return sent
+
+
+def kept(page: Any, sent: list[str]) -> None:
+    """Answer "Keep it" in the delete dialog; the dialog closes and no DELETE went out meanwhile.
+
+    The dialog closing is the sync point: its handler has run, so a delete it sent would already
+    be in `sent` (the caller checks again at its next delete, when a late one would be counted).
+    """
+    before = len(sent)
+    page.get_by_role("button", name="Keep it").click()
+    page.locator("#delete-dialog").wait_for(state="hidden")
+    assert len(sent) == before, sent
 
 
 def shot(page: Any, name: str) -> Path:

@@ -14,7 +14,8 @@ from tests.api.conftest import add_artifact, make_job
 from tests.workers.helpers import make_dataset
 from workers.models import Metric
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A browser page looks and behaves the same whichever database and broker serve it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
 
 def test_the_job_admin_fits_1280_px_and_tables_the_metrics(page: Any, sign_in: Any, admin_user: Any, alice: Any) -> None:

@@ -11,7 +11,8 @@ from builder.spec import presets, validate_spec
 from tests.e2e.conftest import audit, shot
 from tests.e2e.test_builder_page import assert_accessible, rows, settle, wait_valid
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A browser page looks and behaves the same whichever database and broker serve it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

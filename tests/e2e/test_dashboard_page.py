@@ -13,7 +13,8 @@ from tests.e2e.conftest import audit, shot
 from tests.workers.helpers import SPECS, make_dataset
 from webapp.templatetags.layerloom import size
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A browser page looks and behaves the same whichever database and broker serve it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
 
 def test_dashboard_loads_without_browser_errors_or_serious_a11y_violations(page: Any, sign_in: Any, alice: Any) -> None:

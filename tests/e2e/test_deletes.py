@@ -11,10 +11,12 @@ import pytest
 from builder.models import Architecture
 from tests.api.conftest import add_artifact, make_job
 from tests.e2e.checks import check_page
+from tests.e2e.conftest import kept, requests_sent
 from tests.workers.helpers import SPECS, make_dataset
 from workers.models import TrainingJob
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A browser page looks and behaves the same whichever database and broker serve it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
 
 def test_a_finished_job_deletes_from_its_page_and_a_running_one_is_refused_with_the_apis_message(
@@ -30,9 +32,10 @@ def test_a_finished_job_deletes_from_its_page_and_a_running_one_is_refused_with_
     job = make_job(alice, dataset, architecture, status="succeeded")
     artifact = add_artifact(job)
     page.goto(f"/jobs/{job.pk}/")
+    deletes = requests_sent(page, "DELETE")
     page.get_by_role("button", name="Delete", exact=True).click()
     check_page(page, "job-delete-dialog")
-    page.get_by_role("button", name="Keep it").click()
+    kept(page, deletes)
     assert TrainingJob.objects.filter(pk=job.pk).exists()
 
     # The job starts again behind the page's back (as a stale page might see it): the API
@@ -49,6 +52,7 @@ def test_a_finished_job_deletes_from_its_page_and_a_running_one_is_refused_with_
     TrainingJob.objects.filter(pk=job.pk).update(status="succeeded")
     page.get_by_role("button", name="Delete for good").click()
     page.wait_for_url("**/jobs/")
+    assert len(deletes) == 2, deletes  # the refused one and the confirmed one: none from "Keep it"
     assert not TrainingJob.objects.filter(pk=job.pk).exists()
     assert not (job.artifacts_dir / artifact.filename).exists()
     assert page.locator(f"a[href='/jobs/{job.pk}/']").count() == 0

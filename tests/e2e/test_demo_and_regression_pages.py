@@ -13,7 +13,8 @@ from tests.api.conftest import make_job
 from tests.e2e.checks import check_page
 from tests.workers.helpers import make_dataset
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A browser page looks and behaves the same whichever database and broker serve it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
 
 def test_start_from_the_digits_demo_and_see_its_samples(page: Any, sign_in: Any, alice: Any, celery_worker: Any) -> None:

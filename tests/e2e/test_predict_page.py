@@ -28,7 +28,8 @@ from tests.workers.helpers import hp, wait_status
 from workers.models import TrainingJob
 from workers.services import submit_job
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A browser page looks and behaves the same whichever database and broker serve it.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 demo = test_builder_page.demo  # the fixture: one of alice's demo datasets, ingested
 
 
