@@ -28,9 +28,11 @@ run: setup
 	@echo "Layerloom on http://127.0.0.1:$(PORT)/ (Ctrl-C stops everything)"
 	$(VENV)/bin/honcho start --port $(PORT)
 
+# PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not one_backend"' (what CI's second backend runs).
+PYTEST_ARGS ?=
 test: setup
 	scripts/ensure_chromium.sh
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

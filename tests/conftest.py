@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,38 @@ import pytest
 
 from tests.support.cache import cache_is_redis, clear_cache
 from tests.support.workers import WorkerProcess, start_worker
+
+# Fixtures through which a test reaches the database (and with it the broker's workers).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--one-backend-share", default="1/1", metavar="K/N",
+        help="of the tests marked one_backend, run only the K-th of N shares (split by a hash of the test id): "
+        "CI runs the backend-dependent tests on each backend and gives each backend one share of the rest",
+    )  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that touches no database cannot depend on the backends: mark it `one_backend`.
+
+    Tests that do use the database but whose subject is the same on either (browser pages,
+    export parity, preset quality) carry the marker explicitly. CI runs every test without it
+    on both backends, and each `one_backend` test on one of them (--one-backend-share).
+    """
+    share, shares = (int(n) for n in config.getoption("one_backend_share").split("/"))
+    kept, deselected = [], []
+    for item in items:
+        if item.get_closest_marker("django_db") is None and not DATABASE_FIXTURES & set(
+            getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.one_backend)
+        mine = zlib.crc32(item.nodeid.encode()) % shares == share - 1
+        (kept if mine or item.get_closest_marker("one_backend") is None else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +79,7 @@ def alice_client(client: Any, alice: Any) -> Any:
 def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, WorkerProcess]]:
     holder = {"worker": start_worker(queues="default,training", concurrency=1)}
     yield holder
-    holder["worker"].stop()
+    holder["worker"].kill()
 
 
 @pytest.fixture
@@ -63,9 +96,38 @@ def celery_worker(_session_worker: dict[str, WorkerProcess]) -> WorkerProcess:
     return worker
 
 
+# A second shared worker's queue: it trains without exporting model files (LAYERLOOM_EXPORT_ARTIFACTS=0).
+NO_EXPORT_QUEUE = "training-no-export"
+
+
+@pytest.fixture(scope="session")
+def _session_trainer_without_export(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, WorkerProcess]]:
+    holder = {"worker": _start_trainer_without_export()}
+    yield holder
+    holder["worker"].kill()
+
+
+def _start_trainer_without_export() -> WorkerProcess:
+    return start_worker(queues=NO_EXPORT_QUEUE, concurrency=1, extra_env={"LAYERLOOM_EXPORT_ARTIFACTS": "0"})
+
+
+@pytest.fixture
+def trainer_without_export(_session_trainer_without_export: dict[str, WorkerProcess], settings: Any) -> WorkerProcess:
+    """A real worker that trains, evaluates and checkpoints like any, but writes no model files
+    (ONNX, SavedModel, TFLite, the bundle): for tests that read none of them. Jobs submitted in
+    the test go to its queue; tests using it need transactional_db."""
+    settings.LAYERLOOM_TRAINING_QUEUE = NO_EXPORT_QUEUE
+    worker = _session_trainer_without_export["worker"]
+    if not worker.alive() or "Unrecoverable error" in worker.log():
+        worker.kill()
+        worker = _session_trainer_without_export["worker"] = _start_trainer_without_export()
+    return worker
+
+
 @pytest.fixture
 def worker_factory(django_db_setup: None) -> Iterator[Any]:
-    """Start extra workers inside a test (for crash and concurrency tests); all stopped after it."""
+    """Start extra workers inside a test (for crash and concurrency tests); all killed after it
+    (a graceful stop would wait for whatever job a failed test left running)."""
     started: list[WorkerProcess] = []
 
     def factory(**kwargs: Any) -> WorkerProcess:
@@ -75,7 +137,7 @@ def worker_factory(django_db_setup: None) -> Iterator[Any]:
 
     yield factory
     for worker in started:
-        worker.stop()
+        worker.kill()
 
 
 @pytest.fixture

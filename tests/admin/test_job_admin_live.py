@@ -18,7 +18,7 @@ def act(admin_client: Any, action: str, job: TrainingJob) -> Any:
     return admin_client.post(CHANGELIST, {"action": action, "_selected_action": [job.pk]}, follow=True)
 
 
-def test_cancel_then_retry_a_running_job_from_the_admin(admin_client: Any, celery_worker: Any, alice: Any) -> None:
+def test_cancel_then_retry_a_running_job_from_the_admin(admin_client: Any, trainer_without_export: Any, alice: Any) -> None:
     dataset = make_dataset(alice, "tabular", n=120)
     spec = {"format": 1, "name": "long", "input": {"shape": dataset.input_shape},
             "layers": [{"id": "out", "type": "Dense", "params": {"units": 3, "activation": "softmax"}}]}  # fmt: skip
@@ -30,7 +30,7 @@ def test_cancel_then_retry_a_running_job_from_the_admin(admin_client: Any, celer
     assert f"/trainingjob/{job.pk}/change/" in page and "CPU" in page
 
     act(admin_client, "cancel_jobs", job)
-    job = wait_status(job, *TrainingJob.FINISHED, timeout=60, worker=celery_worker)
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=60, worker=trainer_without_export)
     assert job.status == "cancelled" and 1 <= job.epoch < 5000
     change = admin_client.get(f"/admin/workers/trainingjob/{job.pk}/change/").content.decode()
     assert "val_loss" in change  # the finished epochs' metrics, inline
@@ -40,5 +40,5 @@ def test_cancel_then_retry_a_running_job_from_the_admin(admin_client: Any, celer
     assert f"Retried job(s) {job.pk}." in response.content.decode()
     # Stop the retry too, so the shared worker is free for the next test.
     act(admin_client, "cancel_jobs", retry)
-    retry = wait_status(retry, *TrainingJob.FINISHED, timeout=60, worker=celery_worker)
+    retry = wait_status(retry, *TrainingJob.FINISHED, timeout=60, worker=trainer_without_export)
     assert retry.status == "cancelled"

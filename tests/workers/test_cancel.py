@@ -13,7 +13,7 @@ from workers.services import JobStateError, cancel_job, enqueue
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_running_job_stops_quickly_and_keeps_its_metrics(celery_worker, alice):
+def test_a_running_job_stops_quickly_and_keeps_its_metrics(trainer_without_export, alice):
     job = long_job(alice, epochs=2000)  # minutes of training: it is always cancelled long before the end
 
     def inside_second_epoch() -> bool:
@@ -25,7 +25,7 @@ def test_a_running_job_stops_quickly_and_keeps_its_metrics(celery_worker, alice)
     wait_for(inside_second_epoch, 180, 0.1, "the first epoch")
     asked = timezone.now()
     cancel_job(job)
-    job = wait_status(job, *TrainingJob.FINISHED, timeout=30, worker=celery_worker)
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=30, worker=trainer_without_export)
     assert job.status == TrainingJob.Status.CANCELLED, job.error
     # finished_at is written by the training process as it stops: the test's polling is not counted.
     took = (job.finished_at - asked).total_seconds()
@@ -34,7 +34,7 @@ def test_a_running_job_stops_quickly_and_keeps_its_metrics(celery_worker, alice)
     # One run from the start (no resume), and every epoch it completed has its row; the
     # interrupted epoch has none.
     epochs = list(job.metrics.values_list("epoch", flat=True))
-    context = (job.epoch, job.batch, epochs, job.attempts, job.resumed_from_epoch, celery_worker.log()[-3000:])
+    context = (job.epoch, job.batch, epochs, job.attempts, job.resumed_from_epoch, trainer_without_export.log()[-3000:])
     assert job.attempts == 1 and job.resumed_from_epoch is None, context
     assert 1 <= job.epoch < 2000 and epochs == list(range(1, job.epoch + 1)), context
     assert "metrics.csv" in set(job.artifacts.values_list("filename", flat=True))

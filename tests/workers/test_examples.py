@@ -25,7 +25,7 @@ def cells(client: Any, job_id: int, n: int) -> dict[tuple[int, int], dict[str, A
 
 
 @pytest.mark.parametrize("kind", ["tabular", "images"])
-def test_each_cell_lists_its_own_test_examples(alice: Any, alice_client: Any, celery_worker: Any, kind: str) -> None:
+def test_each_cell_lists_its_own_test_examples(alice: Any, alice_client: Any, trainer_without_export: Any, kind: str) -> None:
     dataset = make_dataset(alice, kind, n=240)
     if kind == "tabular":  # the upload the rows come from: data row r says "row r"
         source = data_root() / "datasets" / str(dataset.pk) / "source" / "upload.csv"
@@ -34,7 +34,7 @@ def test_each_cell_lists_its_own_test_examples(alice: Any, alice_client: Any, ce
         dataset.source = str(source.relative_to(data_root()))
         dataset.save()
     job = submit_job(alice, spec=SPECS[kind], dataset=dataset, framework="torch", hyperparameters=hp(epochs=2))
-    job = wait_status(job, "succeeded", worker=celery_worker)
+    job = wait_status(job, "succeeded", worker=trainer_without_export)
     matrix = job.evaluation["confusion_matrix"]
     n = len(matrix)
     found = cells(alice_client, job.pk, n)
