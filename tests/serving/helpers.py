@@ -1,6 +1,6 @@
 """Jobs whose model.onnx is a small linear model written with onnx.helper (no TensorFlow, no
 torch, no training): fast enough for every input check, and the expected outputs are plain
-numpy on the same weights. The parity tests train real models instead (test_parity.py).
+numpy on the same weights. The end-to-end tests train real models instead (tests/workers/test_train_end_to_end.py).
 """
 
 from __future__ import annotations
