@@ -111,7 +111,8 @@ def sample_rows(dataset: Dataset) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     with path.open("rb") as handle:
-        head = handle.read(SAMPLE_BYTES).decode("utf-8", errors="replace")
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+        head = handle.read(SAMPLE_BYTES).decode("utf-8-sig", errors="replace")
     lines = list(csv.reader(io.StringIO(head)))
     if len(head) == SAMPLE_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut mid-way
