@@ -46,7 +46,7 @@ def reloaded_native(framework: str, files: dict[str, Path], module: Any, x: np.n
             ".keras": np.asarray(model(batch, training=False)),
             "SavedModel serve()": saved.serve(tf.constant(batch)).numpy(),
         }
-        if "tflite" in files:
+        if "tflite" in files:  # each test first asserts which files its model must have
             from ai_edge_litert.interpreter import Interpreter
 
             outputs["TFLite (LiteRT)"] = tflite_outputs(Interpreter, files["tflite"], batch)
@@ -162,6 +162,7 @@ def test_regression_exports_agree_and_predict_py_reports_target_units(framework:
     raw = helpers.native_outputs(framework, model, module, x)
     exported = export_artifacts(framework, model, case.spec, case.doc, tmp_path / "artifacts", x[:4])
     files = {item.kind: item.path for item in exported}
+    assert set(files) == EXPECTED_KINDS[framework]  # an MLP converts to TFLite: a missing file is a failure
     assert float(np.abs(helpers.onnx_outputs(files["onnx"], x) - raw).max()) < TOLERANCE
     for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
         assert float(np.abs(outputs - raw).max()) < TOLERANCE, name
@@ -217,6 +218,7 @@ def test_new_layers_export_and_augmentation_is_left_out_of_the_files(framework: 
     expected = helpers.native_outputs(framework, model, module, x)
     exported = export_artifacts(framework, model, spec, doc, tmp_path / "artifacts", x[:4])
     files = {item.kind: item.path for item in exported}
+    assert set(files) == EXPECTED_KINDS[framework]  # these layers convert to TFLite's built-in operations
     assert float(np.abs(helpers.onnx_outputs(files["onnx"], x) - expected).max()) < TOLERANCE
     for name, outputs in reloaded_native(framework, files, module, x, tmp_path / "unzipped").items():
         assert float(np.abs(outputs - expected).max()) < TOLERANCE, name
