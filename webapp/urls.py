@@ -21,7 +21,6 @@ urlpatterns = [
     path("accounts/login/", accounts.login_view, name="login"),
     path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
-    # --- Pages: datasets and jobs (ui-pages) ---
     path("datasets/", dataset_views.dataset_list, name="dataset_list"),
     path("datasets/upload/", dataset_views.dataset_upload, name="dataset_upload"),
     path("datasets/<int:pk>/", dataset_views.dataset_detail, name="dataset_detail"),
@@ -30,15 +29,11 @@ urlpatterns = [
     path("jobs/new/", job_views.job_new, name="job_new"),
     path("jobs/compare/", job_views.job_compare, name="job_compare"),
     path("jobs/<int:pk>/", job_views.job_detail, name="job_detail"),
-    # --- end Pages: datasets and jobs
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
-    # --- architecture pages (the builder) ---
     path("architectures/", architecture_views.architecture_list, name="architecture_list"),
     path("architectures/new/", architecture_views.architecture_new, name="architecture_new"),
     path("architectures/<int:pk>/", architecture_views.architecture_detail, name="architecture_detail"),
-    # --- end architecture pages ---
-    # --- predict page (its script calls POST /api/jobs/<id>/predict/) ---
+    # The predict page; its script calls POST /api/jobs/<id>/predict/.
     path("jobs/<int:pk>/predict/", serving_pages.predict_page, name="job_predict"),
-    # --- end predict page ---
 ]

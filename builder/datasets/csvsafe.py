@@ -37,14 +37,3 @@ def write_csv(handle: IO[str], header: Sequence[Any], rows: Iterable[Sequence[An
     writer.writerow([neutralise_cell(v) for v in header])
     for row in rows:
         writer.writerow([neutralise_cell(v) for v in row])
-
-
-def profile_to_csv(handle: IO[str], profile: dict[str, Any]) -> None:
-    """The column table of a tabular profile (or the classes of any profile) as CSV."""
-    if profile.get("kind") == "tabular":
-        header = ["column", "type", "missing", "distinct", "min", "max", "mean", "note"]
-        rows = [[c.get(k if k != "column" else "name") for k in header] for c in profile.get("columns", [])]
-        write_csv(handle, header, rows)
-        return
-    classes = profile.get("classes") or profile.get("target", {}).get("classes", [])
-    write_csv(handle, ["class", "count"], [[c["name"], c["count"]] for c in classes])

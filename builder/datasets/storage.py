@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,3 @@ def source_name(kind: str) -> str:
 def remove_dataset_files(dataset: Any) -> None:
     if dataset.pk is not None:
         shutil.rmtree(dataset.data_dir, ignore_errors=True)
-
-
-def remove_stale_uploads(older_than_seconds: float = 24 * 3600) -> int:
-    """Delete uploads a crashed request left in incoming/; returns how many."""
-    cutoff = time.time() - older_than_seconds
-    removed = 0
-    for path in incoming_dir().glob("upload-*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed

@@ -33,10 +33,6 @@ class Params(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class NoParams(Params):
-    """A layer without parameters."""
-
-
 def activation_field(default: Any = "linear", description: str = "Activation applied to the output.") -> Any:
     """A Field for an activation name; pass ``default=...`` to make it required."""
     return Field(default=default, description=description)

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "webapp",
     "builder",
     "workers",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from the package, no CDN
+    "api",
+    "serving",
 ]
 
 MIDDLEWARE = [
@@ -292,7 +295,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- API ------------------------------------------------------------------------------
 # Owned by api/ (issue 6).
-INSTALLED_APPS += ["drf_spectacular_sidecar", "api"]
 REST_FRAMEWORK.update(
     {
         # One error shape everywhere: {"status", "code", "message", "errors": [{"field", ...}]}.
@@ -334,7 +336,6 @@ SPECTACULAR_SETTINGS.update(
 
 # --- Serving --------------------------------------------------------------------------
 # Owned by serving/ (issue 15): predictions on ONNX Runtime in the web process.
-INSTALLED_APPS += ["serving"]
 # Inputs (rows, texts or images) one predict request may carry.
 LAYERLOOM_PREDICT_MAX_BATCH = env_int("LAYERLOOM_PREDICT_MAX_BATCH", 1000)
 # Largest predict request body (JSON or multipart), in bytes; larger answers 413.

@@ -14,16 +14,6 @@ export class ApiError extends Error {
     this.status = status;
     this.body = body || {};
   }
-
-  // {field: [message, ...]} from the API's error shape; null field -> "".
-  byField() {
-    const out = {};
-    for (const e of this.body.errors || []) {
-      const key = e.field || "";
-      (out[key] = out[key] || []).push(e.message);
-    }
-    return out;
-  }
 }
 
 export async function request(method, url, body) {
