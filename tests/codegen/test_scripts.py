@@ -20,11 +20,11 @@ import pytest
 from builder.codegen import generate_dataio_module, generate_predict_script, generate_torch, generate_train_script
 from builder.codegen.guard import SCRIPT_POLICY, check_source
 from builder.codegen.scripts import FRAMEWORKS, TEMPLATES, generate_schedules_module
-from builder.datasets import preprocessing
+from builder.datasets import csvsafe, preprocessing
 from builder.spec import SpecValidationError, presets
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLE_MODULES = ("model", "preprocessing", "dataio", "schedules")  # imported by the scripts from their own folder
+BUNDLE_MODULES = ("model", "preprocessing", "csvsafe", "dataio", "schedules")  # imported by the scripts from their own folder
 
 
 def scripts(framework: str) -> dict[str, str]:
@@ -134,6 +134,7 @@ def test_torch_train_and_predict_run_on_a_csv(
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "model.py").write_text(generate_torch(SPEC), encoding="utf-8")
     (tmp_path / "preprocessing.py").write_text(Path(preprocessing.__file__).read_text(encoding="utf-8"))
+    (tmp_path / "csvsafe.py").write_text(Path(csvsafe.__file__).read_text(encoding="utf-8"))
     (tmp_path / "preprocessing.json").write_text(json.dumps(DOC))
     (tmp_path / "bundle.json").write_text(json.dumps({"format": 1, "head": "softmax", "weights": "model.safetensors"}))
     (tmp_path / "training.json").write_text(json.dumps({"epochs": 3, "batch_size": 8, "seed": 1}))

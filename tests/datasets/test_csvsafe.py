@@ -8,20 +8,22 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builder.datasets.csvsafe import neutralise_cell, write_csv
+from builder.datasets.csvsafe import safe_cell, write_csv
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def test_formula_cells_get_an_apostrophe_and_numbers_do_not():
-    assert neutralise_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    assert neutralise_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert neutralise_cell("\tcmd") == "'\tcmd"
-    assert neutralise_cell("-3.5") == "-3.5"
-    assert neutralise_cell("+7") == "+7"
-    assert neutralise_cell(-2) == -2
-    assert neutralise_cell("-1+2") == "'-1+2"
-    assert neutralise_cell("plain") == "plain"
+    assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_cell("\tcmd") == "'\tcmd"
+    assert safe_cell("-3.5") == "-3.5"
+    assert safe_cell("+7") == "+7"
+    assert safe_cell(-2) == -2
+    assert safe_cell("-1+2") == "'-1+2"
+    assert safe_cell("-2") == "-2" and safe_cell("-inf") == "'-inf"  # a number as text; "-inf" is not one
+    assert safe_cell(None) is None and safe_cell(True) is True
+    assert safe_cell("plain") == "plain"
 
 
 @given(st.text(max_size=30))

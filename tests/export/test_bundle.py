@@ -26,7 +26,7 @@ from builder.codegen import (
 )
 from builder.codegen.guard import check_source
 from builder.codegen.scripts import TEMPLATES
-from builder.datasets import preprocessing
+from builder.datasets import csvsafe, preprocessing
 from tests.export.helpers import tabular_case
 from workers.training import bundle
 from workers.training.export import ExportError, _compare, export_artifacts, library_versions
@@ -52,6 +52,7 @@ def test_scripts_are_fixed_files_whatever_the_data_says(framework: str, tmp_path
     assert files["train.py"] == generate_train_script(spec, framework).encode()
     assert files["dataio.py"] == generate_dataio_module().encode()
     assert files["preprocessing.py"] == Path(preprocessing.__file__).read_bytes()
+    assert files["csvsafe.py"] == Path(csvsafe.__file__).read_bytes()  # the one CSV-cell rule, shipped
     assert files["model.py"] == source.encode()
     check_source(source)  # the model passes the same guard as in training
     for name, content in files.items():
@@ -109,8 +110,9 @@ def test_unknown_framework_is_refused(tmp_path: Path) -> None:
 
 @pytest.fixture
 def dataio(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py)."""
+    """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py and csvsafe.py)."""
     monkeypatch.setitem(sys.modules, "preprocessing", preprocessing)
+    monkeypatch.setitem(sys.modules, "csvsafe", csvsafe)
     spec = importlib.util.spec_from_file_location("bundle_dataio", TEMPLATES / "dataio.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

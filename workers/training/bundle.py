@@ -23,6 +23,7 @@ from builder.codegen.scripts import (
     generate_schedules_module,
     generate_train_script,
 )
+from builder.datasets import csvsafe as csvsafe_module
 from builder.datasets import preprocessing as preprocessing_module
 from builder.spec.validate import resolve
 
@@ -110,6 +111,7 @@ def bundle_files(
         "dataio.py": generate_dataio_module(),
         "schedules.py": generate_schedules_module(),
         "preprocessing.py": Path(preprocessing_module.__file__).read_text(encoding="utf-8"),
+        "csvsafe.py": Path(csvsafe_module.__file__).read_text(encoding="utf-8"),
         "preprocessing.json": _json(preprocessing),
         "bundle.json": _json(bundle_info),
         "training.json": _json(settings),

@@ -11,18 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from builder.datasets.csvsafe import safe_cell
 
 
-def safe_cell(value: Any) -> Any:
+def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(DANGEROUS_PREFIXES) else text
+    return str(value).lower() if isinstance(value, bool) else safe_cell(value)
 
 
 def write_metrics_csv(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
@@ -32,7 +27,7 @@ def write_metrics_csv(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
         columns += [key for key in row if key not in columns]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow([safe_cell(c) for c in columns])
+        writer.writerow([_cell(c) for c in columns])
         for row in rows:
-            writer.writerow([safe_cell(row.get(c)) for c in columns])
+            writer.writerow([_cell(row.get(c)) for c in columns])
     return path

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from builder.datasets.csvsafe import safe_cell
 from builder.datasets.preprocessing import unscale_target
-from workers.training.csvexport import safe_cell
 from workers.training.evaluation import probabilities
 
 

@@ -1,7 +1,7 @@
 """Raw inputs in, predictions out: the file handling shared by predict.py and train.py.
 
-Needs only numpy, Pillow and the standard library (through preprocessing.py, the same
-module Layerloom used to build the training arrays). Everything model-specific is read
+Needs only numpy, Pillow and the standard library (through preprocessing.py and csvsafe.py,
+the same modules Layerloom uses to build the training arrays and to write safe CSV). Everything model-specific is read
 from preprocessing.json and bundle.json, next to this file.
 """
 
@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 import preprocessing
+from csvsafe import safe_cell
 
 HERE = Path(__file__).resolve().parent
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 LR_SCHEDULES = ("none", "reduce_on_plateau", "cosine")  # schedules.SCHEDULES
 
 
@@ -144,24 +143,6 @@ def probabilities(outputs: np.ndarray, head: str) -> np.ndarray:
         return np.concatenate([1.0 - positive, positive], axis=1)
     shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))  # logits
     return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-def safe_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading quote; numbers stay numbers."""
-    if isinstance(value, float | int):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_TRIGGERS) and not is_number(text):
-        return "'" + text
-    return text
-
-
-def is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return text.strip() == text
 
 
 def number(value: float) -> str:
