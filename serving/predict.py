@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from builder.codegen.scripts.heads import class_probabilities
 from builder.datasets.preprocessing import unscale_target
 from serving.inputs import InputProblems, read_inputs, transform, unknown_categories
 from serving.sessions import CACHE, LoadedModel, NotServable
 from workers.models import TrainingJob
-from workers.training.evaluation import probabilities
 
 __all__ = ["InputProblems", "NotServable", "predict"]
 
@@ -53,7 +53,7 @@ def answers(model: LoadedModel, outputs: np.ndarray) -> dict[str, Any]:
             return {"task": "regression", "predictions": [{"value": float(v)} for v in values[:, 0]]}
         return {"task": "regression", "predictions": [{"values": row} for row in values.tolist()]}
     names = [str(n) for n in doc.get("class_names") or []]
-    probs = probabilities(outputs, model.head)
+    probs = class_probabilities(outputs, model.head)
     if len(names) != probs.shape[1]:
         names = [str(i) for i in range(probs.shape[1])]
     best = probs.argmax(axis=1).tolist()

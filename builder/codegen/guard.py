@@ -55,7 +55,7 @@ MODEL_POLICY = Policy(
 SCRIPT_POLICY = Policy(
     modules=MODEL_POLICY.modules
     | {"argparse", "collections.abc", "csv", "json", "sys", "pathlib", "typing", "numpy"}
-    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "csvsafe", "dataio", "schedules", "math"},
+    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "csvsafe", "heads", "dataio", "schedules", "math"},
     calls=None,
     builtins=frozenset({"super", "print", "range", "len", "float", "int", "str", "list", "dict", "zip", "enumerate"})
     | {"min", "max", "sum", "round", "sorted", "tuple", "isinstance", "map", "format", "SystemExit", "ValueError"},

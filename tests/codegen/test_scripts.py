@@ -19,12 +19,12 @@ import pytest
 
 from builder.codegen import generate_dataio_module, generate_predict_script, generate_torch, generate_train_script
 from builder.codegen.guard import SCRIPT_POLICY, check_source
-from builder.codegen.scripts import FRAMEWORKS, TEMPLATES, generate_schedules_module
+from builder.codegen.scripts import FRAMEWORKS, TEMPLATES, generate_heads_module, generate_schedules_module
 from builder.datasets import csvsafe, preprocessing
 from builder.spec import SpecValidationError, presets
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLE_MODULES = ("model", "preprocessing", "csvsafe", "dataio", "schedules")  # imported by the scripts from their own folder
+BUNDLE_MODULES = ("model", "preprocessing", "csvsafe", "heads", "dataio", "schedules")  # imported by the scripts from their own folder
 
 
 def scripts(framework: str) -> dict[str, str]:
@@ -33,6 +33,7 @@ def scripts(framework: str) -> dict[str, str]:
         "train.py": generate_train_script(spec, framework),
         "predict.py": generate_predict_script(spec, framework),
         "dataio.py": generate_dataio_module(),
+        "heads.py": generate_heads_module(),
         "schedules.py": generate_schedules_module(),
     }
 

@@ -25,7 +25,7 @@ from builder.codegen import (
     generate_train_script,
 )
 from builder.codegen.guard import check_source
-from builder.codegen.scripts import TEMPLATES
+from builder.codegen.scripts import TEMPLATES, heads
 from builder.datasets import csvsafe, preprocessing
 from tests.export.helpers import tabular_case
 from workers.training import bundle
@@ -53,6 +53,7 @@ def test_scripts_are_fixed_files_whatever_the_data_says(framework: str, tmp_path
     assert files["dataio.py"] == generate_dataio_module().encode()
     assert files["preprocessing.py"] == Path(preprocessing.__file__).read_bytes()
     assert files["csvsafe.py"] == Path(csvsafe.__file__).read_bytes()  # the one CSV-cell rule, shipped
+    assert files["heads.py"] == Path(heads.__file__).read_bytes()  # the one reading of the output, shipped
     assert files["model.py"] == source.encode()
     check_source(source)  # the model passes the same guard as in training
     for name, content in files.items():
@@ -83,15 +84,6 @@ def test_bundle_zip_depends_only_on_its_contents(tmp_path: Path) -> None:
     assert names == ["code_bundle/a.txt", "code_bundle/b.txt", "code_bundle/model.safetensors"]
 
 
-def test_head_kind_reads_the_final_activation(tmp_path: Path) -> None:
-    spec, _ = hostile_case(tmp_path)
-    assert bundle.head_kind(spec) == "softmax"
-    spec["layers"][-1]["params"] = {"units": 1, "activation": "sigmoid"}
-    assert bundle.head_kind(spec) == "sigmoid"
-    spec["layers"][-1]["params"] = {"units": 3}
-    assert bundle.head_kind(spec) == "linear"  # logits: predict.py applies the softmax
-
-
 def test_outputs_that_differ_are_refused() -> None:
     expected = np.array([[0.2, 0.8]])
     assert _compare("x", expected, expected + 5e-5) == pytest.approx(5e-5)
@@ -113,6 +105,7 @@ def dataio(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py and csvsafe.py)."""
     monkeypatch.setitem(sys.modules, "preprocessing", preprocessing)
     monkeypatch.setitem(sys.modules, "csvsafe", csvsafe)
+    monkeypatch.setitem(sys.modules, "heads", heads)
     spec = importlib.util.spec_from_file_location("bundle_dataio", TEMPLATES / "dataio.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -132,8 +125,3 @@ def test_predictions_csv_for_classes_and_values(dataio: Any, tmp_path: Path) -> 
     assert list(csv.reader((tmp_path / "r.csv").open())) == [["input", "prediction"], ["r1", "-3.25"]]
 
 
-def test_probabilities_from_each_kind_of_head(dataio: Any) -> None:
-    np.testing.assert_allclose(dataio.probabilities(np.array([[0.25]]), "sigmoid"), [[0.75, 0.25]])
-    np.testing.assert_allclose(dataio.probabilities(np.array([[0.0]]), "linear"), [[0.5, 0.5]])
-    logits = dataio.probabilities(np.array([[1.0, 1.0, np.log(2.0)]]), "linear")
-    np.testing.assert_allclose(logits, [[np.e / (2 * np.e + 2), np.e / (2 * np.e + 2), 2 / (2 * np.e + 2)]])

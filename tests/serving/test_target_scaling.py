@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder.codegen.scripts import generate_dataio_module
-from builder.datasets import preprocessing
+from builder.codegen.scripts import generate_dataio_module, generate_heads_module
+from builder.datasets import csvsafe, preprocessing
 from workers.training.predictions import write_test_predictions
 
 OUTPUTS = np.array([[-1.5], [0.0], [0.25]], dtype=np.float32)
@@ -36,15 +36,19 @@ def test_test_predictions_csv(tmp_path: Path, doc, want):
 
 
 def test_bundle_predict_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    (tmp_path / "preprocessing.py").write_text(Path(preprocessing.__file__).read_text(encoding="utf-8"))
+    # dataio.py and the modules it imports, laid out as in the bundle
+    for module in (preprocessing, csvsafe):
+        (tmp_path / Path(module.__file__).name).write_text(Path(module.__file__).read_text(encoding="utf-8"))
+    (tmp_path / "heads.py").write_text(generate_heads_module())
     (tmp_path / "dataio.py").write_text(generate_dataio_module())
     monkeypatch.syspath_prepend(str(tmp_path))
-    saved = {name: sys.modules.pop(name) for name in ("dataio", "preprocessing") if name in sys.modules}
+    names = ("dataio", "preprocessing", "csvsafe", "heads")
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
     try:
         dataio = importlib.import_module("dataio")
         dataio.report(SCALED, "linear", ["a", "b", "c"], OUTPUTS, tmp_path / "out.csv")
     finally:
-        for name in ("dataio", "preprocessing"):
+        for name in names:
             sys.modules.pop(name, None)
         sys.modules.update(saved)
     with (tmp_path / "out.csv").open(newline="") as handle:

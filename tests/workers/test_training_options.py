@@ -24,9 +24,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def context(**hp: Any) -> JobContext:
     """A job's context as the runners' loss and optimizer functions read it (no files needed)."""
     kind = hp.pop("output_kind", None) or "softmax"
+    units = hp.pop("units", 3)  # 1: a binary head (one probability or logit)
     params = parse_hyperparameters(hp)
     return JobContext(job_id=0, framework="torch", spec={}, hp=params, task="classification",
-                      class_names=["a", "b", "c"], output_kind=kind, loss=params.resolved_loss("classification", kind),
+                      class_names=["a", "b", "c"], output_kind=kind, loss=params.resolved_loss("classification", units),
                       input_dtype="float32", dataset_dir=Path("."), job_dir=Path("."), checkpoint_owner={})  # fmt: skip
 
 
@@ -120,7 +121,7 @@ def test_torch_binary_label_smoothing_moves_the_targets_towards_a_half() -> None
     from workers.training import torch_runner
 
     p, y = np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])
-    ctx = context(label_smoothing=0.1, output_kind="sigmoid")
+    ctx = context(label_smoothing=0.1, output_kind="sigmoid", units=1)
     got = float(torch_runner.loss_fn(ctx)(torch.tensor(p.reshape(-1, 1)), torch.tensor(y)))
     t = y * 0.9 + 0.05
     assert got == pytest.approx(float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()), rel=1e-6)
@@ -153,7 +154,7 @@ def test_keras_binary_label_smoothing_matches_torch() -> None:
     from workers.training import keras_runner, torch_runner
 
     p, y = np.array([[0.9], [0.2], [0.6]], dtype="float32"), np.array([1.0, 0.0, 0.0], dtype="float32")
-    ctx = context(label_smoothing=0.1, output_kind="sigmoid")
+    ctx = context(label_smoothing=0.1, output_kind="sigmoid", units=1)
     keras_value = float(keras.ops.convert_to_numpy(keras_runner.loss(ctx)(y.reshape(-1, 1), p)))
     torch_value = float(torch_runner.loss_fn(ctx)(torch.tensor(p), torch.tensor(y)))
     assert keras_value == pytest.approx(torch_value, rel=1e-5)

@@ -19,9 +19,11 @@ from typing import Any
 from builder.codegen.scripts import (
     bundle_readme_template,
     generate_dataio_module,
+    generate_heads_module,
     generate_predict_script,
     generate_schedules_module,
     generate_train_script,
+    output_kind,
 )
 from builder.datasets import csvsafe as csvsafe_module
 from builder.datasets import preprocessing as preprocessing_module
@@ -44,12 +46,6 @@ _EXAMPLES = {
     "text": ("python predict.py texts.csv      # or a .txt file, one text per line", "python train.py data.csv"),
     "images": ("python predict.py photo.jpg more_photos/", "python train.py images/   # images/<class>/*.png"),
 }
-
-
-def head_kind(spec: Mapping[str, Any]) -> str:
-    """How to read the model's output: "softmax", "sigmoid" or "linear" (values or logits)."""
-    activation = getattr(resolve(spec).output.params, "activation", "linear")
-    return activation if activation in ("softmax", "sigmoid") else "linear"
 
 
 def requirements_text(framework: str, versions: Mapping[str, Any]) -> str:
@@ -100,7 +96,7 @@ def bundle_files(
     bundle_info = {
         "format": 1,
         "framework": framework,
-        "head": head_kind(spec),
+        "head": output_kind(resolve(spec)),
         "weights": WEIGHTS[framework],
         "input_layout": "channels-last, as preprocessing.py returns it",
     }
@@ -109,6 +105,7 @@ def bundle_files(
         "predict.py": generate_predict_script(spec, framework),
         "train.py": generate_train_script(spec, framework),
         "dataio.py": generate_dataio_module(),
+        "heads.py": generate_heads_module(),
         "schedules.py": generate_schedules_module(),
         "preprocessing.py": Path(preprocessing_module.__file__).read_text(encoding="utf-8"),
         "csvsafe.py": Path(csvsafe_module.__file__).read_text(encoding="utf-8"),

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from builder.codegen.scripts import output_kind
+from builder.codegen.scripts import output_kind, output_units
 from builder.codegen.scripts.schedules import balanced_class_weights
 from builder.datasets.arrays import load_split
 from builder.datasets.preprocessing import scale_target, target_scaling, unscale_target
@@ -38,7 +38,7 @@ class JobContext:
     hp: Hyperparameters
     task: str  # "classification" | "regression"
     class_names: list[str]
-    output_kind: str  # "softmax" | "sigmoid" | "linear"
+    output_kind: str  # "softmax" | "sigmoid" | "linear": builder/codegen/scripts/heads.py
     loss: str
     input_dtype: str
     dataset_dir: Path
@@ -55,7 +55,7 @@ class JobContext:
         return cls(
             job_id=job.pk, framework=job.framework, spec=job.spec, hp=hp, task=task,
             class_names=[str(c) for c in job.dataset.class_names or []], output_kind=kind,
-            loss=hp.resolved_loss(task, kind), input_dtype=resolved.input_dtype,
+            loss=hp.resolved_loss(task, output_units(resolved)), input_dtype=resolved.input_dtype,
             dataset_dir=job.dataset_dir, job_dir=job.job_dir, checkpoint_owner=checkpoints.owner_of(job),
         )  # fmt: skip
 
@@ -85,7 +85,8 @@ class JobContext:
             raise JobError(f"The dataset's {name} split is missing ({self.dataset_dir}); re-ingest the dataset.")
         X, y = load_split(self.dataset_dir, name, mmap=True)
         x_dtype = np.int64 if self.input_dtype.startswith("int") else np.float32
-        y_dtype = np.int64 if self.classification and self.output_kind != "sigmoid" else np.float32
+        # Class indices for a categorical loss; 0.0 / 1.0 for a binary one (one output unit).
+        y_dtype = np.int64 if self.classification and self.loss != "binary_crossentropy" else np.float32
         ids_path = self.dataset_dir / f"ids_{name}.npy"
         ids = np.load(ids_path) if ids_path.exists() else None
         # A private in-memory copy: the mmap is read-only and the frameworks want writable arrays.

@@ -93,15 +93,14 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
 
 def _context_like_a_job(probe: Any, dataset: Any) -> Any:
     """The JobContext a job of this request would get (task, loss, output kind, dtypes)."""
-    from builder.codegen.scripts import output_kind
+    from builder.codegen.scripts import output_kind, output_units
     from builder.spec import resolve
 
     resolved = resolve(probe.spec)
-    kind = output_kind(resolved)
     task = dataset.task or "classification"
-    probe.task, probe.output_kind, probe.input_dtype = task, kind, resolved.input_dtype
+    probe.task, probe.output_kind, probe.input_dtype = task, output_kind(resolved), resolved.input_dtype
     probe.class_names = [str(c) for c in dataset.class_names or []]
-    probe.loss = probe.hp.resolved_loss(task, kind)
+    probe.loss = probe.hp.resolved_loss(task, output_units(resolved))
     return probe
 
 

@@ -11,22 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from builder.codegen.scripts.heads import class_probabilities
+
 WORST_COUNT = 20
 RESIDUAL_SAMPLES = 500
 EPS = 1e-7
-
-
-def probabilities(outputs: np.ndarray, output_kind: str) -> np.ndarray:
-    """(n, classes) class probabilities from the model's raw outputs."""
-    out = np.asarray(outputs, dtype=np.float64)
-    if output_kind == "sigmoid":
-        p1 = out.reshape(-1)
-        return np.stack([1.0 - p1, p1], axis=1)
-    if output_kind == "linear":  # logits
-        shifted = out - out.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
-    return out
 
 
 def classification_report(
@@ -117,7 +106,7 @@ def save_predictions(folder: Path, task: str, outputs: np.ndarray, output_kind: 
     if task == "regression":
         np.savez(path, predicted=np.asarray(outputs, dtype=np.float32).reshape(-1))
     else:
-        probs = probabilities(outputs, output_kind)
+        probs = class_probabilities(outputs, output_kind)
         pred = probs.argmax(axis=1)
         np.savez(path, predicted=pred.astype(np.int64), confidence=probs[np.arange(len(pred)), pred].astype(np.float32))
     return path
@@ -127,4 +116,4 @@ def evaluate(task: str, y_true: np.ndarray, outputs: np.ndarray, output_kind: st
              ids: np.ndarray | None) -> dict[str, Any]:  # fmt: skip
     if task == "regression":
         return regression_report(y_true, outputs, ids)
-    return classification_report(y_true, probabilities(outputs, output_kind), class_names, ids)
+    return classification_report(y_true, class_probabilities(outputs, output_kind), class_names, ids)

@@ -60,13 +60,15 @@ class Hyperparameters(BaseModel):
         only, so batches larger than training's cost less per row."""
         return max(self.batch_size, 256)
 
-    def resolved_loss(self, task: str, output_kind: str = "softmax") -> str:
-        """The loss to train with; output_kind is builder.codegen.scripts.output_kind's answer."""
+    def resolved_loss(self, task: str, units: int = 2) -> str:
+        """The loss to train with: binary cross-entropy for one output unit (a probability or a
+        logit of the second class), sparse categorical for one unit per class (builder/codegen/
+        scripts/heads.py reads the output the same way)."""
         if self.loss != "auto":
             return self.loss
         if task == "regression":
             return "mse"
-        return "binary_crossentropy" if output_kind == "sigmoid" else "sparse_categorical_crossentropy"
+        return "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy"
 
 
 def field_errors(error: ValidationError) -> dict[str, list[str]]:

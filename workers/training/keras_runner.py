@@ -98,6 +98,8 @@ def loss(ctx: JobContext) -> keras.losses.Loss:
 
 def metrics(ctx: JobContext) -> list[Any]:
     if ctx.classification:
+        if ctx.loss == "binary_crossentropy" and ctx.output_kind == "linear":  # one logit: positive means class 1
+            return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]
         return ["accuracy"]
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
 

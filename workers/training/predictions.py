@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from builder.codegen.scripts.heads import class_probabilities
 from builder.datasets.csvsafe import safe_cell
 from builder.datasets.preprocessing import unscale_target
-from workers.training.evaluation import probabilities
 
 
 def write_test_predictions(
@@ -34,7 +34,7 @@ def write_test_predictions(
         ]
         rows = [[int(i), *map(float, row)] for i, row in zip(ids, values, strict=True)]
     else:
-        probs = probabilities(outputs, head)
+        probs = class_probabilities(outputs, head)
         names = class_names if len(class_names) == probs.shape[1] else [str(i) for i in range(probs.shape[1])]
         header = ["id", "label", "probability", *[f"p({name})" for name in names]]
         rows = []

@@ -96,6 +96,8 @@ def loss_fn(ctx: JobContext) -> Loss:
     if ctx.loss == "sparse_categorical_crossentropy":
         if kind == "linear":
             return F.cross_entropy
+        if kind == "sigmoid":  # one sigmoid per class: each one's share of their sum, as heads.py reads it
+            return lambda out, y: F.cross_entropy(torch.log(out.clamp(EPS, 1.0)), y)
         return lambda out, y: F.nll_loss(torch.log(out.clamp(EPS, 1.0)), y)
     if ctx.loss == "binary_crossentropy":
         if kind == "linear":
@@ -119,6 +121,8 @@ def sample_losses(ctx: JobContext) -> Loss:
 
         def smoothed_nll(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             log_p = torch.log(out.clamp(EPS, 1.0 - EPS if smooth else 1.0))
+            if kind == "sigmoid":  # shares of the sum, as Keras's categorical cross-entropy normalises
+                log_p = log_p - torch.logsumexp(log_p, dim=1, keepdim=True)
             nll = -log_p.gather(1, y.reshape(-1, 1)).reshape(-1)
             return (1.0 - smooth) * nll - smooth * log_p.mean(1) if smooth else nll
 

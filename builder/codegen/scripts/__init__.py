@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from builder.codegen.scripts.heads import head
 from builder.spec.report import ResolvedSpec
 from builder.spec.validate import resolve
 
@@ -32,13 +33,14 @@ TEMPLATES = Path(__file__).resolve().parent
 
 
 def output_kind(resolved: ResolvedSpec) -> str:
-    """How training reads the output: "softmax" (class probabilities), "sigmoid" or "linear"."""
-    act = getattr(resolved.output.params, "activation", "linear")
-    if act == "softmax":
-        return "softmax"
-    if act == "sigmoid" and resolved.output.output_shape == (1,):
-        return "sigmoid"
-    return "linear"
+    """How every path reads the output: "softmax", "sigmoid" or "linear" (heads.py says what each means)."""
+    return head(getattr(resolved.output.params, "activation", "linear"))
+
+
+def output_units(resolved: ResolvedSpec) -> int:
+    """Units of the last layer: 1 for a binary or regression head."""
+    shape = resolved.output.output_shape
+    return int(shape[-1]) if shape else 1
 
 
 def generate_train_script(spec: Any, framework: str) -> str:
@@ -54,6 +56,11 @@ def generate_predict_script(spec: Any, framework: str) -> str:
 def generate_dataio_module() -> str:
     """dataio.py: the file handling both scripts import (the same for both frameworks)."""
     return _read("dataio.py")
+
+
+def generate_heads_module() -> str:
+    """heads.py: how the model's output is read, the same file every Layerloom path uses."""
+    return _read("heads.py")
 
 
 def generate_schedules_module() -> str:

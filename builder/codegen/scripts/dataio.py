@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import preprocessing
 from csvsafe import safe_cell
+from heads import class_probabilities
 
 HERE = Path(__file__).resolve().parent
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
@@ -130,21 +131,6 @@ def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarr
 # --- writing predictions -----------------------------------------------------------------
 
 
-def probabilities(outputs: np.ndarray, head: str) -> np.ndarray:
-    """Class probabilities, one column per class, from what the model returns."""
-    outputs = outputs.astype(np.float64)
-    if head == "softmax":
-        return outputs
-    if head == "sigmoid":
-        # One unit: the probability of the second class. Several: one probability each.
-        return np.concatenate([1.0 - outputs, outputs], axis=1) if outputs.shape[1] == 1 else outputs
-    if outputs.shape[1] == 1:  # one logit
-        positive = 1.0 / (1.0 + np.exp(-outputs))
-        return np.concatenate([1.0 - positive, positive], axis=1)
-    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))  # logits
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def number(value: float) -> str:
     # Nine significant digits hold a float32 exactly.
     return format(float(value), ".9g")
@@ -160,7 +146,7 @@ def report(doc: dict[str, Any], head: str, ids: list[str], outputs: np.ndarray, 
         rows = [[name, *map(number, row)] for name, row in zip(ids, outputs, strict=True)]
     else:
         names = list(doc["class_names"])
-        probs = probabilities(outputs, head)
+        probs = class_probabilities(outputs, head)
         header = ["input", "label", "probability", *[f"p({name})" for name in names]]
         rows = []
         for name, row in zip(ids, probs, strict=True):

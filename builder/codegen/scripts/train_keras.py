@@ -39,14 +39,21 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         )
 
 
-def loss_for(name: str, head: str, task: str, smooth: float) -> str | keras.losses.Loss:
+def loss_for(name: str, head: str, task: str, smooth: float, units: int) -> str | keras.losses.Loss:
+    """Each head is trained on the probabilities heads.py reads from it (Layerloom's jobs do the same)."""
     if name in ("mse", "mae", "huber") or (name == "auto" and task == "regression"):
         return {"mae": "mean_absolute_error", "huber": "huber"}.get(name, "mean_squared_error")
-    if head == "sigmoid" or name == "binary_crossentropy":
+    if units == 1 or name == "binary_crossentropy":  # one unit: the second class's probability or logit
         return keras.losses.BinaryCrossentropy(from_logits=head == "linear", label_smoothing=smooth)
+    # Several units: softmax probabilities, or sigmoids that Keras's cross-entropy normalises to their shares.
     if smooth:
         return SmoothedSparseCrossentropy(smooth, from_logits=head == "linear")
     return keras.losses.SparseCategoricalCrossentropy(from_logits=head == "linear")  # a linear head gives logits
+
+
+def accuracy(head: str, units: int) -> str | keras.metrics.Metric:
+    """A logit of the second class is positive for it; other heads: Keras picks the matching accuracy."""
+    return keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0) if units == 1 and head == "linear" else "accuracy"
 
 
 class Schedule(keras.callbacks.Callback):
@@ -77,18 +84,19 @@ def main() -> None:
 
     keras.utils.set_random_seed(args.seed)
     model = build_model()
+    units = int(model.output_shape[-1])
     classification = doc.get("task") != "regression"
     model.compile(
         # global_clipnorm: all gradients scaled together, as torch's clip_grad_norm_ does
         optimizer=OPTIMIZERS[args.optimizer](learning_rate=args.learning_rate, global_clipnorm=args.clipnorm),
-        loss=loss_for(args.loss, bundle["head"], doc.get("task", "classification"), args.label_smoothing),
-        metrics=["accuracy"] if classification else ["mean_absolute_error"],
+        loss=loss_for(args.loss, bundle["head"], doc.get("task", "classification"), args.label_smoothing, units),
+        metrics=[accuracy(bundle["head"], units)] if classification else ["mean_absolute_error"],
     )
     class_weight = None
     if args.class_weight == "balanced" and classification:
         classes = max(2, len(doc.get("class_names") or []))
         class_weight = dict(enumerate(schedules.balanced_class_weights(y, classes)))
-    if bundle["head"] == "sigmoid":
+    if units == 1:
         y = y.astype("float32")  # binary cross-entropy compares with float targets
         validation = validation and (validation[0], validation[1].astype("float32"))
     callbacks = [Schedule(schedules.LearningRate(args.lr_schedule, args.learning_rate, args.epochs))]

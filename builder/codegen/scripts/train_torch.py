@@ -46,11 +46,17 @@ def sample_losses(args: argparse.Namespace, head: str, task: str, output: torch.
         output = output.squeeze(-1) if output.shape[-1] == 1 else output
         losses = {"mae": F.l1_loss, "huber": F.huber_loss}
         return losses.get(name, F.mse_loss)(output, target.float(), reduction="none")
-    if head == "sigmoid":
+    # Each head is trained on the probabilities heads.py reads from it (Layerloom's jobs do the same).
+    if output.shape[-1] == 1:  # one unit: the second class's probability (sigmoid) or its logit (linear)
         smoothed = target.float() * (1.0 - smooth) + 0.5 * smooth
-        return F.binary_cross_entropy(output.squeeze(-1).clamp(EPSILON, 1 - EPSILON), smoothed, reduction="none")
-    if head == "softmax":
+        if head == "sigmoid":
+            return F.binary_cross_entropy(output.squeeze(-1).clamp(EPSILON, 1 - EPSILON), smoothed, reduction="none")
+        return F.binary_cross_entropy_with_logits(output.squeeze(-1), smoothed, reduction="none")
+    target = target.long()
+    if head in ("softmax", "sigmoid"):
         log_p = torch.log(output.clamp(EPSILON, 1.0 - EPSILON if smooth else 1.0))
+        if head == "sigmoid":  # one sigmoid per class: each one's share of their sum
+            log_p = log_p - torch.logsumexp(log_p, dim=1, keepdim=True)
         nll = -log_p.gather(1, target.reshape(-1, 1)).reshape(-1)
         return (1.0 - smooth) * nll - smooth * log_p.mean(1)
     return F.cross_entropy(output, target, reduction="none", label_smoothing=smooth)  # a linear head gives logits
