@@ -17,9 +17,10 @@ For regression the linear output is the value itself and is not read here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 HEADS = ("softmax", "sigmoid", "linear")
 
@@ -31,6 +32,8 @@ def head(activation: str | None) -> str:
 
 def class_probabilities(outputs: Any, head_name: str) -> np.ndarray:
     """(n, classes) probabilities from the model's raw outputs (n, units); two classes for one unit."""
+    import numpy as np  # here, not at the top: builder.codegen names heads and stays pure Python
+
     if head_name not in HEADS:
         raise ValueError(f"unknown head {head_name!r}; one of {', '.join(HEADS)}")
     out = np.asarray(outputs, dtype=np.float64)
