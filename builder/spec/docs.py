@@ -103,10 +103,12 @@ guarantee.
   returns probabilities.
 - torch.nn.LSTM has two bias vectors (`bias_ih`, `bias_hh`) where Keras's LSTM has one:
   the torch model has `4 x units` more parameters per LSTM direction. The report lists
-  the difference (`torch_extra_params` and a note). The converter puts Keras's bias in
-  `bias_ih` and zeros in `bias_hh` (and sums them going back), so outputs are equal.
+  the difference (`torch_extra_params` and a note). Both compute the same function: the
+  test suite's weight converter (`tests/support/weight_convert.py`, not something Layerloom
+  runs for you; each job trains its own weights) puts Keras's bias in `bias_ih` and zeros in
+  `bias_hh` (and sums them going back) and checks that the outputs are equal.
 - GRU uses Keras's default `reset_after=True`, the same formula as torch.nn.GRU; the
-  converter reorders the gates (Keras z, r, h; torch r, z, n).
+  test suite's converter reorders the gates (Keras z, r, h; torch r, z, n).
 - BatchNormalization: torch's `momentum` is `1 - momentum`; the moving mean and variance
   are torch buffers (`running_mean`, `running_var`), counted as non-trainable parameters.
   torch's `num_batches_tracked` counter is not a weight and is not counted.
@@ -118,7 +120,7 @@ guarantee.
 - MultiHeadAttention is Keras's layer called as self-attention (`layer(x, x)`, so a model
   with it is written with the functional API) and torch.nn.MultiheadAttention
   (`batch_first=True`) in torch, which splits the feature size among the heads: hence
-  `num_heads x key_dim` must equal the input's features. The converter stacks Keras's
+  `num_heads x key_dim` must equal the input's features. The test suite's converter stacks Keras's
   query, key and value kernels into torch's `in_proj_weight`.
 - PositionalEmbedding has no built-in class in either framework: both generated modules
   define the same small `PositionalEmbedding` class (token and position tables, added).

@@ -710,7 +710,7 @@ class _Validator:
                 notes.append(
                     f"{r.type} layer '{r.id}': the torch model has {r.torch_extra_params:,} more parameters than "
                     "Keras because torch.nn.LSTM keeps two bias vectors (bias_ih, bias_hh) where Keras keeps one; "
-                    "the weight converter fills bias_hh with zeros, so outputs are identical."
+                    "with bias_hh at zero both compute the same function (each job trains its own weights)."
                 )
         return notes
 

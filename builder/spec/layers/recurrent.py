@@ -16,8 +16,8 @@ SEQUENCE_HINT = "add an Embedding (token ids) or a Reshape to (timesteps, featur
 
 LSTM_TORCH_NOTE = (
     "torch.nn.LSTM has two bias vectors (bias_ih and bias_hh) where Keras has one, so the torch model has "
-    "4 * units more parameters per direction; the weight converter puts Keras's bias in bias_ih and zeros in "
-    "bias_hh (and sums them going back), so the outputs are the same."
+    "4 * units more parameters per direction; with Keras's bias in bias_ih and zeros in bias_hh the two "
+    "compute the same outputs (checked in the test suite; each job trains its own weights)."
 )
 
 
@@ -68,7 +68,8 @@ class GRU(LayerType):
     help = "Gated recurrent unit over a sequence (Keras's default reset_after=True, the form torch uses)."
     params_model = GRUParams
     shape_rule = "(steps, features) -> (units,) or (steps, units) with return_sequences"
-    torch_note = "Gate order differs (Keras z, r, h; torch r, z, n); the weight converter reorders them."
+    torch_note = ("Gate order differs (Keras z, r, h; torch r, z, n); the same weights reordered give the same "
+                  "outputs (checked in the test suite).")
 
     def output_shape(self, params: GRUParams, inputs: list[Shape]) -> Shape:
         return recurrent_output(params, inputs[0], self.name)
