@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.checks import check_page
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
@@ -22,7 +23,8 @@ def test_cancel_a_running_job_then_retry_it_from_its_page(page: Any, sign_in: An
     job = submit_job(alice, spec=SPECS["tabular"], dataset=dataset, framework="torch", hyperparameters=hp(epochs=5000))
     page.goto(f"/jobs/{job.pk}/")
     page.wait_for_function("() => Number(document.getElementById('charts').dataset.epochs || 0) >= 2")
-    assert page.locator("#job-live .badge").inner_text() == "Running"
+    # The status and the curves come from two polls: the badge follows within one poll, however loaded.
+    expect(page.locator("#job-live .badge")).to_have_text("Running", timeout=30_000)
     assert page.locator("#job-live progress").is_visible()
     check_page(page, "job-running")
 
