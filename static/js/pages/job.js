@@ -15,6 +15,7 @@ const history = []; // [{epoch, values}]
 let lastEpoch = -1;
 let lastStatus = live.dataset.status;
 let firstPoll = true;
+let reloadTimer = null; // set once the job finishes: the page reloads to show the server-drawn results
 
 // --- curves -------------------------------------------------------------------------------
 export const isCurve = (key) => !/seconds|per_second|^lr$|learning_rate/.test(key) && !key.startsWith("val_");
@@ -89,7 +90,7 @@ async function poll() {
     lastStatus = data.status;
     updateButtons(data.status);
     // The evaluation and downloads are drawn by the server: show them once the job has finished.
-    if (!ACTIVE.has(data.status)) setTimeout(() => window.location.reload(), 600);
+    if (!ACTIVE.has(data.status)) reloadTimer = setTimeout(() => window.location.reload(), 600);
   }
   if (ACTIVE.has(data.status)) setTimeout(poll, POLL_MS);
 }
@@ -104,9 +105,15 @@ async function action(button, doing) {
   const errorBox = document.getElementById("job-action-error");
   errorBox.hidden = true;
   button.disabled = true;
+  // A reload due because the job just finished would drop this action's answer (and a retry's
+  // new page): hold it until the action is done.
+  const reloadDue = reloadTimer !== null;
+  clearTimeout(reloadTimer);
+  reloadTimer = null;
   try {
     const job = await postJSON(button.dataset.url);
     if (job.id !== Number(jobId)) window.location.assign(`/jobs/${job.id}/`);
+    else if (reloadDue) window.location.reload();
     else log(doing);
   } catch (error) {
     errorBox.textContent = error.message;
