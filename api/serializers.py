@@ -19,6 +19,7 @@ from api.schema_fields import (
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
+from workers.hyperparameters import Hyperparameters
 from workers.models import TrainingJob
 
 # --- errors (documentation only) --------------------------------------------------------
@@ -232,8 +233,6 @@ class DemoInfoSerializer(serializers.Serializer):
 
 def _hyperparameters_schema() -> dict[str, Any]:
     """The job hyperparameters' JSON Schema from their pydantic model, in OpenAPI 3.0 terms."""
-    from workers.training.hyperparameters import Hyperparameters
-
     schema = Hyperparameters.model_json_schema()
     for prop in schema.get("properties", {}).values():
         variants = prop.pop("anyOf", None)

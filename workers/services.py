@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from builder.models import Architecture, Dataset
 from workers import lifecycle
 from workers.admission import memory_errors
+from workers.compat import compatibility_errors
+from workers.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters, task_errors
 from workers.lifecycle import JobStateError, enqueue
 from workers.models import TrainingJob
-from workers.training.compat import compatibility_errors
-from workers.training.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters, task_errors
 
 
 class JobRejected(Exception):

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from builder.models import Architecture, Dataset
+from workers.hyperparameters import Hyperparameters
 from workers.models import Metric, TrainingJob
-from workers.training.hyperparameters import Hyperparameters
 
 MAX_COMPARED = 8
 # Shown first on the train form; every other hyperparameter folds away under "More settings".

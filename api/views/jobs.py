@@ -40,8 +40,8 @@ from builder.models import Architecture, Dataset
 from serving.predict import predict
 from serving.sessions import PREDICT_FIELDS, onnx_annotations
 from workers import services
+from workers.hyperparameters import Hyperparameters
 from workers.models import Artifact, TrainingJob
-from workers.training.hyperparameters import Hyperparameters
 
 NOT_FOUND = {404: error("No such job among yours.")}
 MAX_METRICS_PER_POLL = 1000

@@ -15,8 +15,8 @@ import pytest
 from builder.codegen.scripts import output_kind, output_units
 from builder.codegen.scripts.heads import class_probabilities, head
 from builder.spec import resolve
+from workers.hyperparameters import parse_hyperparameters
 from workers.training.context import JobContext
-from workers.training.hyperparameters import parse_hyperparameters
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

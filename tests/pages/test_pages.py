@@ -12,7 +12,7 @@ from django.urls import path
 from builder.models import Architecture
 from tests.api.conftest import add_artifact, make_job
 from tests.workers.helpers import SPECS, make_dataset
-from workers.training.hyperparameters import Hyperparameters
+from workers.hyperparameters import Hyperparameters
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from builder.codegen import generate_dataio_module
 from builder.codegen.scripts.schedules import PLATEAU_PATIENCE, SCHEDULES, LearningRate, balanced_class_weights
+from workers.hyperparameters import parse_hyperparameters
 from workers.training.context import JobContext
-from workers.training.hyperparameters import parse_hyperparameters
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

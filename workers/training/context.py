@@ -14,9 +14,9 @@ from builder.codegen.scripts.schedules import balanced_class_weights
 from builder.datasets.arrays import load_split
 from builder.datasets.preprocessing import scale_target, target_scaling, unscale_target
 from builder.spec import resolve
+from workers.hyperparameters import Hyperparameters, parse_hyperparameters
 from workers.models import TrainingJob
 from workers.training import checkpoints
-from workers.training.hyperparameters import Hyperparameters, parse_hyperparameters
 
 
 class JobError(Exception):

@@ -56,8 +56,8 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     """In the child: build the model as a job would and time a few training steps."""
     from builder.datasets.arrays import load_split
     from builder.models import Dataset
+    from workers.hyperparameters import parse_hyperparameters
     from workers.training.context import JobContext, Split
-    from workers.training.hyperparameters import parse_hyperparameters
 
     dataset = Dataset.objects.get(pk=request["dataset"])
     hp = parse_hyperparameters(request["hyperparameters"])

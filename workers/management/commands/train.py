@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from builder.models import Architecture, Dataset
+from workers.hyperparameters import Hyperparameters
 from workers.models import TrainingJob
 from workers.services import JobRejected, submit_job
-from workers.training.hyperparameters import Hyperparameters
 
 
 class Command(BaseCommand):
