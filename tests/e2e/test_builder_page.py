@@ -299,3 +299,29 @@ def test_a_text_preset_drag_and_drop_and_duplicate(
     shot(page, "builder-reviews-copy")
     assert_accessible(page)
     settle(page)
+
+
+def test_a_server_out_of_reach_is_said_and_the_next_save_works(
+    page: Any, sign_in: Any, alice: Any, demo: Any, browser_problems: Any
+) -> None:
+    """Every page calls the API through one wrapper: a dropped connection is a message, not a hang."""
+    iris = demo("iris")
+    sign_in(alice)
+    page.goto(f"/architectures/new/?dataset={iris.pk}")
+    page.get_by_role("button", name="Start from mlp").click()
+    wait_valid(page)
+    page.locator("#arch-name").fill("iris-mlp")
+
+    def refuse(route: Any) -> None:
+        route.abort("connectionrefused") if route.request.method == "POST" else route.continue_()
+
+    page.route(re.compile(r"/api/architectures/$"), refuse)
+    page.get_by_role("button", name="Save").click()
+    page.locator("#save-state").filter(has_text="Not saved: The server could not be reached").wait_for()
+    assert not Architecture.objects.filter(owner=alice).exists()
+    browser_problems.seen[:] = [p for p in browser_problems.seen if "ERR_CONNECTION_REFUSED" not in p]
+
+    page.unroute(re.compile(r"/api/architectures/$"))
+    page.get_by_role("button", name="Save").click()
+    page.locator("#save-state").filter(has_text="Saved at").wait_for()
+    assert list(Architecture.objects.filter(owner=alice).values_list("name", flat=True)) == ["iris-mlp"]

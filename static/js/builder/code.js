@@ -1,7 +1,8 @@
 // The generated Keras and PyTorch modules, from the API's codegen endpoint, highlighted by
 // highlight.js (vendored), with copy and download.
 
-import { api, debounce } from "./api.js";
+import { postJSON } from "../pages/api.js";
+import { debounce } from "./debounce.js";
 
 const FRAMEWORKS = ["keras", "torch"];
 const FILENAMES = { keras: "model_keras.py", torch: "model_torch.py" };
@@ -66,17 +67,18 @@ export class CodePanel {
   async load(spec) {
     const seq = ++this.seq;
     this.status("Generating…");
-    const results = await Promise.all(FRAMEWORKS.map((framework) => api("POST", "/api/architectures/codegen/", { spec, framework })));
-    if (seq !== this.seq) return;
-    const failed = results.find((r) => !r.ok);
-    if (failed) {
-      this.stale(`The code could not be generated: ${failed.body?.message || failed.status}`);
+    let results;
+    try {
+      results = await Promise.all(FRAMEWORKS.map((framework) => postJSON("/api/architectures/codegen/", { spec, framework })));
+    } catch (err) {
+      if (seq === this.seq) this.stale(`The code could not be generated: ${err.message}`);
       return;
     }
+    if (seq !== this.seq) return;
     FRAMEWORKS.forEach((framework, i) => {
-      this.sources[framework] = results[i].body.source;
+      this.sources[framework] = results[i].source;
       const block = document.querySelector(`#code-${framework} code`);
-      block.textContent = results[i].body.source;
+      block.textContent = results[i].source;
       block.removeAttribute("data-highlighted");
       if (typeof hljs !== "undefined") hljs.highlightElement(block);
     });

@@ -5,7 +5,8 @@
 
 import { wireDelete } from "../pages/delete.js";
 import { grouped, size } from "../pages/format.js";
-import { api, debounce } from "./api.js";
+import { getJSON, postJSON, request } from "../pages/api.js";
+import { debounce } from "./debounce.js";
 import { CodePanel } from "./code.js";
 import { drawDiagram } from "./diagram.js";
 import { formatShape } from "./format.js";
@@ -428,18 +429,21 @@ async function validate() {
   $("validation-state").textContent = "Checking…";
   const body = { spec: currentSpec() };
   if (state.dataset && state.dataset.ready) body.dataset = state.dataset.id; // also: does it fit the data?
-  const result = await api("POST", "/api/architectures/validate/", body);
-  if (seq !== state.validateSeq) return; // a newer edit is being checked
-  if (result.ok) {
-    state.report = result.body;
-    state.errors = [];
-  } else if (result.status === 400 && result.body && Array.isArray(result.body.errors)) {
-    state.report = result.body.report || null;
-    state.errors = result.body.errors;
-  } else {
-    state.report = null;
-    state.errors = [{ message: `The check failed: ${result.body?.message || result.status}` }];
+  let report = null;
+  let errors = [];
+  try {
+    report = await postJSON("/api/architectures/validate/", body);
+  } catch (err) {
+    if (err.status === 400 && Array.isArray(err.body.errors)) {
+      report = err.body.report || null;
+      errors = err.body.errors;
+    } else {
+      errors = [{ message: `The check failed: ${err.message}` }];
+    }
   }
+  if (seq !== state.validateSeq) return; // a newer edit is being checked
+  state.report = report;
+  state.errors = errors;
   $("validation-state").textContent = state.errors.length ? `${state.errors.length} problem${state.errors.length === 1 ? "" : "s"}` : "Valid";
   showReport();
   if (!state.errors.length) code.refresh(currentSpec());
@@ -568,15 +572,17 @@ async function save() {
   $("save-state").textContent = "Saving…";
   const body = { name, spec: currentSpec() };
   const editsSaved = state.edits;
-  const result = state.archId ? await api("PUT", `/api/architectures/${state.archId}/`, body) : await api("POST", "/api/architectures/", body);
-  if (!result.ok) {
-    $("save-state").textContent = `Not saved: ${result.body?.message || result.status}`;
+  let saved;
+  try {
+    saved = state.archId ? await request("PUT", `/api/architectures/${state.archId}/`, body) : await postJSON("/api/architectures/", body);
+  } catch (err) {
+    $("save-state").textContent = `Not saved: ${err.message}`;
     return;
   }
   const wasNew = !state.archId;
   const newer = state.edits !== editsSaved;
   clearDraft();
-  state.archId = result.body.id;
+  state.archId = saved.id;
   state.dirty = newer;
   if (newer) storeDraft(); // under the saved architecture's key now
   if (wasNew) {
@@ -585,20 +591,22 @@ async function save() {
     root.dataset.architectureId = String(state.archId);
   }
   $("save-state").textContent = newer ? "Saved; newer changes are not saved yet" : `Saved at ${new Date().toLocaleTimeString()}`;
-  document.title = `${result.body.name} · Layerloom`;
+  document.title = `${saved.name} · Layerloom`;
   showSaved();
 }
 
 async function duplicate() {
   const body = { name: `${$("arch-name").value.trim() || "architecture"} (copy)`.slice(0, 120), spec: currentSpec() };
-  const result = await api("POST", "/api/architectures/", body);
-  if (!result.ok) {
-    $("save-state").textContent = `Not duplicated: ${result.body?.message || result.status}`;
+  let copy;
+  try {
+    copy = await postJSON("/api/architectures/", body);
+  } catch (err) {
+    $("save-state").textContent = `Not duplicated: ${err.message}`;
     return;
   }
   state.dirty = false; // the copy holds the edits
   const query = state.dataset ? `?dataset=${state.dataset.id}` : "";
-  window.location.assign(`/architectures/${result.body.id}/${query}`);
+  window.location.assign(`/architectures/${copy.id}/${query}`);
 }
 
 // --- starting points ---------------------------------------------------------------------
@@ -609,14 +617,17 @@ async function showStart(message) {
   $("save").hidden = true; // nothing to save until a starting point is chosen
   $("start-message").textContent = message || "";
   const url = state.dataset ? `/api/presets/?dataset=${state.dataset.id}` : "/api/presets/";
-  const result = await api("GET", url);
-  const cards = $("preset-cards");
-  cards.replaceChildren();
-  if (!result.ok) {
-    $("start-message").textContent = `Presets could not be loaded: ${result.body?.message || result.status}`;
+  let presets;
+  try {
+    presets = await getJSON(url);
+  } catch (err) {
+    $("preset-cards").replaceChildren();
+    $("start-message").textContent = `Presets could not be loaded: ${err.message}`;
     return [];
   }
-  for (const preset of result.body) {
+  const cards = $("preset-cards");
+  cards.replaceChildren();
+  for (const preset of presets) {
     const card = el("li", { class: "preset-card" });
     card.append(el("h3", {}, preset.name), el("p", {}, preset.description));
     card.append(el("p", { class: "muted" }, `${preset.spec.layers.length} layers · input ${formatShape(preset.spec.input.shape)}`));
@@ -625,7 +636,7 @@ async function showStart(message) {
     card.append(button);
     cards.append(card);
   }
-  return result.body;
+  return presets;
 }
 
 function begin(spec, name) {
@@ -673,22 +684,26 @@ function restoreDraft(draft) {
 }
 
 async function start() {
-  const layers = await api("GET", "/api/layers/");
-  if (!layers.ok) {
+  let layers;
+  try {
+    layers = await getJSON("/api/layers/");
+  } catch (err) {
     $("start").hidden = false;
-    $("start-message").textContent = `The layer types could not be loaded: ${layers.body?.message || layers.status}`;
+    $("start-message").textContent = `The layer types could not be loaded: ${err.message}`;
     return;
   }
-  for (const entry of layers.body) state.catalog.set(entry.type, entry);
+  for (const entry of layers) state.catalog.set(entry.type, entry);
   renderPalette();
   const draft = readDraft();
   if (state.archId) {
-    const result = await api("GET", `/api/architectures/${state.archId}/`);
-    if (!result.ok) {
-      $("save-state").textContent = `The architecture could not be loaded: ${result.body?.message || result.status}`;
+    let found;
+    try {
+      found = await getJSON(`/api/architectures/${state.archId}/`);
+    } catch (err) {
+      $("save-state").textContent = `The architecture could not be loaded: ${err.message}`;
       return;
     }
-    const saved = { name: result.body.name, spec: result.body.spec };
+    const saved = { name: found.name, spec: found.spec };
     $("arch-name").value = saved.name;
     loadSpec(saved.spec);
     if (draft && canonical({ name: draft.name, spec: draft.spec }) !== canonical(saved)) restoreDraft(draft);

@@ -1,7 +1,7 @@
 // The predict page: reads the form, posts it to the job's predict endpoint (the one scripts
 // call), and shows the answer as a chart and a table. Every server string is set as text.
 
-import { api } from "../builder/api.js";
+import { postJSON } from "./api.js";
 
 const root = document.getElementById("predict");
 const form = document.getElementById("predict-form");
@@ -252,15 +252,18 @@ form.addEventListener("submit", async (event) => {
   const button = document.getElementById("predict-button");
   button.disabled = true;
   state.textContent = "Predicting…";
-  const result = await api("POST", url, body);
-  button.disabled = false;
-  if (result.ok) {
-    state.textContent = "Done.";
-    showAnswer(result.body);
-  } else {
-    state.textContent = result.status ? `Not predicted (HTTP ${result.status}).` : "Not predicted.";
-    showErrors(result.status, result.body || {});
+  let answer;
+  try {
+    answer = await postJSON(url, body);
+  } catch (err) {
+    button.disabled = false;
+    state.textContent = err.status ? `Not predicted (HTTP ${err.status}).` : "Not predicted.";
+    showErrors(err.status, err.body);
+    return;
   }
+  button.disabled = false;
+  state.textContent = "Done.";
+  showAnswer(answer);
 });
 
 form.addEventListener("input", updateCurl);
