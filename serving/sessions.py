@@ -12,7 +12,6 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -123,9 +122,8 @@ def onnx_identity(job: TrainingJob) -> tuple[int, str]:
 
 
 def load(job: TrainingJob, artifact: Artifact) -> LoadedModel:
-    root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
-    path = artifact.absolute_path.resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = artifact.stored_file()
+    if path is None:
         raise NotServable(f"Job {job.pk}'s model file is missing; retrain the job.")
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != artifact.sha256:

@@ -6,10 +6,8 @@ one thing wherever it is clicked.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import JSONField, OuterRef, QuerySet, Subquery
 from django.http import FileResponse, Http404, HttpRequest
@@ -65,9 +63,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise Http404("No such artifact.")
         artifact = Artifact.objects.filter(job_id=job_id, pk=artifact_id).first()
-        root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
-        file = artifact.absolute_path.resolve() if artifact else None
-        if file is None or not file.is_relative_to(root) or not file.is_file():
+        file = artifact.stored_file() if artifact else None
+        if file is None:
             raise Http404("No such artifact, or its file is missing.")
         return FileResponse(file.open("rb"), as_attachment=True, filename=artifact.filename)
 

@@ -164,3 +164,13 @@ class Artifact(models.Model):
     @property
     def absolute_path(self) -> Path:
         return Path(settings.LAYERLOOM_DATA_ROOT) / self.path
+
+    def stored_file(self) -> Path | None:
+        """The artifact's file, or None when it is missing or would lie outside the data root.
+
+        The path is written by the worker, but whatever reads or sends the file (downloads,
+        the admin, the predict endpoint) must never leave the data root.
+        """
+        path = self.absolute_path.resolve()
+        inside = path.is_relative_to(Path(settings.LAYERLOOM_DATA_ROOT).resolve())
+        return path if inside and path.is_file() else None

@@ -6,7 +6,6 @@ functions); this module only checks ownership and translates errors to HTTP.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -303,10 +302,8 @@ class JobViewSet(
         artifact = Artifact.objects.filter(job=job, pk=artifact_id).first()
         if artifact is None:
             raise exceptions.NotFound("No such artifact for this job.")
-        root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
-        path = artifact.absolute_path.resolve()
-        # The path is written by the worker, but a download must never leave the data root.
-        if not path.is_relative_to(root) or not path.is_file():
+        path = artifact.stored_file()
+        if path is None:
             raise exceptions.NotFound("The artifact's file is missing.")
         response = FileResponse(path.open("rb"), as_attachment=True, filename=artifact.filename,
                                 content_type="application/octet-stream")  # fmt: skip
