@@ -14,6 +14,8 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from builder import admin as builder_admin
+from builder.models import Dataset
 from workers import deletion, services
 from workers.models import Artifact, Metric, TrainingJob
 
@@ -27,7 +29,17 @@ MAX_METRIC_ROWS = 500
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
     # Few, narrow columns so the list fits 1280 px; queue, worker and dates are filters and search.
-    list_display = ["id", "owner", "framework", "status_badge", "progress", "where", "duration", "final_metric", "created"]
+    list_display = [
+        "id",
+        "owner",
+        "framework",
+        "status_badge",
+        "progress",
+        "where",
+        "duration",
+        "final_metric",
+        "created",
+    ]
     list_filter = [
         "status", "framework", "queue", ("owner", admin.RelatedOnlyFieldListFilter),
         ("created", admin.DateFieldListFilter), ("finished_at", admin.DateFieldListFilter), "cancel_requested",
@@ -197,3 +209,39 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)
+
+
+@admin.register(Dataset)
+class DatasetAdmin(builder_admin.DatasetAdmin):
+    """The dataset pages with deletes that follow the rules about the dataset's jobs."""
+
+    actions = ["delete_datasets", "delete_datasets_with_jobs"]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Django's bulk delete removes rows only; the actions below also free the files.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
+        deletion.delete_dataset(obj)
+
+    @admin.action(description="Delete selected datasets without jobs, and their files", permissions=["delete"])
+    def delete_datasets(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._delete(request, queryset, with_jobs=False)
+
+    @admin.action(description="Delete selected datasets with their finished jobs, and all their files",
+                  permissions=["delete"])  # fmt: skip
+    def delete_datasets_with_jobs(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._delete(request, queryset, with_jobs=True)
+
+    def _delete(self, request: HttpRequest, queryset: QuerySet[Dataset], with_jobs: bool) -> None:
+        done = []
+        for dataset in queryset.order_by("pk"):
+            try:
+                jobs = deletion.delete_dataset(dataset, with_jobs=with_jobs)
+                done.append(f"{dataset.pk}" + (f" (with jobs {', '.join(map(str, jobs))})" if jobs else ""))
+            except services.JobStateError as exc:
+                self.message_user(request, f"Not deleted: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, f"Deleted dataset(s) {', '.join(done)}.", messages.SUCCESS)
