@@ -23,8 +23,7 @@ from api.serializers import (
     SpecReportSerializer,
     ValidateRequestSerializer,
 )
-from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, check_valid, error
-from api.views.jobs import _owned
+from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, check_valid, error, owned_row
 from builder.fitting import dataset_errors, fitted_preset
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
@@ -48,13 +47,12 @@ def _report(spec: Any, batch_size: int, dataset: Dataset | None = None) -> Respo
 
 
 def _source(spec: Any, framework: str) -> Response:
-    from builder.codegen.keras import keras_source
-    from builder.codegen.torch import torch_source
+    from builder.codegen.frameworks import framework as framework_named
     from builder.spec import SpecValidationError, resolve
 
     try:
         resolved = resolve(spec, spec_limits())
-        source = keras_source(resolved) if framework == "keras" else torch_source(resolved)
+        source = framework_named(framework).source(resolved)
     except SpecValidationError as exc:
         raise InvalidRequest(spec_error_entries([e.to_dict() for e in exc.errors])) from None
     return Response({"framework": framework, "filename": "model.py", "source": source})
@@ -96,7 +94,7 @@ class ArchitectureViewSet(OwnedViewMixin, OwnedQuerysetMixin, viewsets.ModelView
     def create_from_preset(self, request: Request) -> Response:
         body = PresetCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        dataset = _owned(Dataset, body.validated_data["dataset"], request.user, "dataset")
+        dataset = owned_row(Dataset, body.validated_data["dataset"], request.user, "dataset")
         try:
             spec = fitted_preset(body.validated_data["preset"], dataset)
         except PresetError as exc:
@@ -132,7 +130,7 @@ class ArchitectureViewSet(OwnedViewMixin, OwnedQuerysetMixin, viewsets.ModelView
         body = ValidateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         dataset_id = body.validated_data.get("dataset")
-        dataset = _owned(Dataset, dataset_id, request.user, "dataset") if dataset_id is not None else None
+        dataset = owned_row(Dataset, dataset_id, request.user, "dataset") if dataset_id is not None else None
         return _report(body.validated_data["spec"], body.validated_data["batch_size"], dataset)
 
     @extend_schema(

@@ -11,8 +11,7 @@ from rest_framework.views import APIView
 
 from api.serializers import LayerTypeSerializer, PresetQuerySerializer, PresetSerializer
 from api.throttles import UserThrottle
-from api.views.common import COMMON_ERRORS, error
-from api.views.jobs import _owned
+from api.views.common import COMMON_ERRORS, error, owned_row
 from builder.fitting import fitted_presets
 from builder.models import Dataset
 from builder.spec import layer_catalog, presets
@@ -55,7 +54,7 @@ class PresetListView(APIView):
         if dataset_id is None:
             specs = presets()
         else:
-            dataset = _owned(Dataset, dataset_id, request.user, "dataset")
+            dataset = owned_row(Dataset, dataset_id, request.user, "dataset")
             try:
                 specs = fitted_presets(dataset)
             except PresetError as exc:

@@ -44,6 +44,16 @@ class OwnedViewMixin:
     throttle_classes: list[type] = [UserThrottle]
 
 
+def owned_row(model: type[Any], pk: Any, user: Any, field: str) -> Any:
+    """Another user's row and a missing row look the same: 404 naming the field."""
+    found = model.objects.filter(owner=user, pk=pk).first()
+    if found is None:
+        exc = exceptions.NotFound(f"No {field} with id {pk} among yours.")
+        exc.field = field  # type: ignore[attr-defined]
+        raise exc
+    return found
+
+
 def check_valid(serializer: serializers.Serializer) -> None:
     """Like is_valid(raise_exception=True), but spec errors keep their layer ids."""
     if serializer.is_valid():

@@ -33,7 +33,7 @@ from api.serializers import (
     MetricsSerializer,
 )
 from api.throttles import SubmitThrottle, UserThrottle
-from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
+from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
 from api.views.predict import PARSERS, predict_response, predict_schema
 from builder.models import Architecture, Dataset
 from serving.predict import predict
@@ -67,16 +67,6 @@ def rejected(exc: services.JobRejected) -> exceptions.ValidationError:
         name = f"hyperparameters.{field}" if head in Hyperparameters.model_fields else field
         out.setdefault(name, []).extend(messages)
     return exceptions.ValidationError(out)
-
-
-def _owned(model: type[Any], pk: Any, user: Any, field: str) -> Any:
-    """Another user's row and a missing row look the same: 404 naming the field."""
-    found = model.objects.filter(owner=user, pk=pk).first()
-    if found is None:
-        exc = exceptions.NotFound(f"No {field} with id {pk} among yours.")
-        exc.field = field  # type: ignore[attr-defined]
-        raise exc
-    return found
 
 
 @extend_schema_view(
@@ -135,10 +125,10 @@ class JobViewSet(
         body = JobCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        dataset = _owned(Dataset, data["dataset"], request.user, "dataset")
+        dataset = owned_row(Dataset, data["dataset"], request.user, "dataset")
         architecture = None
         if data.get("architecture") is not None:
-            architecture = _owned(Architecture, data["architecture"], request.user, "architecture")
+            architecture = owned_row(Architecture, data["architecture"], request.user, "architecture")
         hyperparameters = data.get("hyperparameters")
         if hyperparameters is not None and not isinstance(hyperparameters, dict):
             raise exceptions.ValidationError({"hyperparameters": ["Give the hyperparameters as an object."]})
