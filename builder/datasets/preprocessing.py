@@ -3,6 +3,8 @@
 This module is copied verbatim into the downloaded code bundle and used by the predict
 endpoint, so it imports only numpy, Pillow and the standard library. Ingestion calls the
 same functions to materialise the training arrays, so training and serving cannot drift.
+Which function applies is the dataset kind's choice (builder.datasets.kinds: each kind's
+``transform``, and the bundle's kindio.py, call one of the transform_* functions below).
 
 Raw inputs are what a person has before any processing:
 - tables: rows as dicts of column name -> string (as read from a CSV file);
@@ -12,6 +14,7 @@ Raw inputs are what a person has before any processing:
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -293,25 +296,47 @@ def unscale_target(doc: Mapping[str, Any], outputs: np.ndarray) -> np.ndarray:
     return np.asarray(outputs, dtype=np.float64) * std + mean
 
 
-# --- the one entry point --------------------------------------------------------------
+# --- per kind: raw records -> the model's input batch (each DatasetKind.transform calls one) --
+
+
+def check_format(doc: Mapping[str, Any]) -> None:
+    """InputError unless the document is in the format this module reads."""
+    if doc.get("format") != FORMAT:
+        raise InputError(f"unsupported preprocessing format {doc.get('format')!r} (expected {FORMAT})")
+
+
+def transform_rows(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray:
+    """Table rows (objects of column name -> value) -> the feature matrix."""
+    if any(not isinstance(r, Mapping) for r in records):
+        raise InputError("each table row must be an object of column name -> value")
+    return transform_columns(doc, records_to_columns(doc, records))
+
+
+def transform_texts(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray:
+    """Texts (str, or UTF-8 bytes) -> token ids."""
+    return encode_texts([r.decode("utf-8") if isinstance(r, bytes) else r for r in records], doc["text"])
+
+
+def transform_images(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray:
+    """Image files' bytes -> float32 pixels."""
+    if any(not isinstance(r, bytes | bytearray) for r in records):
+        raise InputError("each image must be given as the bytes of an image file")
+    return encode_images([bytes(r) for r in records], doc["image"])
+
+
+# --- reading raw inputs from files (the code bundle's kindio modules use these) ------------
+
+
+def read_csv_rows(path: Any) -> list[dict[str, str]]:
+    """A CSV file's rows as {column: text}; utf-8-sig: spreadsheets often start one with a byte-order mark."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
 
 
 def transform_records(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray:
-    """Raw inputs -> the model's input batch, exactly as the training arrays were made.
-
-    Raises InputError with a message naming the bad value.
-    """
-    if doc.get("format") != FORMAT:
-        raise InputError(f"unsupported preprocessing format {doc.get('format')!r} (expected {FORMAT})")
-    kind = doc["kind"]
-    if kind == "tabular":
-        if any(not isinstance(r, Mapping) for r in records):
-            raise InputError("each table row must be an object of column name -> value")
-        return transform_columns(doc, records_to_columns(doc, records))
-    if kind == "text":
-        return encode_texts([r.decode("utf-8") if isinstance(r, bytes) else r for r in records], doc["text"])
-    if kind == "images":
-        if any(not isinstance(r, bytes | bytearray) for r in records):
-            raise InputError("each image must be given as the bytes of an image file")
-        return encode_images([bytes(r) for r in records], doc["image"])
-    raise InputError(f"unknown dataset kind {kind!r}")
+    """Raw inputs -> the model's input batch (being replaced by builder.datasets.kinds.transform_records)."""
+    check_format(doc)
+    by_kind = {"tabular": transform_rows, "text": transform_texts, "images": transform_images}
+    if doc["kind"] not in by_kind:
+        raise InputError(f"unknown dataset kind {doc['kind']!r}")
+    return by_kind[doc["kind"]](doc, records)

@@ -60,8 +60,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
             _layer("f6", "Dense", units=84, activation="tanh"),
             _layer("out", "Dense", units=10, activation="softmax"),
         ],
-        "LeNet-5 (LeCun et al., 1998) for 32x32 grey images: the classic for digits and other small grey "
-        "shapes.",
+        "LeNet-5 (LeCun et al., 1998) for 32x32 grey images: the classic for digits and other small grey shapes.",
     ),
     "residual_cnn": _spec(
         "residual-cnn",
@@ -184,17 +183,20 @@ def ground_truth() -> dict[str, tuple[dict[str, Any], int]]:
 
 # --- fitting a preset to a dataset ---------------------------------------------------------
 
-# Which presets suit which data: "table" (one vector of numbers), "image" (height, width,
-# channels) and "text" (a sequence of token ids with a known vocabulary).
+# Which presets suit which input: "vector" (one vector of numbers), "grid" (height, width,
+# channels) and "tokens" (a sequence of token ids with a known vocabulary). A dataset kind
+# decides nothing here: its data's shape (and vocabulary) picks the form.
 _APPLIES: dict[str, frozenset[str]] = {
-    "mlp": frozenset({"table", "image"}),
-    "small_cnn": frozenset({"image"}),
-    "lenet5": frozenset({"image"}),
-    "residual_cnn": frozenset({"image"}),
-    "text_lstm": frozenset({"text"}),
-    "text_fasttext": frozenset({"text"}),
-    "text_transformer": frozenset({"text"}),
+    "mlp": frozenset({"vector", "grid"}),
+    "small_cnn": frozenset({"grid"}),
+    "lenet5": frozenset({"grid"}),
+    "residual_cnn": frozenset({"grid"}),
+    "text_lstm": frozenset({"tokens"}),
+    "text_fasttext": frozenset({"tokens"}),
+    "text_transformer": frozenset({"tokens"}),
 }
+# How a refusal names the data's form (the words the messages used before forms had names).
+_FORM_WORDS = {"vector": "table", "grid": "image", "tokens": "text"}
 # Below this side length a CNN preset's "valid" windows would shrink the image to nothing.
 _FULL_SIZE = 32
 
@@ -214,14 +216,14 @@ class PresetError(ValueError):
     """A preset that does not exist, or does not apply to the data described."""
 
 
-def data_kind(input_shape: list[int] | tuple[int, ...], vocab_size: int | None = None) -> str:
-    """The kind of data, "text", "table" or "image", from the input's rank and whether it holds token ids."""
+def input_form(input_shape: list[int] | tuple[int, ...], vocab_size: int | None = None) -> str:
+    """The input's form, "tokens", "vector" or "grid", from its rank and whether it holds token ids."""
     if vocab_size is not None and len(input_shape) == 1:
-        return "text"
+        return "tokens"
     if len(input_shape) == 1:
-        return "table"
+        return "vector"
     if len(input_shape) == 3:
-        return "image"
+        return "grid"
     return "other"
 
 
@@ -239,13 +241,16 @@ def output_head(task: str, n_outputs: int) -> dict[str, Any]:
     return {"units": n_outputs, "activation": "softmax"}
 
 
-def _describe_data(input_shape: list[int], kind: str, task: str, n_outputs: int) -> str:
-    if kind == "text":
+_NOUNS = {"vector": "features", "grid": "images"}
+
+
+def _describe_data(input_shape: list[int], form: str, task: str, n_outputs: int, noun: str | None) -> str:
+    if form == "tokens":
         data = f"sequences of {input_shape[0]} token ids"
-    elif kind == "table":
-        data = f"{input_shape[0]} features"
+    elif form == "vector":
+        data = f"{input_shape[0]} {noun or _NOUNS[form]}"
     else:
-        data = "x".join(str(d) for d in input_shape) + " images"
+        data = "x".join(str(d) for d in input_shape) + f" {noun or _NOUNS['grid']}"
     target = "one number" if task == "regression" else f"{n_outputs} classes"
     return f"{data} → {target}"
 
@@ -295,42 +300,55 @@ def fit_preset(
     task: str,
     n_outputs: int,
     vocab_size: int | None = None,
+    noun: str | None = None,
 ) -> dict[str, Any]:
     """The preset ``name`` with its input taken from the data and its head from the task.
 
-    ``n_outputs`` is the class count (ignored for regression); ``vocab_size`` marks a text
-    dataset (its Embedding reads that many token ids). Raises PresetError naming the
-    problem when the preset does not exist or does not suit the data.
+    ``n_outputs`` is the class count (ignored for regression); ``vocab_size`` marks token
+    ids (the Embedding reads that many); ``noun`` names the samples in the description
+    ("spectrograms"; default "features" or "images"). Dataset kinds call this through
+    DatasetKind.fit_preset. Raises PresetError naming the problem when the preset does not
+    exist or does not suit the data.
     """
     if name not in _PRESETS:
         raise PresetError(f"There is no preset {name!r}; choose one of {', '.join(_PRESETS)}.")
     shape = [int(d) for d in input_shape]
-    kind = data_kind(shape, vocab_size)
-    if kind not in _APPLIES[name]:
-        suits = ", ".join(sorted(k for k, kinds in _APPLIES.items() if kind in kinds)) or "none"
-        raise PresetError(f"The preset {name!r} does not suit {kind} data of shape {shape}; presets that do: {suits}.")
+    form = input_form(shape, vocab_size)
+    if form not in _APPLIES[name]:
+        suits = ", ".join(sorted(k for k, forms in _APPLIES.items() if form in forms)) or "none"
+        what = _FORM_WORDS.get(form, form)
+        raise PresetError(f"The preset {name!r} does not suit {what} data of shape {shape}; presets that do: {suits}.")
     spec = copy.deepcopy(_PRESETS[name])
     layers: list[dict[str, Any]] = spec["layers"]
-    if kind == "image":
+    if form == "grid":
         layers = _fit_image_layers(name, layers, shape[0], shape[1])
         if name == "mlp":
             layers.insert(0, _layer("flatten", "Flatten"))
-    if kind == "text":
+    if form == "tokens":
         layers[0]["params"]["input_dim"] = int(vocab_size or 0)
     layers[-1]["params"].update(output_head(task, n_outputs))
     spec["input"] = {"shape": shape}
     spec["layers"] = layers
-    spec["description"] = _FITTED_DESCRIPTIONS[name] + f", fitted to {_describe_data(shape, kind, task, n_outputs)}."
+    spec["description"] = (
+        _FITTED_DESCRIPTIONS[name] + f", fitted to {_describe_data(shape, form, task, n_outputs, noun)}."
+    )
     return spec
 
 
 def fitting_presets(
-    *, input_shape: list[int] | tuple[int, ...], task: str, n_outputs: int, vocab_size: int | None = None
+    *,
+    input_shape: list[int] | tuple[int, ...],
+    task: str,
+    n_outputs: int,
+    vocab_size: int | None = None,
+    noun: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Name -> fitted spec for every preset that suits the data."""
-    kind = data_kind(list(input_shape), vocab_size)
+    form = input_form(list(input_shape), vocab_size)
     return {
-        name: fit_preset(name, input_shape=input_shape, task=task, n_outputs=n_outputs, vocab_size=vocab_size)
-        for name, kinds in _APPLIES.items()
-        if kind in kinds
+        name: fit_preset(
+            name, input_shape=input_shape, task=task, n_outputs=n_outputs, vocab_size=vocab_size, noun=noun
+        )
+        for name, forms in _APPLIES.items()
+        if form in forms
     }
