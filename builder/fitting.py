@@ -49,10 +49,9 @@ def dataset_errors(spec: Any, report: SpecReport, dataset: Dataset) -> list[Spec
     last = len(layers) - 1
     last_id = report.layers[-1].id if report.layers else None
     errors = []
-    for message in check_against_dataset(report, dataset, spec=spec):
-        if message.startswith("The dataset's input"):
+    for field, message in check_against_dataset(report, dataset, spec=spec):
+        if field == "input.shape":
             errors.append(SpecError(None, "shape", message, DATASET_MISMATCH, "input.shape"))
-        elif last_id is not None:
-            param = "units" if " units" in message else "activation"
-            errors.append(SpecError(last_id, param, message, DATASET_MISMATCH, f"layers[{last}].params.{param}"))
+        elif field in ("units", "activation") and last_id is not None:
+            errors.append(SpecError(last_id, field, message, DATASET_MISMATCH, f"layers[{last}].params.{field}"))
     return errors

@@ -26,5 +26,5 @@ def compatibility_errors(spec: dict[str, Any], dataset: Dataset) -> dict[str, li
         return errors
     problems = check_against_dataset(spec, dataset)
     if problems:
-        errors["architecture"] = problems
+        errors["architecture"] = [problem.message for problem in problems]
     return errors

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builder.datasets.check import check_against_dataset
+from builder.datasets.check import Mismatch, check_against_dataset
 
 
 def spec(input_shape, units, activation="softmax", flatten=True):
@@ -20,21 +20,33 @@ def test_a_fitting_architecture_has_no_errors():
 
 def test_wrong_number_of_units():
     errors = check_against_dataset(spec([28, 28, 1], 5), IMAGES)
-    assert errors == ["The last Dense has 5 units but the dataset has 3 classes. Set its units to 3."]
+    assert errors == [
+        Mismatch("units", "The last Dense has 5 units but the dataset has 3 classes. Set its units to 3.")
+    ]
 
 
 def test_wrong_input_shape():
     errors = check_against_dataset(spec([32, 32, 3], 3), IMAGES)
     assert errors == [
-        "The dataset's input is 28x28x1 but the architecture expects 32x32x3. Set the architecture's input shape to [28, 28, 1]."
+        Mismatch(
+            "input.shape",
+            "The dataset's input is 28x28x1 but the architecture expects 32x32x3. "
+            "Set the architecture's input shape to [28, 28, 1].",
+        )
     ]
 
 
 def test_regression_needs_one_linear_output():
     table = {"input_shape": [4], "task": "regression", "num_classes": None}
     errors = check_against_dataset(spec([4], 2, "softmax", flatten=False), table)
-    assert "Set its units to 1" in errors[0] and "linear" in errors[1]
+    assert [e.field for e in errors] == ["units", "activation"]
+    assert "Set its units to 1" in errors[0].message and "linear" in errors[1].message
     assert check_against_dataset(spec([4], 1, "linear", flatten=False), table) == []
+
+
+def test_many_classes_under_a_sigmoid_is_the_activation_to_change():
+    ((field, message),) = check_against_dataset(spec([28, 28, 1], 3, "sigmoid"), IMAGES)
+    assert field == "activation" and message.endswith("Use softmax for one class per sample.")
 
 
 def test_binary_classification_may_use_one_sigmoid_unit():
@@ -43,4 +55,5 @@ def test_binary_classification_may_use_one_sigmoid_unit():
 
 
 def test_a_dataset_not_ready_yet():
-    assert "not ready" in check_against_dataset(spec([4], 1), {"input_shape": [], "task": "", "num_classes": None})[0]
+    ((field, message),) = check_against_dataset(spec([4], 1), {"input_shape": [], "task": "", "num_classes": None})
+    assert field == "dataset" and "not ready" in message
