@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from webapp.celery import app
 from workers import liveness
 from workers.models import TrainingJob
 
@@ -49,8 +50,6 @@ def enqueue(job_id: int) -> None:
     broker cannot take the message (after Celery's own publish retries), a job still queued
     fails with a message that says so: no message means no worker would ever start it.
     """
-    from webapp.celery import app
-
     queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
     try:
         app.send_task("workers.train_job", args=[job_id], queue=queue)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.signals import worker_init, worker_process_init
+from django.conf import settings
+
+from workers.recovery import reap_stale_jobs as reap
+from workers.supervisor import STANDBY, run_job
 
 ONE_TASK_PER_CHILD = "LAYERLOOM_POOL_ONE_TASK"  # set by the worker for the pool processes it forks
 
@@ -18,14 +22,13 @@ ONE_TASK_PER_CHILD = "LAYERLOOM_POOL_ONE_TASK"  # set by the worker for the pool
 @shared_task(name="workers.train_job", bind=True, acks_late=True, ignore_result=True)
 def train_job(self: Any, job_id: int) -> str:
     """Take the job (atomically) and run it; a message for a job that is taken or done is a no-op."""
-    from workers.supervisor import run_job
-
     return run_job(job_id, node=self.request.hostname or "")
 
 
 @shared_task(name="workers.estimate_job", acks_late=False, ignore_result=False)
 def estimate_job(request: dict[str, Any]) -> dict[str, Any]:
     """A dry run of a few batches in a child process; {"error": message} when it cannot measure."""
+    # Here, not at the top: training/ is the child's package; this task only starts the child.
     from workers.training.dryrun import DryRunError, run_in_child
 
     try:
@@ -37,8 +40,6 @@ def estimate_job(request: dict[str, Any]) -> dict[str, Any]:
 @shared_task(name="workers.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, list[int]]:
     """Periodic (beat): resume or fail running jobs whose worker stopped sending heartbeats."""
-    from workers.recovery import reap_stale_jobs as reap
-
     return reap()
 
 
@@ -52,13 +53,8 @@ def _note_max_tasks_per_child(sender: Any = None, **kwargs: Any) -> None:
 @worker_process_init.connect
 def _start_standby_children(**kwargs: Any) -> None:
     """In a training worker's new pool process: start the children that wait, frameworks imported."""
-    from celery import current_app
-    from django.conf import settings
-
     queues = list(current_app.amqp.queues.consume_from or ())
     base = settings.LAYERLOOM_TRAINING_QUEUE
     if not any(name == base or name.startswith(f"{base}-") for name in queues):
         return
-    from workers.supervisor import STANDBY
-
     STANDBY.enable(settings.LAYERLOOM_STANDBY_FRAMEWORKS, rewarm=os.environ.get(ONE_TASK_PER_CHILD) != "1")

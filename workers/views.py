@@ -12,7 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
+from builder.spec import validate_spec
 from workers.hyperparameters import Hyperparameters
 from workers.models import Metric, TrainingJob
 
@@ -141,9 +143,6 @@ def hyperparameter_fields() -> list[dict[str, Any]]:
 
 def spec_report(spec: dict[str, Any], batch_size: int = 32) -> Any:
     """Parameters and the memory estimate of the architecture, from the pure-Python validator."""
-    from api.serializers import spec_limits
-    from builder.spec import validate_spec
-
     return validate_spec(spec, limits=spec_limits(), batch_size=batch_size)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
@@ -35,12 +36,16 @@ from api.serializers import (
 from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
 from api.views.predict import PARSERS, predict_response, predict_schema
+from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
+from builder.spec import validate_spec
 from serving.predict import predict
 from serving.sessions import PREDICT_FIELDS, onnx_annotations
-from workers import services
+from workers import deletion, services
+from workers.examples import NoExamples, cell_examples
 from workers.hyperparameters import Hyperparameters
 from workers.models import Artifact, TrainingJob
+from workers.tasks import estimate_job
 
 NOT_FOUND = {404: error("No such job among yours.")}
 MAX_METRICS_PER_POLL = 1000
@@ -148,12 +153,6 @@ class JobViewSet(
     )  # fmt: skip
     @action(detail=False, methods=["post"])
     def estimate(self, request: Request) -> Response:
-        from celery.exceptions import TimeoutError as CeleryTimeout
-
-        from builder.limits import spec_limits
-        from builder.spec import validate_spec
-        from workers.tasks import estimate_job
-
         inputs = self._job_inputs(request)
         try:
             spec, hp = services.check_job(**inputs)
@@ -179,10 +178,8 @@ class JobViewSet(
         return Response(EstimateSerializer(answer).data)
 
     def perform_destroy(self, instance: TrainingJob) -> None:
-        from workers.deletion import delete_job
-
         try:
-            delete_job(instance)
+            deletion.delete_job(instance)
         except services.JobStateError as exc:
             raise Conflict(str(exc)) from None
 
@@ -221,8 +218,6 @@ class JobViewSet(
     )  # fmt: skip
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def examples(self, request: Request, pk: str | None = None) -> Response:
-        from workers.examples import NoExamples, cell_examples
-
         job = self.get_object()
         query = ExamplesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
