@@ -7,6 +7,7 @@ class BuilderConfig(AppConfig):
     verbose_name = "Architectures and datasets"
 
     def ready(self) -> None:
+        # Here: the handler's module imports the models, which exist once the apps are ready.
         from builder.file_cleanup import remove_dataset_folder
 
         post_delete.connect(remove_dataset_folder, sender=self.get_model("Dataset"), dispatch_uid="dataset-files")

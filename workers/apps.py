@@ -7,6 +7,7 @@ class WorkersConfig(AppConfig):
     verbose_name = "Training"
 
     def ready(self) -> None:
+        # Here: the handler's module imports the models, which exist once the apps are ready.
         from workers.file_cleanup import remove_job_folder
 
         post_delete.connect(remove_job_folder, sender=self.get_model("TrainingJob"), dispatch_uid="job-files")

@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from builder.limits import spec_limits
+from builder.spec import validate_spec
+
 
 class Architecture(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="architectures")
@@ -24,11 +27,7 @@ class Architecture(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from builder.limits import spec_limits
-        from builder.spec import validate_spec
-
-        limits = spec_limits()
-        report = validate_spec(self.spec, limits=limits)
+        report = validate_spec(self.spec, limits=spec_limits())
         if report.errors:
             raise ValidationError({"spec": [str(error) for error in report.errors]})
 
