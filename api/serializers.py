@@ -16,6 +16,7 @@ from api.schema_fields import (
     SpecField,
     StrictCharField,
 )
+from builder.codegen.frameworks import DEFAULT as DEFAULT_FRAMEWORK
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
@@ -97,7 +98,7 @@ class ValidateRequestSerializer(serializers.Serializer):
 
 class CodegenRequestSerializer(serializers.Serializer):
     spec = SpecField(help_text="The spec to generate code for; nothing is stored.")
-    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default="keras")
+    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default=DEFAULT_FRAMEWORK)
 
 
 class PresetCreateSerializer(serializers.Serializer):
@@ -145,7 +146,7 @@ class SpecReportSerializer(serializers.Serializer):
 
 
 class CodegenQuerySerializer(serializers.Serializer):
-    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default="keras")
+    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default=DEFAULT_FRAMEWORK)
 
 
 class CodegenSerializer(serializers.Serializer):

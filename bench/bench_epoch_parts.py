@@ -69,38 +69,32 @@ def run(owner, framework: str, model: str, epochs: int) -> list[dict[str, float]
     timed(checkpoints, "atomic_write", "[other thread] checkpoint and best-weight files")
     # On the training thread: handing the writes over (waits only when the writer is behind).
     timed(checkpoints.Background, "submit", "hand-over to the writer thread")
+    from workers.training import epoch_clock
+
+    original_init = epoch_clock.EpochClock.__init__
+
+    def clock_init(self: Any) -> None:  # the shared bookkeeping starts each epoch's clock
+        begin()
+        original_init(self)
+
+    epoch_clock.EpochClock.__init__ = clock_init  # type: ignore[method-assign]
     if framework == "keras":
         from workers.training import keras_runner as fw
-
-        original_begin = fw.Report.on_epoch_begin
-
-        def on_epoch_begin(self: Any, epoch: int, logs: Any = None) -> None:
-            begin()
-            original_begin(self, epoch, logs)
+        from workers.training.backends.keras import Report
 
         def on_test_begin(self: Any, logs: Any = None) -> None:
             self._val_started = time.perf_counter(), time.process_time()
-            if self.trained is None:
-                self.trained = self.clock.read()
+            self.book.trained()
 
         def on_test_end(self: Any, logs: Any = None) -> None:
             parts[-1]["validation"] += time.perf_counter() - self._val_started[0]
             parts[-1]["validation (CPU)"] += time.process_time() - self._val_started[1]
 
-        fw.Report.on_epoch_begin, fw.Report.on_test_begin = on_epoch_begin, on_test_begin  # type: ignore[method-assign]
-        fw.Report.on_test_end = on_test_end  # type: ignore[method-assign]
-        timed(fw.Report, "on_epoch_end", "epoch-end callback (all)")
+        Report.on_test_begin, Report.on_test_end = on_test_begin, on_test_end  # type: ignore[method-assign]
+        timed(Report, "on_epoch_end", "epoch-end callback (all)")
     else:
-        from workers.training import epoch_clock
         from workers.training import torch_runner as fw  # type: ignore[no-redef]
 
-        original_init = epoch_clock.EpochClock.__init__
-
-        def clock_init(self: Any) -> None:
-            begin()
-            original_init(self)
-
-        epoch_clock.EpochClock.__init__ = clock_init  # type: ignore[method-assign]
         timed(fw, "evaluate_split", "validation")
         timed(fw.Seen, "values", "epoch metrics reduce")
     timed(fw, "checkpoint_writer", "checkpoint copy")

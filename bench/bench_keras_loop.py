@@ -5,7 +5,7 @@ other. On a shared VM whose speed drifts by 10-20% from minute to minute, that c
 cannot resolve a few per cent. Here both loops run in one process and alternate epoch by
 epoch, so each pair of epochs sees the same machine:
 
-- platform: `model.fit` as a job runs it (`keras_runner.build`, the job's input stream
+- platform: `model.fit` as a job runs it (`KerasBackend.build`, the job's input stream
   `keras_runner.batches`, the job's `Report` callback,
   a live `Reporter` thread writing progress and reading the cancel flag, validation data,
   deterministic mode, an epoch checkpoint), timed by the job's own `epoch_seconds` and
@@ -42,6 +42,8 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
     from workers.lifecycle import claim
     from workers.models import TrainingJob
     from workers.training import keras_runner
+    from workers.training.backends.keras import KerasBackend, Report
+    from workers.training.bookkeeping import EpochBook
     from workers.training.context import JobContext
     from workers.training.epoch_clock import EpochClock
     from workers.training.reporter import EarlyStopping, Reporter
@@ -56,9 +58,9 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
     ctx = JobContext.from_job(job)
     ctx.job_dir.mkdir(parents=True, exist_ok=True)
     train, val = ctx.split("train"), ctx.split("val")
-    keras_runner.setup_device(ctx)
+    backend = KerasBackend(ctx)  # the device set up as for a job
     reporter = Reporter(job.pk, claim(job.pk, "bench"), hp["epochs"], -(-len(train.X) // batch))
-    job_model, hand_model = keras_runner.build(ctx), keras_runner.build(ctx)
+    job_model, hand_model = backend.build(), backend.build()
     hand_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                        metrics=["accuracy"])  # fmt: skip
 
@@ -95,8 +97,10 @@ def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float,
     gc.freeze()  # as the job process does before training
     try:
         # HandEpochs goes first, so its epoch_begin runs before Report starts the job's clock.
-        callbacks = [HandEpochs(), keras_runner.Report(ctx, reporter, EarlyStopping(None), train, val)]
-        # The job's own input stream, as keras_runner.train feeds it.
+        book = EpochBook(ctx, reporter, train, val)
+        book.early = EarlyStopping(None)  # every epoch runs
+        callbacks = [HandEpochs(), Report(book, keras_runner.Snapshots(job_model, ctx))]
+        # The job's own input stream, as KerasBackend.train feeds it.
         job_model.fit(keras_runner.batches(train, batch, 0), steps_per_epoch=-(-len(train.X) // batch),
                       epochs=hp["epochs"], validation_data=(val.X, val.y), verbose=0, shuffle=False,
                       validation_batch_size=ctx.hp.inference_batch_size,

@@ -145,34 +145,28 @@ print(json.dumps([(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:])])
 """
 
 # The platform side: the real job process (`python -m workers.training.child`'s `main`), with
-# marks at each epoch's start (the runners make an EpochClock there; Keras's Report callback
-# makes one more before fit starts, which the callback's own epoch start replaces) and when
-# training returns. Nothing in the job is changed.
+# marks at each epoch's start (the shared bookkeeping makes an EpochClock there, for either
+# framework) and when the backend's training returns. Nothing in the job is changed.
 PLATFORM = """
 import json, os, sys, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.base")
 django.setup()
-from workers.training import child, epoch_clock, runner
+from workers.training import child, epoch_clock
+from workers.training.backends import backend_class
 marks, out = [], sys.argv[3]
-if sys.argv[4] == "keras":
-    from workers.training import keras_runner
-    begin = keras_runner.Report.on_epoch_begin
-    def on_epoch_begin(self, epoch, logs=None):
-        marks.append((time.perf_counter(), time.process_time())); begin(self, epoch, logs)
-    keras_runner.Report.on_epoch_begin = on_epoch_begin
-else:
-    init = epoch_clock.EpochClock.__init__
-    def clock_init(self):
-        marks.append((time.perf_counter(), time.process_time())); init(self)
-    epoch_clock.EpochClock.__init__ = clock_init
-train = runner.Engine.train
-def engine_train(self, *args):
+init = epoch_clock.EpochClock.__init__
+def clock_init(self):
+    marks.append((time.perf_counter(), time.process_time())); init(self)
+epoch_clock.EpochClock.__init__ = clock_init
+backend = backend_class(sys.argv[4])
+train = backend.train
+def backend_train(self, *args):
     try:
         return train(self, *args)
     finally:
         marks.append((time.perf_counter(), time.process_time()))
-runner.Engine.train = engine_train
+backend.train = backend_train
 code = child.main(sys.argv[:3])
 with open(out, "w") as fh:
     json.dump([(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:])], fh)

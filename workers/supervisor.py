@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from builder.codegen.frameworks import NAMES as FRAMEWORKS
 from workers.exits import describe_exit, oom_kills
 from workers.lifecycle import claim, finish, interrupted, update_run
 from workers.models import TrainingJob
@@ -118,8 +119,6 @@ class Standby:
         self.rewarm = False  # start a replacement after each job
 
     def enable(self, frameworks: list[str], rewarm: bool) -> None:
-        from workers.training.child import FRAMEWORKS
-
         self.frameworks = [name for name in frameworks if name in FRAMEWORKS]
         self.rewarm = rewarm and bool(self.frameworks)
         for name in self.frameworks:

@@ -13,17 +13,12 @@ from __future__ import annotations
 import os
 import sys
 
-FRAMEWORKS = ("keras", "torch")
-
 
 def preload(framework: str) -> None:
     """Import what a job of this framework needs before its first batch (not the job's data)."""
-    if framework == "keras":
-        from workers.training import keras_runner  # noqa: F401
-    elif framework == "torch":
-        from workers.training import torch_runner
+    from workers.training.backends import backend_class  # after django.setup(): the backends read models
 
-        torch_runner.warm_up()
+    backend_class(framework).preload()
 
 
 def main(argv: list[str]) -> int:

@@ -20,7 +20,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     from builder.datasets.arrays import load_split
     from builder.models import Dataset
     from workers.hyperparameters import parse_hyperparameters
+    from workers.training.backends import backend_class
     from workers.training.context import JobContext, Split
 
     dataset = Dataset.objects.get(pk=request["dataset"])
@@ -76,10 +76,9 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
         steps = max(1, -(-take // hp.batch_size))
         batches_per_epoch = max(1, -(-rows // hp.batch_size))
         before = _peak_rss()
-        if ctx.framework == "keras":
-            device, times, device_peak = _keras_steps(ctx, head)
-        else:
-            device, times, device_peak = _torch_steps(ctx, head)
+        backend = backend_class(ctx.framework)(ctx)
+        times, device_peak = backend.timed_steps(head)
+        device = backend.device_name
     timed = times[1:] or times  # the first step pays for tracing and first use
     per_batch = sum(timed) / len(timed)
     return {
@@ -102,56 +101,6 @@ def _context_like_a_job(probe: Any, dataset: Any) -> Any:
     probe.class_names = [str(c) for c in dataset.class_names or []]
     probe.loss = probe.hp.resolved_loss(task, output_units(resolved))
     return probe
-
-
-def _keras_steps(ctx: Any, head: Any) -> tuple[str, list[float], int | None]:
-    import tensorflow as tf
-
-    from workers.training import keras_runner
-
-    device = keras_runner.setup_device(ctx)
-    model = keras_runner.build(ctx)
-    times = []
-    gpu = device.startswith("GPU")
-    if gpu:
-        tf.config.experimental.reset_memory_stats("GPU:0")
-    for start in range(0, len(head.X), ctx.hp.batch_size):
-        xb, yb = head.X[start : start + ctx.hp.batch_size], head.y[start : start + ctx.hp.batch_size]
-        began = time.perf_counter()
-        model.train_on_batch(xb, yb)
-        times.append(time.perf_counter() - began)
-    peak = int(tf.config.experimental.get_memory_info("GPU:0")["peak"]) if gpu else None
-    return device, times, peak
-
-
-def _torch_steps(ctx: Any, head: Any) -> tuple[str, list[float], int | None]:
-    import torch
-
-    from builder.codegen import torch_input_permutation
-    from workers.training import torch_runner
-
-    device, name = torch_runner.setup_device(ctx)
-    model = torch_runner.build(ctx, device)
-    model.train()
-    opt, criterion = torch_runner.optimizer(ctx, model), torch_runner.loss_fn(ctx)
-    amp = device.type == "cuda" and ctx.hp.mixed_precision
-    step = (torch_runner.amp_step if amp else torch_runner.plain_step)(model, opt, criterion)
-    perm = torch_input_permutation(ctx.spec)
-    cuda = device.type == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
-    X, y = torch.from_numpy(head.X), torch.from_numpy(head.y)
-    times = []
-    for start in range(0, len(X), ctx.hp.batch_size):
-        xb = torch_runner.to_input(X[start : start + ctx.hp.batch_size], perm, device)
-        yb = y[start : start + ctx.hp.batch_size].to(device)
-        began = time.perf_counter()
-        step(xb, yb)
-        if cuda:
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - began)
-    peak = int(torch.cuda.max_memory_allocated(device)) if cuda else None
-    return name, times, peak
 
 
 def _peak_rss() -> int:

@@ -1,11 +1,12 @@
-"""Keras: compile the generated model and `model.fit` it with a callback that reports.
+"""Keras's side of a job in its own idiom: optimizer, loss and metrics as `compile` takes them,
+the batch stream `fit` reads, and the checkpoint and best-weights state. The Keras backend
+(backends/keras.py) puts them together.
 
 Imported only inside the child process that runs one job.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,41 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from builder.codegen import generate_keras  # noqa: E402
-from builder.codegen.guard import load_module  # noqa: E402
 from builder.codegen.scripts.schedules import LearningRate  # noqa: E402
 from workers.training import checkpoints  # noqa: E402
-from workers.training.context import JobContext, JobError, Split  # noqa: E402
-from workers.training.epoch_clock import EpochClock  # noqa: E402
-from workers.training.reporter import EarlyStopping, Reporter  # noqa: E402
-
-
-def setup_device(ctx: JobContext) -> str:
-    """Pick the device (before any op runs), seed everything; returns the device's name."""
-    if ctx.hp.device == "cpu":
-        tf.config.set_visible_devices([], "GPU")
-    gpus = tf.config.list_physical_devices("GPU")
-    if ctx.hp.device == "cuda" and not gpus:
-        raise JobError("The job asks for a CUDA device but this worker has none; use device auto or cpu.")
-    for gpu in gpus:
-        tf.config.experimental.set_memory_growth(gpu, True)  # share the card with nothing held back
-    keras.utils.set_random_seed(ctx.hp.seed)
-    tf.config.experimental.enable_op_determinism()
-    if gpus and ctx.hp.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return f"GPU: {details.get('device_name', gpus[0].name)}"
-    return "CPU"
-
-
-def build(ctx: JobContext) -> keras.Model:
-    source = generate_keras(ctx.spec)
-    (ctx.job_dir / "model_keras.py").write_text(source)
-    module = load_module(source, f"layerloom_job_{ctx.job_id}")
-    model = module.build_model()
-    model.compile(optimizer=optimizer(ctx), loss=loss(ctx), metrics=metrics(ctx))
-    return model
+from workers.training.context import JobContext, Split  # noqa: E402
+from workers.training.reporter import EarlyStopping  # noqa: E402
 
 
 def optimizer(ctx: JobContext) -> keras.optimizers.Optimizer:
@@ -175,90 +145,23 @@ def restore_best(model: keras.Model, folder: Path) -> None:
             model.set_weights([data[f"m{i}"] for i in range(len(model.get_weights()))])
 
 
-# --- the callback ----------------------------------------------------------------------------
-class Report(keras.callbacks.Callback):
-    # Lets Keras dispatch batch ends on its helper thread instead of syncing every step:
-    # batch_done only writes a few attributes, and stop_training is read after each batch.
-    async_safe = True
+class Snapshots:
+    """The model's state for the shared bookkeeping: checkpoints and best weights, copied and restored."""
 
-    def __init__(self, ctx: JobContext, reporter: Reporter, early: EarlyStopping, train: Split, val: Split,
-                 rate: LearningRate | None = None, writes: checkpoints.Background | None = None) -> None:  # fmt: skip
-        super().__init__()
-        self.ctx, self.reporter, self.early, self.train_size = ctx, reporter, early, len(train.X)
-        # The epoch's metric row and checkpoint are written on this thread while the next epoch
-        # trains; without one (a caller that waits), they are written at once.
-        self.writes = writes
-        self.train_y, self.val_y = train.y, val.y
-        self.rate = rate or LearningRate("none", ctx.hp.learning_rate, ctx.hp.epochs)
-        self.epoch_index, self.clock, self.trained = 0, EpochClock(), None
-        self.complete = True
+    def __init__(self, model: keras.Model, ctx: JobContext) -> None:
+        self.model, self.ctx = model, ctx
 
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.rate.schedule != "none":
-            self.model.optimizer.learning_rate = self.rate.for_epoch(epoch)
-        self.epoch_index, self.clock, self.trained = epoch, EpochClock(), None
+    def checkpoint(self, epoch: int, early: EarlyStopping, rate: LearningRate) -> Callable[[], None]:
+        return checkpoint_writer(self.model, self.ctx, epoch, early, rate)
 
-    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        # epoch_seconds is training time only (validation excluded), as in the torch loop.
-        if self.trained is None:
-            self.trained = self.clock.read()
+    def best(self) -> Callable[[], None]:
+        return best_writer(self.model, self.ctx.checkpoint_dir)
 
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.reporter.batch_done(self.epoch_index, batch + 1):
-            self.complete = False
-            self.model.stop_training = True
+    def restore_checkpoint(self, early: EarlyStopping, rate: LearningRate) -> int:
+        return restore_checkpoint(self.model, self.ctx, early, rate)
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if not self.complete:
-            return  # a cancelled, partial epoch is not recorded
-        took = self.trained or self.clock.read()
-        values = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
-        values["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        values.update(took)
-        seconds = took["epoch_seconds"]
-        values["samples_per_second"] = self.train_size / seconds if seconds > 0 else 0.0
-        self.ctx.epoch_in_target_units(values, self.train_y, self.val_y)
-        writes = [functools.partial(self.reporter.epoch_done, epoch + 1, values)]
-        stop = self.early.update(values.get("val_loss"))
-        self.rate.epoch_end(values.get("val_loss", values.get("loss")))
-        if checkpoints.keeps_best(self.ctx.hp.restore_best_weights, self.early, values.get("val_loss")):
-            writes.append(best_writer(self.model, self.ctx.checkpoint_dir))
-        writes.append(checkpoint_writer(self.model, self.ctx, epoch + 1, self.early, self.rate))
-        for write in writes:
-            if self.writes is not None:
-                self.writes.submit(write)
-            else:
-                write()
-        if stop:
-            self.model.stop_training = True
-
-
-def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter) -> tuple[keras.Model, int]:
-    """Fit; returns the model and the epoch it resumed from (0 for a fresh start)."""
-    model = build(ctx)
-    early = EarlyStopping(ctx.hp.patience)
-    rate = LearningRate(ctx.hp.lr_schedule, ctx.hp.learning_rate, ctx.hp.epochs)
-    start = restore_checkpoint(model, ctx, early, rate)
-    if start < ctx.hp.epochs:
-        steps = -(-len(train_split.X) // ctx.hp.batch_size)
-        with checkpoints.Background() as writes:
-            callback = Report(ctx, reporter, early, train_split, val, rate, writes)
-            model.fit(
-                batches(train_split, ctx.hp.batch_size, ctx.hp.seed, start), steps_per_epoch=steps,
-                epochs=ctx.hp.epochs, initial_epoch=start, validation_data=(val.X, val.y) if len(val.X) else None,
-                # fit is given a stream, not arrays, so it knows no batch size for the validation
-                # arrays and would split them into batches of 32: validation then cost twice the
-                # time of a hand-written fit(x, y, batch_size, validation_data=...). They go in
-                # batches of the training batch size or 256, whichever is larger, as in torch jobs
-                # (forward passes only: larger batches cost less per row).
-                validation_batch_size=ctx.hp.inference_batch_size,
-                verbose=0, callbacks=[callback],
-                shuffle=False,  # the stream shuffles; fit's default would only warn that it ignores it
-                class_weight=class_weight(ctx, train_split.y),
-            )  # fmt: skip
-        if callback.complete and ctx.hp.restore_best_weights and ctx.hp.patience is not None:
-            restore_best(model, ctx.checkpoint_dir)
-    return model, start
+    def restore_best(self) -> None:
+        restore_best(self.model, self.ctx.checkpoint_dir)
 
 
 def class_weight(ctx: JobContext, train_y: np.ndarray) -> dict[int, float] | None:
@@ -296,7 +199,3 @@ def batches(split: Split, batch_size: int, seed: int, first_epoch: int = 0) -> t
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False  # as `fit` does: no graph rewrite
     return stream.with_options(options).prefetch(tf.data.AUTOTUNE)
-
-
-def predict(model: keras.Model, X: np.ndarray, batch_size: int) -> np.ndarray:
-    return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float64)

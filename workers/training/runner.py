@@ -20,6 +20,7 @@ from workers.lifecycle import finish, update_run
 from workers.models import TrainingJob
 from workers.retention import remove_finished_checkpoint
 from workers.training import artifacts
+from workers.training.backends import backend_class
 from workers.training.context import JobContext, JobError
 from workers.training.reporter import Reporter
 from workers.training.tbevents import ScalarWriter
@@ -39,15 +40,15 @@ def run(job_id: int, token: str) -> int:
         train_split, val, test = ctx.split("train", scaled=True), ctx.split("val", scaled=True), ctx.split("test")
         batches = -(-len(train_split.X) // ctx.hp.batch_size)
         reporter = Reporter(job_id, token, ctx.hp.epochs, batches, ScalarWriter(ctx.tensorboard_dir))
-        engine = Engine(ctx)
-        _update(job_id, token, device_name=engine.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
+        backend = backend_class(ctx.framework)(ctx)
+        _update(job_id, token, device_name=backend.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
         reporter.start()
         apply_memory_cap()
         # Everything alive now (Django, the framework, the data) lives until the process ends:
         # freezing it keeps the collector's full passes, which otherwise rescan those hundreds
         # of thousands of objects (about 0.15 s each here), out of the training loop.
         gc.freeze()
-        model, resumed = engine.train(train_split, val, reporter)
+        model, resumed = backend.train(train_split, val, reporter)
         if resumed:
             _update(job_id, token, resumed_from_epoch=resumed)
         if reporter.stop_reason == "cancelled":
@@ -55,12 +56,12 @@ def run(job_id: int, token: str) -> int:
             return _finish(job_id, token, Status.CANCELLED, "Cancelled while running; metrics so far are kept.")
         if reporter.should_stop:
             return 0  # orphaned or lost: the run that owns the job now records the result
-        outputs = engine.predict(model, test.X)
+        outputs = backend.predict(model, test.X)
         evaluation = evaluate(ctx, test, outputs)
         _update(job_id, token, evaluation=evaluation)
         artifacts.record_test_predictions(job_id, ctx, test.ids, outputs)
         artifacts.record_logs(job_id, ctx)
-        artifacts.export(job_id, ctx, engine.framework_model(model), test.X[: min(len(test.X), 256)])
+        artifacts.export(job_id, ctx, backend.exportable(model), test.X[: min(len(test.X), 256)])
         return _finish(job_id, token, Status.SUCCEEDED, "")
     except JobError as exc:
         return _finish(job_id, token, Status.FAILED, str(exc))
@@ -73,36 +74,6 @@ def run(job_id: int, token: str) -> int:
     finally:
         if reporter is not None:
             reporter.stop()
-
-
-class Engine:
-    """The framework's runner, imported here (only in this child process)."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-        if ctx.framework == "keras":
-            from workers.training import keras_runner as runner
-
-            self.device_name = runner.setup_device(ctx)
-            self.device = None
-        else:
-            from workers.training import torch_runner as runner  # type: ignore[no-redef]
-
-            self.device, self.device_name = runner.setup_device(ctx)
-        self.runner: Any = runner
-
-    def train(self, train_split: Any, val: Any, reporter: Reporter) -> tuple[Any, int]:
-        if self.device is None:
-            return self.runner.train(self.ctx, train_split, val, reporter)
-        return self.runner.train(self.ctx, train_split, val, reporter, self.device)
-
-    def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
-        if self.device is None:
-            return self.runner.predict(model, X, self.ctx.hp.inference_batch_size)
-        return self.runner.predict(model, X, self.ctx, self.device)
-
-    def framework_model(self, model: Any) -> Any:
-        return model.cpu() if self.device is not None else model
 
 
 def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:

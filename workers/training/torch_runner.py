@@ -1,4 +1,6 @@
-"""torch: a plain training loop over a DataLoader of in-memory batches, in the generated nn.Module.
+"""torch's side of a job in its own idiom: optimizer, losses, the in-memory DataLoader, the
+training step, the epoch's metrics, and the checkpoint and best-weights state. The torch
+backend (backends/torch.py) puts them together into the loop.
 
 Imported only inside the child process that runs one job.
 """
@@ -6,7 +8,6 @@ Imported only inside the child process that runs one job.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,52 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from builder.codegen import generate_torch, torch_input_permutation
-from builder.codegen.guard import load_module
 from builder.codegen.scripts.schedules import LearningRate
 from workers.training import checkpoints
-from workers.training.context import JobContext, JobError, Split
-from workers.training.epoch_clock import EpochClock
-from workers.training.reporter import EarlyStopping, Reporter
+from workers.training.context import JobContext, Split
+from workers.training.reporter import EarlyStopping
 
 EPS = 1e-7  # Keras's probability clip, so both frameworks report the same loss
-
-
-def setup_device(ctx: JobContext) -> tuple[torch.device, str]:
-    cuda = torch.cuda.is_available() and ctx.hp.device != "cpu"
-    if ctx.hp.device == "cuda" and not torch.cuda.is_available():
-        raise JobError("The job asks for a CUDA device but this worker has none; use device auto or cpu.")
-    torch.manual_seed(ctx.hp.seed)
-    np.random.seed(ctx.hp.seed)
-    torch.use_deterministic_algorithms(True, warn_only=cuda)  # some CUDA kernels have no deterministic form
-    # Deterministic mode also fills every new tensor with NaN to expose reads of uninitialised
-    # memory: a debugging aid that costs a memset per allocation (3-4% of a small CNN's epoch
-    # here) and changes no result.
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    if cuda:
-        return torch.device("cuda:0"), f"GPU: {torch.cuda.get_device_name(0)}"
-    return torch.device("cpu"), "CPU"
-
-
-def warm_up() -> None:
-    """In a standby process: pay torch's lazy first-use costs before a job arrives.
-
-    The first optimizer imports torch._dynamo (1-3 s on a shared 2-core machine, more than the
-    rest of a small job's start); the first backward starts autograd. CPU tensors only, no
-    random numbers drawn: CUDA, the seeds and determinism are set up for the job later.
-    """
-    weight = torch.zeros(2, 2, requires_grad=True)
-    for name in ("sgd", "adam", "adamw", "rmsprop"):
-        opt = make_optimizer(name, 1e-3, [weight])
-        (weight * 2.0).sum().backward()
-        opt.step()
-
-
-def build(ctx: JobContext, device: torch.device) -> torch.nn.Module:
-    source = generate_torch(ctx.spec)
-    (ctx.job_dir / "model_torch.py").write_text(source)
-    module = load_module(source, f"layerloom_job_{ctx.job_id}")
-    return module.build_model().to(device)
 
 
 def optimizer(ctx: JobContext, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -321,56 +282,23 @@ def restore_best(model: torch.nn.Module, folder: Path) -> None:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
 
-def train(ctx: JobContext, train_split: Split, val: Split, reporter: Reporter,
-          device: torch.device) -> tuple[torch.nn.Module, int]:  # fmt: skip
-    model = build(ctx, device)
-    opt = optimizer(ctx, model)
-    early = EarlyStopping(ctx.hp.patience)
-    rate = LearningRate(ctx.hp.lr_schedule, ctx.hp.learning_rate, ctx.hp.epochs)
-    start = restore_checkpoint(model, opt, ctx, early, rate)
-    criterion, perm = loss_fn(ctx), torch_input_permutation(ctx.spec)
-    objective = training_loss(ctx, train_split.y, device)
-    generator = torch.Generator()
-    loader = batches(train_split, ctx.hp.batch_size, generator)
-    amp = device.type == "cuda" and ctx.hp.mixed_precision
-    clip = ctx.hp.clipnorm
-    step = amp_step(model, opt, objective, clip) if amp else plain_step(model, opt, objective, clip)
-    on_cpu = device.type == "cpu"
-    # The epoch's metric row, best weights and checkpoint are written on another thread while
-    # the next epoch trains; leaving the block waits for them.
-    with checkpoints.Background() as writes:
-        for epoch in range(start, ctx.hp.epochs):
-            generator.manual_seed(ctx.hp.seed * 100_003 + epoch)  # a resumed epoch shuffles as the first run did
-            set_learning_rate(opt, rate.for_epoch(epoch))
-            clock, seen = EpochClock(), Seen(ctx.classification, ctx.output_kind)
-            model.train()
-            for index, (xb, yb) in enumerate(loader):
-                xb = to_input(xb, perm, device)
-                if not on_cpu:
-                    yb = yb.to(device, non_blocking=True)
-                out, loss = step(xb, yb)
-                seen.add(out, yb, loss)
-                if reporter.batch_done(epoch, index + 1):
-                    return model, start
-            took = clock.read()
-            values = seen.values()
-            if len(val.X):
-                values.update(evaluate_split(model, val, ctx, criterion, perm, device).values("val_"))
-            seconds = took["epoch_seconds"]
-            values.update({"learning_rate": opt.param_groups[0]["lr"], **took,
-                           "samples_per_second": seen.n / seconds if seconds > 0 else 0.0})  # fmt: skip
-            ctx.epoch_in_target_units(values, train_split.y, val.y)
-            writes.submit(functools.partial(reporter.epoch_done, epoch + 1, values))
-            stop = early.update(values.get("val_loss"))
-            rate.epoch_end(values.get("val_loss", values["loss"]))
-            if checkpoints.keeps_best(ctx.hp.restore_best_weights, early, values.get("val_loss")):
-                writes.submit(best_writer(model, ctx.checkpoint_dir))
-            writes.submit(checkpoint_writer(model, opt, ctx, epoch + 1, early, rate))
-            if stop:
-                break
-    if ctx.hp.restore_best_weights and ctx.hp.patience is not None:
-        restore_best(model, ctx.checkpoint_dir)
-    return model, start
+class Snapshots:
+    """Model and optimizer state for the shared bookkeeping: checkpoints and best weights, copied and restored."""
+
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, ctx: JobContext) -> None:
+        self.model, self.opt, self.ctx = model, opt, ctx
+
+    def checkpoint(self, epoch: int, early: EarlyStopping, rate: LearningRate) -> Callable[[], None]:
+        return checkpoint_writer(self.model, self.opt, self.ctx, epoch, early, rate)
+
+    def best(self) -> Callable[[], None]:
+        return best_writer(self.model, self.ctx.checkpoint_dir)
+
+    def restore_checkpoint(self, early: EarlyStopping, rate: LearningRate) -> int:
+        return restore_checkpoint(self.model, self.opt, self.ctx, early, rate)
+
+    def restore_best(self) -> None:
+        restore_best(self.model, self.ctx.checkpoint_dir)
 
 
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -430,14 +358,3 @@ def evaluate_split(model: torch.nn.Module, split: Split, ctx: JobContext, criter
         out = model(xb).float()
         seen.add(out, yb, criterion(out, yb))
     return seen
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, X: np.ndarray, ctx: JobContext, device: torch.device) -> np.ndarray:
-    model.eval()
-    perm, outputs = torch_input_permutation(ctx.spec), []
-    size = ctx.hp.inference_batch_size
-    for start in range(0, len(X), size):
-        xb = to_input(torch.from_numpy(X[start : start + size]), perm, device)
-        outputs.append(model(xb).float().cpu().numpy())
-    return np.concatenate(outputs).astype(np.float64) if outputs else np.zeros((0, 1))

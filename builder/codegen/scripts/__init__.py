@@ -24,11 +24,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from builder.codegen.frameworks import NAMES
+from builder.codegen.frameworks import framework as framework_named
 from builder.codegen.scripts.heads import head
 from builder.spec.report import ResolvedSpec
 from builder.spec.validate import resolve
 
-FRAMEWORKS = ("keras", "torch")
+FRAMEWORKS = NAMES  # a train and a predict script for each
 TEMPLATES = Path(__file__).resolve().parent
 
 
@@ -74,8 +76,7 @@ def bundle_readme_template() -> str:
 
 
 def _script(role: str, spec: Any, framework: str) -> str:
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}, not {framework!r}")
+    framework_named(framework)  # ValueError naming the choices
     resolve(spec)  # scripts only for a spec that has a model.py (raises SpecValidationError)
     return _read(f"{role}_{framework}.py")
 

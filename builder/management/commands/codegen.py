@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from builder.codegen.frameworks import NAMES, framework
 from builder.management.commands._specfile import limits, read_spec
 from builder.spec import validate_spec
 
@@ -19,11 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("spec", help="Path to the spec JSON file ('-' for standard input).")
-        parser.add_argument("--framework", choices=["keras", "torch"], required=True)
+        parser.add_argument("--framework", choices=NAMES, required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from builder.codegen import generate_keras, generate_torch
-
         spec = read_spec(options["spec"])
         report = validate_spec(spec, limits=limits())
         if not report.ok:  # same messages as validate_architecture, rather than a traceback
@@ -32,6 +31,5 @@ class Command(BaseCommand):
                 where = ".".join(p for p in (error.layer_id, error.param) if p) or error.path or "spec"
                 self.stderr.write(f"  {where}: {error.message}")
             sys.exit(1)
-        generate = generate_keras if options["framework"] == "keras" else generate_torch
-        source = generate(spec)
+        source = framework(options["framework"]).generate(spec)
         self.stdout.write(source, ending="" if source.endswith("\n") else "\n")
