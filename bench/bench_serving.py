@@ -112,7 +112,7 @@ def set_up(folder: Path) -> tuple[Any, str]:
                                      status="succeeded", hyperparameters={})  # fmt: skip
     torch.manual_seed(0)
     model = load_module(generate_torch(SPEC), "bench_mlp").build_model()
-    from builder.datasets.preprocessing import transform_records
+    from builder.datasets.kinds import transform_records
 
     sample = transform_records(DOC, rows(8))
     for item in export_artifacts("torch", model, SPEC, DOC, job.artifacts_dir, sample):
@@ -226,7 +226,7 @@ def main() -> None:
         warm_local = statistics.median(timed(lambda: predict(job, one)) for _ in range(50))
 
         # The same session the endpoint uses, on the row already prepared.
-        from builder.datasets.preprocessing import transform_records
+        from builder.datasets.kinds import transform_records
 
         loaded = CACHE.get(job)
         x1 = transform_records(DOC, [one["row"]])

@@ -2,21 +2,20 @@
 
 Read in the web process from what the job left: the predictions its evaluation saved
 (workers/training/evaluation.py, `predictions.npz`), the dataset version's test split, and
-the stored upload for the original table rows or texts. No model is loaded. Images come
-back as small PNG data URLs drawn from the test split's own pixels.
+the stored upload. No model is loaded. What each example shows is the dataset kind's
+(DatasetKind.describe_examples): the original table row or text, or for images a small PNG
+data URL drawn from the test split's own pixels.
 """
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from builder.datasets.arrays import load_ids, load_split
+from builder.datasets.kinds import get_kind
 from builder.datasets.storage import data_root
 from workers.models import TrainingJob
 
@@ -52,42 +51,10 @@ def cell_examples(job: TrainingJob, true: int, predicted: int, limit: int = MAX_
     rows = np.flatnonzero((np.asarray(y) == true) & (pred == predicted))
     rows = rows[np.argsort(-confidence[rows], kind="stable")][:limit]
     ids = load_ids(job.dataset_dir, "test")
-    kind = job.dataset.kind
+    kind = get_kind(job.dataset.kind)
     examples = [{"index": int(i), "id": int(ids[i]), "confidence": float(confidence[i])} for i in rows]
-    if kind == "images":
-        from workers.training.thumbnails import to_image
-
-        X, _ = load_split(job.dataset_dir, "test", mmap=True)
-        for example in examples:
-            example["image"] = _data_url(to_image(np.asarray(X[example["index"]])))
-    else:
-        found = source_rows(job, {e["id"] for e in examples})
-        for example in examples:
-            example["row"] = found.get(example["id"])
+    source = data_root() / job.dataset.source if job.dataset.source else None
+    kind.describe_examples(examples, source, lambda: load_split(job.dataset_dir, "test", mmap=True)[0])
     count = int(((np.asarray(y) == true) & (pred == predicted)).sum())
-    return {"available": True, "reason": "", "true": names[true], "predicted": names[predicted], "kind": kind,
-            "count": count, "examples": examples}  # fmt: skip
-
-
-def source_rows(job: TrainingJob, wanted: set[int]) -> dict[int, dict[str, str]]:
-    """The upload's data rows with these numbers (0 = first row after the header), as {column: text}."""
-    path = data_root() / job.dataset.source if job.dataset.source else None
-    if not wanted or path is None or not path.is_file():
-        return {}
-    found: dict[int, dict[str, str]] = {}
-    last = max(wanted)
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        for number, cells in enumerate(reader):
-            if number in wanted:
-                found[number] = dict(zip(header, cells, strict=False))
-            if number >= last:
-                break
-    return found
-
-
-def _data_url(image: Any) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"available": True, "reason": "", "true": names[true], "predicted": names[predicted], "kind": kind.name,
+            "unit": kind.example_unit, "count": count, "examples": examples}  # fmt: skip

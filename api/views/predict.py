@@ -21,18 +21,24 @@ from api.errors import Conflict, PayloadTooLarge
 from api.parsers import JSONParser
 from api.serializers import PredictRequestSerializer, PredictResponseSerializer
 from api.views.common import COMMON_ERRORS, error
+from builder.datasets.kinds import all_kinds
 from serving.predict import InputProblems, NotServable
 
 # The API's bounded JSON parser: a body nested thousands deep is a 400, not a RecursionError.
 PARSERS = [JSONParser, MultiPartParser]
 
 
+def _body_shapes() -> str:
+    """'{"rows": [...]}, {"images": [...]} or {"texts": [...]}': one per registered kind."""
+    shapes = [f'{{"{kind.predict_fields.many}": [...]}}' for kind in all_kinds()]
+    return shapes[0] if len(shapes) == 1 else f"{', '.join(shapes[:-1])} or {shapes[-1]}"
+
+
 def predict_schema(summary: str, not_found: str) -> Callable[[Any], Any]:
     return extend_schema(
         summary=summary,
-        description="Tables: `rows` (or `row`), objects of column name -> value as in the uploaded CSV. Text: "
-        "`texts` (or `text`). Images: `images` (or `image`), base64 in JSON or files in a multipart body. "
-        "Each input is prepared with the dataset's preprocessing, as in training, and run on ONNX Runtime.",
+        description=" ".join(kind.predict_doc for kind in all_kinds())
+        + " Each input is prepared with the dataset's preprocessing, as in training, and run on ONNX Runtime.",
         request={"application/json": PredictRequestSerializer, "multipart/form-data": PredictRequestSerializer},
         responses={200: PredictResponseSerializer, 400: error("A bad input; the field names it."),
                    404: error(not_found), 409: error("The job has not succeeded, or has no model file."),
@@ -67,7 +73,7 @@ def predict_response(request: Request, call: Callable[[dict[str, Any], Any], dic
             "or fewer inputs per request."
         ) from None
     if not isinstance(body, dict):
-        raise exceptions.ValidationError('Send a JSON object: {"rows": [...]}, {"texts": [...]} or {"images": [...]}.')
+        raise exceptions.ValidationError(f"Send a JSON object: {_body_shapes()}.")
     data = {key: body[key] for key in body if not files or key not in files}
     try:
         return Response(call(data, files))

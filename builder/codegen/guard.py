@@ -50,12 +50,14 @@ MODEL_POLICY = Policy(
     | {"get_config", "build"},
 )
 
-# train.py, predict.py and dataio.py (builder.codegen.scripts): the standard library they
-# need, the frameworks, and the bundle's own modules next to them.
+# train.py, predict.py and dataio.py (builder.codegen.scripts), and each dataset kind's
+# kindio.py: the standard library they need, the frameworks, and the bundle's own modules
+# next to them (a kind adds the modules its kindio.py imports: DatasetKind.bundle_imports).
 SCRIPT_POLICY = Policy(
     modules=MODEL_POLICY.modules
     | {"argparse", "collections.abc", "csv", "json", "sys", "pathlib", "typing", "numpy"}
-    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "csvsafe", "heads", "dataio", "schedules", "math"},
+    | {"torch.utils.data", "safetensors.torch", "model", "preprocessing", "csvsafe", "heads", "dataio", "schedules", "math"}
+    | {"kindio"},  # the dataset kind's reader (builder.datasets.kinds: DatasetKind.bundle_modules)
     calls=None,
     builtins=frozenset({"super", "print", "range", "len", "float", "int", "str", "list", "dict", "zip", "enumerate"})
     | {"min", "max", "sum", "round", "sorted", "tuple", "isinstance", "map", "format", "SystemExit", "ValueError"},

@@ -331,12 +331,3 @@ def read_csv_rows(path: Any) -> list[dict[str, str]]:
     """A CSV file's rows as {column: text}; utf-8-sig: spreadsheets often start one with a byte-order mark."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
-
-
-def transform_records(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndarray:
-    """Raw inputs -> the model's input batch (being replaced by builder.datasets.kinds.transform_records)."""
-    check_format(doc)
-    by_kind = {"tabular": transform_rows, "text": transform_texts, "images": transform_images}
-    if doc["kind"] not in by_kind:
-        raise InputError(f"unknown dataset kind {doc['kind']!r}")
-    return by_kind[doc["kind"]](doc, records)

@@ -20,11 +20,6 @@ def incoming_dir() -> Path:
     return folder
 
 
-def source_name(kind: str) -> str:
-    # Our own name, never the uploader's: nothing is ever served by a name a user chose.
-    return "upload.zip" if kind == "images" else "upload.csv"
-
-
 def remove_dataset_files(dataset: Any) -> None:
     if dataset.pk is not None:
         shutil.rmtree(dataset.data_dir, ignore_errors=True)

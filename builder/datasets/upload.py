@@ -24,12 +24,11 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.db import transaction
 from django.http.multipartparser import MultiPartParserError
 
-from builder.datasets.archive import list_members, open_archive
-from builder.datasets.csvsource import describe_binary, read_header, show_columns, show_name
-from builder.datasets.errors import DatasetError, OptionsError
+from builder.datasets.errors import OptionsError
+from builder.datasets.kinds import get_kind
 from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.options import validate_options
-from builder.datasets.storage import data_root, incoming_dir, remove_dataset_files, source_name
+from builder.datasets.storage import data_root, incoming_dir, remove_dataset_files
 from builder.usage import over_quota_message
 
 INGEST_QUEUE = "default"
@@ -176,46 +175,7 @@ def check_upload_content(kind: str, path: Path, options: dict[str, Any], limits:
     """The checks that are quick enough to answer within the request; the rest happen at ingestion."""
     if path.stat().st_size == 0:
         raise OptionsError({"file": "The file is empty."})
-    with open(path, "rb") as handle:
-        head = handle.read(64)
-    if kind == "images":
-        if not head.startswith(b"PK\x03\x04"):
-            what = describe_binary(head) or ("an empty zip archive" if head.startswith(b"PK\x05\x06") else "text")
-            raise OptionsError(
-                {
-                    "file": f"This file looks like {what}, not a zip archive. Zip one folder per class and upload the .zip."
-                }
-            )
-        try:
-            with open_archive(path) as archive:
-                list_members(archive, limits)
-        except DatasetError as exc:
-            raise OptionsError({"file": str(exc)}) from None
-        return
-    try:
-        header = read_header(path, limits)
-    except DatasetError as exc:
-        raise OptionsError({"file": str(exc)}) from None
-    listing = show_columns(header)
-    if kind == "tabular":
-        target = options.get("target_column")
-        if target is not None and target not in header:
-            raise OptionsError({"target_column": f"There is no column {show_name(target)}. The columns are: {listing}."})
-        unknown = [c for c in options.get("column_types", {}) if c not in header]
-        if unknown:
-            raise OptionsError(
-                {"column_types": f"There is no column {show_name(unknown[0])}. The columns are: {listing}."}
-            )
-        if (target or header[-1]) in options.get("column_types", {}):
-            raise OptionsError({"column_types": "The target column's type comes from the task; leave it out here."})
-    else:
-        errors = {
-            key: f"There is no column {show_name(options[key])}. The columns are: {listing}."
-            for key in ("text_column", "label_column")
-            if options[key] not in header
-        }
-        if errors:
-            raise OptionsError(errors)
+    get_kind(kind).check_upload(path, options, limits)
 
 
 def _check_name(name: Any) -> str:
@@ -295,7 +255,8 @@ def create_dataset_from_upload(
                 size_bytes=staged.size,
                 options=options,
             )
-            destination = dataset.data_dir / "source" / source_name(kind)
+            # Our own name, never the uploader's: nothing is ever served by a name a user chose.
+            destination = dataset.data_dir / "source" / get_kind(kind).source_name
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(staged.path, destination)
             dataset.source = str(destination.relative_to(data_root()))

@@ -12,6 +12,7 @@ import runpy
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,12 @@ from builder.codegen import generate_dataio_module, generate_predict_script, gen
 from builder.codegen.guard import SCRIPT_POLICY, check_source
 from builder.codegen.scripts import FRAMEWORKS, TEMPLATES, generate_heads_module, generate_schedules_module
 from builder.datasets import csvsafe, preprocessing
+from builder.datasets.kinds import all_kinds, get_kind
 from builder.spec import SpecValidationError, presets
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLE_MODULES = ("model", "preprocessing", "csvsafe", "heads", "dataio", "schedules")  # imported by the scripts from their own folder
+# Imported by the scripts from their own folder.
+BUNDLE_MODULES = ("model", "preprocessing", "csvsafe", "heads", "dataio", "kindio", "schedules")
 
 
 def scripts(framework: str) -> dict[str, str]:
@@ -33,6 +36,7 @@ def scripts(framework: str) -> dict[str, str]:
         "train.py": generate_train_script(spec, framework),
         "predict.py": generate_predict_script(spec, framework),
         "dataio.py": generate_dataio_module(),
+        "kindio.py": get_kind("tabular").bundle_modules()["kindio.py"],
         "heads.py": generate_heads_module(),
         "schedules.py": generate_schedules_module(),
     }
@@ -66,6 +70,16 @@ def test_scripts_pass_the_guard(framework: str) -> None:
             check_source(text, SCRIPT_POLICY)
         except ValueError as exc:
             pytest.fail(f"{framework} {name}: {exc}")
+
+
+def test_every_kinds_bundle_modules_pass_the_guard() -> None:
+    for kind in all_kinds():
+        policy = replace(SCRIPT_POLICY, modules=SCRIPT_POLICY.modules | kind.bundle_imports)
+        for name, text in kind.bundle_modules().items():
+            try:
+                check_source(text, policy)
+            except ValueError as exc:
+                pytest.fail(f"{kind.name} {name}: {exc}")
 
 
 def test_scripts_are_ruff_clean(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from builder.datasets import preprocessing
-from builder.datasets.preprocessing import InputError, transform_records
+from builder.datasets.kinds import transform_records
+from builder.datasets.preprocessing import InputError
 from tests.datasets.factories import png_bytes
 
 TABLE_DOC = {

@@ -11,10 +11,10 @@ import pytest
 
 from builder.datasets.arrays import load_ids, load_split
 from builder.datasets.errors import DatasetError
+from builder.datasets.kinds import transform_records
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
 from builder.datasets.options import validate_options
-from builder.datasets.preprocessing import transform_records
 from tests.datasets.factories import csv_bytes, iris_like, write
 
 

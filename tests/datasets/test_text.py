@@ -10,10 +10,10 @@ import pytest
 
 from builder.datasets.arrays import load_ids, load_split
 from builder.datasets.errors import DatasetError
+from builder.datasets.kinds import transform_records
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
 from builder.datasets.options import validate_options
-from builder.datasets.preprocessing import transform_records
 from builder.demo import reviews_csv
 from tests.datasets.factories import csv_bytes, write
 

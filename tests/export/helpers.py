@@ -22,7 +22,7 @@ from PIL import Image
 
 from builder.codegen import generate_keras, generate_torch
 from builder.codegen.guard import load_module
-from builder.datasets.preprocessing import transform_records
+from builder.datasets.kinds import transform_records
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

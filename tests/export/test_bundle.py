@@ -27,6 +27,8 @@ from builder.codegen import (
 from builder.codegen.guard import check_source
 from builder.codegen.scripts import TEMPLATES, heads
 from builder.datasets import csvsafe, preprocessing
+from builder.datasets.kinds import get_kind
+from tests.datasets.factories import png_bytes
 from tests.export.helpers import tabular_case
 from workers.training import bundle
 from workers.training.export import ExportError, _compare, export_artifacts, library_versions
@@ -54,6 +56,7 @@ def test_scripts_are_fixed_files_whatever_the_data_says(framework: str, tmp_path
     assert files["preprocessing.py"] == Path(preprocessing.__file__).read_bytes()
     assert files["csvsafe.py"] == Path(csvsafe.__file__).read_bytes()  # the one CSV-cell rule, shipped
     assert files["heads.py"] == Path(heads.__file__).read_bytes()  # the one reading of the output, shipped
+    assert files["kindio.py"] == get_kind(doc["kind"]).bundle_modules()["kindio.py"].encode()  # the kind's reader
     assert files["model.py"] == source.encode()
     check_source(source)  # the model passes the same guard as in training
     for name, content in files.items():
@@ -100,16 +103,64 @@ def test_unknown_framework_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@pytest.fixture
-def dataio(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py and csvsafe.py)."""
+def bundle_dataio(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str) -> Any:
+    """The bundle's dataio.py, imported as predict.py imports it (next to preprocessing.py,
+    csvsafe.py, heads.py and the kind's kindio.py)."""
     monkeypatch.setitem(sys.modules, "preprocessing", preprocessing)
     monkeypatch.setitem(sys.modules, "csvsafe", csvsafe)
     monkeypatch.setitem(sys.modules, "heads", heads)
-    spec = importlib.util.spec_from_file_location("bundle_dataio", TEMPLATES / "dataio.py")
+    (tmp_path / "kindio.py").write_text(get_kind(kind).bundle_modules()["kindio.py"], encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "kindio", load(tmp_path / "kindio.py", "kindio"))
+    return load(TEMPLATES / "dataio.py", "bundle_dataio")
+
+
+def load(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def dataio(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    return bundle_dataio(monkeypatch, tmp_path / "bundle", "tabular")
+
+
+@pytest.fixture(autouse=True)
+def _bundle_folder(tmp_path: Path) -> None:
+    (tmp_path / "bundle").mkdir()
+
+
+def test_each_kind_reads_its_files_as_the_upload_laid_them_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    table = tmp_path / "rows.csv"
+    table.write_text("x,colour,label\n1.5,red,a\n2,,b\n3,blue,\n", encoding="utf-8")
+    tabular = bundle_dataio(monkeypatch, tmp_path / "bundle", "tabular")
+    doc = {"kind": "tabular", "target_column": "label", "class_names": ["a", "b"]}
+    ids, records = tabular.read_inputs(doc, [table])
+    assert ids == ["rows.csv:1", "rows.csv:2", "rows.csv:3"] and records[1] == {"x": "2", "colour": "", "label": "b"}
+    rows, raw, target = sys.modules["kindio"].read_labelled(doc, table)
+    assert (len(rows), raw, target) == (2, ["a", "b"], "label")  # the row without a label is left out
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("one text\nanother\n", encoding="utf-8")
+    text = bundle_dataio(monkeypatch, tmp_path / "bundle", "text")
+    doc = {"kind": "text", "text": {"column": "body", "label_column": "label"}}
+    assert text.read_inputs(doc, [texts]) == (["texts.txt:1", "texts.txt:2"], ["one text", "another"])
+    with pytest.raises(SystemExit, match="no column 'body'"):
+        text.read_inputs(doc, [table])
+
+    folder = tmp_path / "images"
+    for name in ("cats", "dogs"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "1.png").write_bytes(png_bytes((4, 4)))
+    (folder / "notes.txt").write_text("not an image")
+    images = bundle_dataio(monkeypatch, tmp_path / "bundle", "images")
+    doc = {"kind": "images", "class_names": ["cats", "dogs"]}
+    ids, records = images.read_inputs(doc, [folder])
+    assert ids == [str(folder / "cats" / "1.png"), str(folder / "dogs" / "1.png")]
+    assert sys.modules["kindio"].read_labelled(doc, folder)[1:] == (["cats", "dogs"], "class folder")
+    with pytest.raises(SystemExit, match="no inputs found"):
+        images.read_inputs(doc, [tmp_path / "bundle"])
 
 
 def test_predictions_csv_for_classes_and_values(dataio: Any, tmp_path: Path) -> None:
@@ -123,5 +174,3 @@ def test_predictions_csv_for_classes_and_values(dataio: Any, tmp_path: Path) -> 
 
     dataio.report({"task": "regression"}, "linear", ["r1"], np.array([[-3.25]]), tmp_path / "r.csv")
     assert list(csv.reader((tmp_path / "r.csv").open())) == [["input", "prediction"], ["r1", "-3.25"]]
-
-

@@ -17,7 +17,7 @@ from django.conf import settings
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from builder.datasets.preprocessing import transform_records
+from builder.datasets.kinds import transform_records
 from builder.datasets.storage import data_root
 from builder.models import Dataset
 from workers.models import Artifact, TrainingJob

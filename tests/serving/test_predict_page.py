@@ -80,7 +80,7 @@ def test_a_text_form_starts_with_the_first_test_text(alice, alice_client):
 
 @pytest.mark.parametrize("limit", [256 * 1024, 10])
 def test_an_image_form_offers_the_first_test_image_unless_it_is_large(alice, alice_client, monkeypatch, limit):
-    monkeypatch.setattr("serving.examples.MAX_EXAMPLE_IMAGE_BYTES", limit)
+    monkeypatch.setattr("builder.datasets.kinds.images.MAX_EXAMPLE_IMAGE_BYTES", limit)
     picture = png((4, 4), "L")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -14,6 +14,7 @@ import pytest
 
 from builder.codegen.scripts import generate_dataio_module, generate_heads_module
 from builder.datasets import csvsafe, preprocessing
+from builder.datasets.kinds import get_kind
 from workers.training.predictions import write_test_predictions
 
 OUTPUTS = np.array([[-1.5], [0.0], [0.25]], dtype=np.float32)
@@ -41,8 +42,9 @@ def test_bundle_predict_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         (tmp_path / Path(module.__file__).name).write_text(Path(module.__file__).read_text(encoding="utf-8"))
     (tmp_path / "heads.py").write_text(generate_heads_module())
     (tmp_path / "dataio.py").write_text(generate_dataio_module())
+    (tmp_path / "kindio.py").write_text(get_kind("tabular").bundle_modules()["kindio.py"])
     monkeypatch.syspath_prepend(str(tmp_path))
-    names = ("dataio", "preprocessing", "csvsafe", "heads")
+    names = ("dataio", "preprocessing", "csvsafe", "heads", "kindio")
     saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
     try:
         dataio = importlib.import_module("dataio")

@@ -1,13 +1,14 @@
 """The downloadable code bundle: model.py + weights + scripts that run without Layerloom.
 
-The scripts come from builder.codegen.scripts (fixed files, so no user text ever becomes
-code): every model- or dataset-specific value is read at run time from JSON files written
-here (preprocessing.json, bundle.json, training.json). Pure Python: nothing here imports
-TensorFlow or torch; export.py hands over the weights file it wrote.
+The scripts come from builder.codegen.scripts and the dataset kind's bundle_modules (fixed
+files, so no user text ever becomes code): every model- or dataset-specific value is read at
+run time from JSON files written here (preprocessing.json, bundle.json, training.json). Pure
+Python: nothing here imports TensorFlow or torch; export.py hands over the weights file it wrote.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import platform
 import string
@@ -27,6 +28,7 @@ from builder.codegen.scripts import (
 )
 from builder.datasets import csvsafe as csvsafe_module
 from builder.datasets import preprocessing as preprocessing_module
+from builder.datasets.kinds import DatasetKind, kind_of
 from builder.spec.validate import resolve
 
 FOLDER = "code_bundle"  # the one folder the zip unpacks into
@@ -41,18 +43,13 @@ TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "
 # A fixed timestamp makes the zip depend only on its contents (same weights, same bytes).
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
-_EXAMPLES = {
-    "tabular": ("python predict.py rows.csv", "python train.py data.csv --validation more.csv --epochs 10"),
-    "text": ("python predict.py texts.csv      # or a .txt file, one text per line", "python train.py data.csv"),
-    "images": ("python predict.py photo.jpg more_photos/", "python train.py images/   # images/<class>/*.png"),
-}
 
-
-def requirements_text(framework: str, versions: Mapping[str, Any]) -> str:
+def requirements_text(framework: str, versions: Mapping[str, Any], extra: tuple[str, ...] = ()) -> str:
+    """The framework's packages and the dataset kind's (``extra``), each pinned to the version used."""
     packages = versions["packages"]
     lines = []
-    for dist in REQUIREMENTS[framework]:
-        version = packages.get(dist)
+    for dist in (*REQUIREMENTS[framework], *(d for d in extra if d not in REQUIREMENTS[framework])):
+        version = packages.get(dist) or _installed(dist)
         if version is None:
             continue
         # "2.13.0+cpu" is a local build tag pip cannot find on PyPI; the release is the same.
@@ -60,8 +57,8 @@ def requirements_text(framework: str, versions: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_text(framework: str, kind: str, versions: Mapping[str, Any]) -> str:
-    predict, train = _EXAMPLES.get(kind, _EXAMPLES["tabular"])
+def readme_text(framework: str, kind: DatasetKind, versions: Mapping[str, Any]) -> str:
+    predict, train = kind.bundle_commands
     note = ""
     if framework == "torch" and "+cpu" in versions["packages"].get("torch", ""):
         release = versions["packages"]["torch"].split("+")[0]
@@ -93,6 +90,7 @@ def bundle_files(
     if framework not in WEIGHTS:
         raise ValueError(f"framework must be keras or torch, not {framework!r}")
     settings = {k: hyperparameters[k] for k in TRAINING_KEYS if hyperparameters and k in hyperparameters}
+    kind = kind_of(preprocessing)
     bundle_info = {
         "format": 1,
         "framework": framework,
@@ -113,10 +111,18 @@ def bundle_files(
         "bundle.json": _json(bundle_info),
         "training.json": _json(settings),
         "versions.json": _json(versions),
-        "requirements.txt": requirements_text(framework, versions),
-        "README.md": readme_text(framework, str(preprocessing.get("kind", "tabular")), versions),
+        "requirements.txt": requirements_text(framework, versions, kind.bundle_requirements),
+        "README.md": readme_text(framework, kind, versions),
+        **kind.bundle_modules(),  # kindio.py: how the kind's files are read (dataio.py calls it)
     }
     return {name: text.encode("utf-8") for name, text in texts.items()}
+
+
+def _installed(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def write_bundle(path: Path, files: Mapping[str, bytes], weights: Path, weights_name: str) -> Path:

@@ -1,8 +1,9 @@
 """Raw inputs in, predictions out: the file handling shared by predict.py and train.py.
 
 Needs only numpy, Pillow and the standard library (through preprocessing.py and csvsafe.py,
-the same modules Layerloom uses to build the training arrays and to write safe CSV). Everything model-specific is read
-from preprocessing.json and bundle.json, next to this file.
+the same modules Layerloom uses to build the training arrays and to write safe CSV, and
+kindio.py, the dataset kind's file reading). Everything model-specific is read from
+preprocessing.json and bundle.json, next to this file.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import kindio
 import numpy as np
 import preprocessing
 from csvsafe import safe_cell
 from heads import class_probabilities
 
 HERE = Path(__file__).resolve().parent
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 LR_SCHEDULES = ("none", "reduce_on_plateau", "cosine")  # schedules.SCHEDULES
 
 
@@ -33,60 +34,27 @@ def load_json(path: Path | str) -> dict[str, Any]:
 
 
 # --- reading raw inputs ------------------------------------------------------------------
-
-
-def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    # utf-8-sig: spreadsheets often start a CSV with a byte-order mark.
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
-
-
-def image_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    return [path]
+# How a file becomes raw records is the dataset kind's: kindio.py, shipped with this file,
+# is the kind's reader (read_inputs, read_labelled, transform).
 
 
 def read_inputs(doc: dict[str, Any], paths: Sequence[Path]) -> tuple[list[str], list[Any]]:
-    """(an id per input, the raw records preprocessing.transform_records takes).
-
-    Tables: CSV files with the training columns (extra columns, such as the target, are
-    ignored). Text: CSV files with the training text column, or plain files with one text
-    per line. Images: image files, or folders searched for them.
-    """
+    """(an id per input, the raw records kindio.transform takes), from every path given."""
     ids: list[str] = []
     records: list[Any] = []
     for path in paths:
-        if doc["kind"] == "tabular":
-            rows = read_csv_rows(path)
-            ids += [f"{path.name}:{n}" for n in range(1, len(rows) + 1)]
-            records += rows
-        elif doc["kind"] == "text":
-            texts = read_texts(doc, path)
-            ids += [f"{path.name}:{n}" for n in range(1, len(texts) + 1)]
-            records += texts
-        else:
-            for file in image_files(path):
-                ids.append(str(file))
-                records.append(file.read_bytes())
+        more_ids, more = kindio.read_inputs(doc, path)
+        ids += more_ids
+        records += more
     if not records:
         raise SystemExit("no inputs found in " + ", ".join(str(p) for p in paths))
     return ids, records
 
 
-def read_texts(doc: dict[str, Any], path: Path) -> list[str]:
-    column = doc["text"]["column"]
-    if path.suffix.lower() == ".csv":
-        rows = read_csv_rows(path)
-        if rows and column not in rows[0]:
-            raise SystemExit(f"{path}: no column {column!r}; the texts go in that column")
-        return [row[column] for row in rows]
-    return path.read_text(encoding="utf-8").splitlines()
-
-
 def transform(doc: dict[str, Any], records: list[Any]) -> np.ndarray:
     try:
-        return preprocessing.transform_records(doc, records)
+        preprocessing.check_format(doc)
+        return kindio.transform(doc, records)
     except preprocessing.InputError as exc:
         raise SystemExit(f"cannot use this input: {exc}") from None
 
@@ -95,27 +63,9 @@ def transform(doc: dict[str, Any], records: list[Any]) -> np.ndarray:
 
 
 def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets (as the model learns them) from data laid out like the upload.
-
-    Tables: a CSV with the target column. Text: a CSV with the text and label columns.
-    Images: a folder with one sub-folder per class, named after the class.
-    """
+    """Inputs and targets (as the model learns them) from data laid out like the upload."""
     classes = {name: i for i, name in enumerate(doc.get("class_names") or [])}
-    if doc["kind"] == "images":
-        records, labels = [], []
-        for index, name in enumerate(doc["class_names"]):
-            for file in image_files(path / name) if (path / name).is_dir() else []:
-                records.append(file.read_bytes())
-                labels.append(index)
-        if not records:
-            raise SystemExit(f"{path}: no images in class folders named {', '.join(list(classes)[:5])}, ...")
-        return transform(doc, records), np.asarray(labels, dtype=np.int64)
-    rows = read_csv_rows(path)
-    target = doc["text"]["label_column"] if doc["kind"] == "text" else doc["target_column"]
-    rows = [row for row in rows if not preprocessing.is_missing(row.get(target))]
-    if not rows:
-        raise SystemExit(f"{path}: no rows with a value in the column {target!r}")
-    raw = [row[target] for row in rows]
+    records, raw, target = kindio.read_labelled(doc, path)
     if doc.get("task") == "regression":
         # Standardised as in training (preprocessing.json's target_scaling); predict.py undoes it.
         y = preprocessing.scale_target(doc, np.asarray([preprocessing.parse_number(v, target) for v in raw]))
@@ -124,7 +74,6 @@ def read_labelled(doc: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarr
         if unknown:
             raise SystemExit(f"{path}: {target!r} has values the model has no class for: {unknown[:5]}")
         y = np.asarray([classes[v] for v in raw], dtype=np.int64)
-    records = [row[doc["text"]["column"]] for row in rows] if doc["kind"] == "text" else rows
     return transform(doc, records), y
 
 
@@ -162,9 +111,7 @@ def report(doc: dict[str, Any], head: str, ids: list[str], outputs: np.ndarray, 
             handle.close()
 
 
-def train_arguments(
-    description: str | None, settings: dict, optimizers: list[str], output: str
-) -> argparse.Namespace:
+def train_arguments(description: str | None, settings: dict, optimizers: list[str], output: str) -> argparse.Namespace:
     """train.py's command line, the same in both frameworks; defaults are the job's settings."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", type=Path)

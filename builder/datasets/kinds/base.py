@@ -69,6 +69,11 @@ class PresetFacts:
     profile: dict[str, Any] = field(default_factory=dict)
 
 
+def whole_number(value: Any) -> bool:
+    """An int that is not a bool (JSON's true would pass isinstance(value, int))."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def bundle_source(name: str) -> str:
     """The text of a file in kinds/bundle/ (a kind's kindio.py: shipped in the code bundle, never imported)."""
     return (Path(__file__).resolve().parent / "bundle" / name).read_text(encoding="utf-8")
@@ -202,6 +207,8 @@ class DatasetKind(ABC):
 
     # --- prediction ------------------------------------------------------------------------
     predict_fields: ClassVar[PredictFields]
+    # One sentence for the API's predict documentation: the fields and what each input is.
+    predict_doc: ClassVar[str]
     # True when inputs may come as files of a multipart body (under predict_fields' names).
     accepts_files: ClassVar[bool] = False
     # The predict page: the input card's heading, its partial, and the widget its script drives:
@@ -233,6 +240,11 @@ class DatasetKind(ABC):
     # Distributions kindio.py needs beyond numpy and Pillow (requirements.txt pins the installed
     # version), e.g. ("soundfile", "scipy").
     bundle_requirements: ClassVar[tuple[str, ...]] = ()
+    # Modules the kind's bundle files import beyond what the bundle's scripts may (the guard's
+    # SCRIPT_POLICY: numpy, the standard library they use, preprocessing, csvsafe), e.g.
+    # frozenset({"soundfile", "scipy.signal", "audio_features"}); a test runs every kind's
+    # bundle files through the guard with these added.
+    bundle_imports: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def bundle_modules(self) -> dict[str, str]:

@@ -28,6 +28,7 @@ from builder.datasets.kinds.base import (
     SampleMedia,
     bundle_source,
     input_name,
+    whole_number,
 )
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult
@@ -38,10 +39,6 @@ MAX_EXAMPLE_IMAGE_BYTES = 256 * 1024
 # Thumbnails are written by ingestion under our own names: "<class index>-<n>.png".
 THUMB_NAME = re.compile(r"\d{1,4}-\d{1,4}\.png")
 THUMB_SIDE = 64
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class ImagesKind(DatasetKind):
@@ -61,6 +58,7 @@ class ImagesKind(DatasetKind):
     input_is_image = True
     predict_fields = PredictFields("images", "image", "image")
     accepts_files = True
+    predict_doc = "Images: `images` (or `image`), base64 in JSON or files in a multipart body."
     predict_title = "An image"
     predict_template = "serving/kinds/image_input.html"
     predict_widget = "file"
@@ -70,7 +68,7 @@ class ImagesKind(DatasetKind):
         errors: dict[str, str] = {}
         size = options["image_size"]
         if size is not None:
-            if not isinstance(size, list | tuple) or len(size) != 2 or not all(_is_int(v) for v in size):
+            if not isinstance(size, list | tuple) or len(size) != 2 or not all(whole_number(v) for v in size):
                 errors["image_size"] = "Give [height, width] in pixels, e.g. [64, 64]."
             elif not all(4 <= v <= MAX_IMAGE_SIDE for v in size):
                 errors["image_size"] = f"Height and width must be between 4 and {MAX_IMAGE_SIDE} pixels."

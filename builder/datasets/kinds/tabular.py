@@ -58,6 +58,7 @@ class TabularKind(DatasetKind):
     samples_label = "Rows"
     sample_template = "builder/kinds/tabular_samples.html"
     predict_fields = PredictFields("rows", "row", "row")
+    predict_doc = "Tables: `rows` (or `row`), objects of column name -> value as in the uploaded CSV."
     predict_title = "One row"
     predict_template = "serving/kinds/table_input.html"
     predict_widget = "table"

@@ -19,6 +19,7 @@ from builder.datasets.kinds.base import (
     PredictFields,
     bundle_source,
     input_name,
+    whole_number,
 )
 from builder.datasets.kinds.tabular import column_name_problem
 from builder.datasets.limits import Limits
@@ -26,10 +27,6 @@ from builder.datasets.result import IngestResult
 from builder.datasets.text import ingest_text
 
 MAX_SEQUENCE_LENGTH = 4096
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class TextKind(DatasetKind):
@@ -49,6 +46,7 @@ class TextKind(DatasetKind):
     samples_label = "Rows"
     sample_template = "builder/kinds/text_samples.html"
     predict_fields = PredictFields("texts", "text", "text")
+    predict_doc = "Text: `texts` (or `text`)."
     predict_title = "A text"
     predict_template = "serving/kinds/text_input.html"
     predict_widget = "text"
@@ -64,10 +62,10 @@ class TextKind(DatasetKind):
                 errors[key] = msg
         if options["text_column"] == options["label_column"] and "text_column" not in errors:
             errors["label_column"] = "The label column must differ from the text column."
-        if not _is_int(options["vocab_size"]) or not 10 <= options["vocab_size"] <= 1_000_000:
+        if not whole_number(options["vocab_size"]) or not 10 <= options["vocab_size"] <= 1_000_000:
             errors["vocab_size"] = "The vocabulary size must be a whole number from 10 to 1,000,000."
         length = options["sequence_length"]
-        if length is not None and (not _is_int(length) or not 1 <= length <= MAX_SEQUENCE_LENGTH):
+        if length is not None and (not whole_number(length) or not 1 <= length <= MAX_SEQUENCE_LENGTH):
             errors["sequence_length"] = f"The sequence length must be a whole number from 1 to {MAX_SEQUENCE_LENGTH}."
         return errors
 
