@@ -17,6 +17,7 @@ from api.schema_fields import (
     StrictCharField,
 )
 from builder.codegen.frameworks import DEFAULT as DEFAULT_FRAMEWORK
+from builder.datasets.kinds import all_kinds, kind_choices
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
@@ -202,9 +203,9 @@ class DatasetDeleteQuerySerializer(serializers.Serializer):
 class DatasetUploadSerializer(serializers.Serializer):
     """multipart/form-data: the file streams to disk while its sha256 is computed."""
 
-    file = serializers.FileField(help_text="CSV for tabular or text data; a zip of class folders for images.")
+    file = serializers.FileField(help_text=" ".join(f"{k.name}: {k.description}" for k in all_kinds()))
     name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
-    kind = serializers.ChoiceField(choices=Dataset.Kind.choices)
+    kind = serializers.ChoiceField(choices=kind_choices())
     options = OptionsField(
         required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
     )
@@ -317,6 +318,7 @@ class ExamplesSerializer(serializers.Serializer):
     true = serializers.CharField(required=False)
     predicted = serializers.CharField(required=False)
     kind = serializers.CharField(required=False)
+    unit = serializers.CharField(required=False, help_text='What one example is called: "row", "file".')
     count = serializers.IntegerField(help_text="Test examples in this cell (examples lists at most `limit`).")
     examples = ExampleSerializer(many=True)
 

@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("upload", "Upload a dataset file, with a progress bar.")
     p.add_argument("file")
-    p.add_argument("--kind", required=True, choices=["tabular", "images", "text"])
+    p.add_argument("--kind", required=True, help="The kind of data: tabular, images, text, ... (the server checks it).")
     p.add_argument("--name")
     p.add_argument("--options", help="Ingestion options as a JSON object.")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="One ingestion option (repeatable).")

@@ -25,6 +25,7 @@ from api.serializers import (
 )
 from api.throttles import UploadThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
+from builder.datasets.kinds import kind_names
 from builder.models import Dataset
 
 NOT_FOUND = {404: error("No such dataset among yours.")}
@@ -62,7 +63,7 @@ class DatasetViewSet(
     throttle_classes = [UserThrottle, UploadThrottle]
     filters = [
         Filter("status", "status", "choice", tuple(Dataset.Status.values)),
-        Filter("kind", "kind", "choice", tuple(Dataset.Kind.values)),
+        Filter("kind", "kind", "choice", kind_names()),
         Filter("name", "name"),
     ]
     ordering_fields = ["name", "created", "size_bytes"]
