@@ -36,7 +36,7 @@ class SignInLimitMixin:
         if not (username and self.cleaned_data.get("password")) or self.request is None:
             return super().clean()  # type: ignore[misc]
         try:
-            locked = signin_limits.lockout(self.request, username)
+            locked = signin_limits.reserve_attempt(self.request, username)
             if locked is not None:
                 raise ValidationError(locked.message, code="locked_out")
             try:
@@ -44,6 +44,8 @@ class SignInLimitMixin:
             except ValidationError as exc:
                 if exc.code == "invalid_login":
                     signin_limits.record_failure(self.request, username)
+                else:  # the password was right (an inactive account, say): not a guess
+                    signin_limits.record_success(self.request, username)
                 raise
             signin_limits.record_success(self.request, username)
         except signin_limits.SignInUnavailable as exc:

@@ -1,10 +1,13 @@
 """Failed sign-ins counted per account and per client address, in the shared cache.
 
 Every place that checks a password (the token endpoint, the login form, the admin login)
-goes through check_password_allowed() first and reports the outcome after, so a password
-guesser meets the same limits whichever door they use and whichever web process answers.
-While an account or address is locked out even the right password is refused, with a
-message saying when to try again. When the cache that holds the counts cannot be reached,
+calls reserve_attempt() first and reports the outcome after, so a password guesser meets
+the same limits whichever door they use and whichever web process answers. The attempt is
+counted as a failure before the password is checked (one atomic increment per account and
+per address), and a right password gives it back: a burst of parallel guesses never gets
+more passwords checked than the limit allows, however many arrive at once. While an account
+or address is locked out even the right password is refused, with a message saying when to
+try again. When the cache that holds the counts cannot be reached,
 sign-in is refused (SignInUnavailable) rather than checked uncounted: a password guesser
 must never get unlimited tries because Redis is down.
 """
@@ -88,18 +91,47 @@ def lockout(request: HttpRequest, username: str) -> Lockout | None:
     return None
 
 
+def _lock(key: str, window: int) -> None:
+    cache.set(f"{key}:locked", time.time() + window, timeout=window)
+
+
+def reserve_attempt(request: HttpRequest, username: str) -> Lockout | None:
+    """Count this attempt as a failure before its password is checked; the lockout that
+    refuses it, or None when the password may be checked (then record_failure or
+    record_success says how it went)."""
+    locked = lockout(request, username)
+    if locked is not None:
+        return locked
+    window: int = settings.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS
+    limits = _limits()
+    refused = None
+    with _counts():
+        for what, key in _keys(request, username).items():
+            # Attempts past the limit were reserved by others still being checked: refused.
+            if increment(key, timeout=window) > limits[what]:
+                _lock(key, window)
+                refused = refused or Lockout(what, window)
+    return refused
+
+
 def record_failure(request: HttpRequest, username: str) -> None:
-    """Count a wrong password; reaching a limit locks that account or address out."""
+    """A wrong password (its attempt is already counted): reaching a limit locks that account or address out."""
     window: int = settings.LAYERLOOM_SIGNIN_LOCKOUT_SECONDS
     limits = _limits()
     with _counts():
         for what, key in _keys(request, username).items():
-            if increment(key, timeout=window) >= limits[what]:
-                cache.set(f"{key}:locked", time.time() + window, timeout=window)
-                cache.delete(key)
+            # The count stays until its window ends (before the lockout does): deleting it here
+            # would let an attempt that passed the lockout check a moment ago start a new count.
+            if (cache.get(key) or 0) >= limits[what]:
+                _lock(key, window)
 
 
 def record_success(request: HttpRequest, username: str) -> None:
-    """A right password clears the account's count (the address keeps its own)."""
+    """A right password clears the account's count and gives the address its attempt back."""
+    keys = _keys(request, username)
     with _counts():
-        cache.delete(_keys(request, username)["account"])
+        cache.delete(keys["account"])
+        try:
+            cache.decr(keys["address"])
+        except ValueError:  # the count's window ended while the password was checked
+            pass

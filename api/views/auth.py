@@ -56,7 +56,7 @@ class ObtainTokenView(APIView):
 
     @staticmethod
     def _authenticate(request: Request, username: str, password: str) -> Any:
-        locked = signin_limits.lockout(request._request, username)
+        locked = signin_limits.reserve_attempt(request._request, username)
         if locked is not None:  # even the right password waits: that is what stops guessing
             raise SignInLocked(locked.message, locked.retry_after)
         user = authenticate(request._request, username=username, password=password)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client, RequestFactory
@@ -130,6 +132,7 @@ def test_the_lockout_ends_after_its_time(alice: Any, limits: Any) -> None:
 GUESSER = """
 import django
 django.setup()
+from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client, RequestFactory
@@ -176,6 +179,7 @@ def test_failures_arriving_at_once_are_all_counted(alice: Any, limits: Any) -> N
             request = RequestFactory().post("/api/auth/token/", REMOTE_ADDR=f"192.0.2.{number}")
             start.wait()
             for _ in range(each):
+                assert signin_limits.reserve_attempt(request, "alice") is None
                 signin_limits.record_failure(request, "alice")
         finally:
             connections.close_all()  # this thread's own connection
@@ -221,3 +225,78 @@ def test_an_increment_keeps_the_counter_expiry() -> None:
     wait_for(lambda: cache.get("window-counter") is None, 5, 0.1, "the counter to expire")
     with pytest.raises(ValueError):
         cache.incr("window-counter")
+
+
+CHECKED: list[str] = []
+GUESSES_DONE = threading.Event()
+
+
+class SlowPasswordCheck(ModelBackend):
+    """The real backend, slowed as a strong hash is and counting the passwords it checks, so
+    that a burst's requests are all in flight together."""
+
+    def authenticate(self, request: Any, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> Any:  # fmt: skip
+        CHECKED.append(password or "")
+        time.sleep(0.3)
+        if password == RIGHT:  # a success clears the count: hold it until the burst has been answered
+            GUESSES_DONE.wait(30)
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+DOORS = {
+    "token": (lambda c, p: c.post("/api/auth/token/", {"username": "alice", "password": p},
+                                  content_type="application/json"), 200, 429),  # fmt: skip
+    "form": (lambda c, p: c.post("/accounts/login/", {"username": "alice", "password": p}), 302, 200),
+    "admin": (lambda c, p: c.post("/admin/login/", {"username": "alice", "password": p}), 302, 200),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("right", ["last", "first"])
+@pytest.mark.parametrize("door", sorted(DOORS))
+def test_a_burst_of_parallel_guesses_checks_no_more_passwords_than_the_limit(
+    alice: Any, limits: Any, door: str, right: str
+) -> None:
+    """Twelve requests at once, one with the right password: at most the limit's worth of
+    passwords is checked (three here), wherever the right one falls in the burst."""
+    limits.AUTHENTICATION_BACKENDS = [f"{__name__}.SlowPasswordCheck"]
+    limits.LAYERLOOM_SIGNIN_MAX_FAILURES_PER_ADDRESS = 1000
+    limits.LAYERLOOM_API_THROTTLE_RATES = {**limits.LAYERLOOM_API_THROTTLE_RATES, "auth": "1000/minute"}
+    alice.is_staff = True  # the admin's door lets staff in only
+    alice.save()
+    send, signed_in, refused = DOORS[door]
+    wrong = 11
+    start = threading.Barrier(wrong)
+    CHECKED.clear()
+    GUESSES_DONE.clear()
+
+    def attempt(password: str, together: bool) -> int:
+        try:
+            if together:
+                start.wait()
+            return send(Client(), password).status_code
+        finally:
+            connections.close_all()
+
+    try:
+        with ThreadPoolExecutor(wrong + 1) as pool:
+            if right == "first":
+                first = pool.submit(attempt, RIGHT, False)
+                wait_for(lambda: RIGHT in CHECKED, 10, 0.01, "the right password to be under check")
+            guesses = [pool.submit(attempt, f"guess{i}", True) for i in range(wrong)]
+            if right == "last":
+                GUESSES_DONE.set()
+                wait_for(lambda: len(CHECKED) >= 3, 10, 0.01, "the first guesses to be under check")
+                first = pool.submit(attempt, RIGHT, False)
+            codes = [g.result() for g in guesses]
+            GUESSES_DONE.set()
+            answer = first.result()
+        assert len(CHECKED) == 3, CHECKED
+        if right == "last":
+            assert RIGHT not in CHECKED and answer == refused
+        else:
+            assert CHECKED[0] == RIGHT and answer == signed_in
+        assert codes.count(refused) >= wrong - 3
+    finally:
+        clear_cache()
