@@ -32,6 +32,7 @@ run: setup
 PYTEST_ARGS ?=
 test: setup
 	scripts/ensure_chromium.sh
+	scripts/ensure_espeak.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

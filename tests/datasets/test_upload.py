@@ -68,7 +68,7 @@ def test_bad_options_get_a_message_per_field(alice, data_root):
 
 def test_missing_name_and_unknown_kind(alice, data_root):
     with pytest.raises(OptionsError) as caught:
-        create_dataset_from_upload(alice, upload("f.csv", iris_like()), "", "audio", {})
+        create_dataset_from_upload(alice, upload("f.csv", iris_like()), "", "video", {})
     assert set(caught.value.errors) == {"name", "kind"}
 
 

@@ -107,10 +107,11 @@ def transform_records(doc: Mapping[str, Any], records: Sequence[Any]) -> np.ndar
 
 
 # --- the registration point -------------------------------------------------------------
-from builder.datasets.kinds.images import ImagesKind  # noqa: E402 - the kinds import base above
+from builder.datasets.kinds.audio import AudioKind  # noqa: E402 - the kinds import base above
+from builder.datasets.kinds.images import ImagesKind  # noqa: E402
 from builder.datasets.kinds.tabular import TabularKind  # noqa: E402
 from builder.datasets.kinds.text import TextKind  # noqa: E402
 
-REGISTERED: tuple[DatasetKind, ...] = (TabularKind(), ImagesKind(), TextKind())
+REGISTERED: tuple[DatasetKind, ...] = (TabularKind(), ImagesKind(), TextKind(), AudioKind())
 for _kind in REGISTERED:
     register(_kind)
