@@ -423,9 +423,13 @@ class EndpointCreateSerializer(serializers.Serializer):
 
 
 class EndpointHistorySerializer(serializers.Serializer):
-    job = serializers.IntegerField(source="job_id")
+    job = serializers.IntegerField(source="job_number")
+    job_deleted = serializers.SerializerMethodField(help_text="The job has since been deleted (with its files).")
     since = serializers.DateTimeField()
     until = serializers.DateTimeField(allow_null=True, help_text="Empty while the job still serves.")
+
+    def get_job_deleted(self, row: Any) -> bool:
+        return row.job_id is None
 
 
 class EndpointSerializer(serializers.Serializer):

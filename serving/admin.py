@@ -14,7 +14,7 @@ class HistoryInline(admin.TabularInline):
     model = EndpointHistory
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["job", "since", "until"]
+    fields = readonly_fields = ["job_number", "job", "since", "until"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -6,6 +6,8 @@ under the name keeps a history row with when it started and stopped serving.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -34,10 +36,17 @@ class ModelEndpoint(models.Model):
 
 
 class EndpointHistory(models.Model):
-    """One job's time serving under a name: ``until`` is empty while it still does."""
+    """One job's time serving under a name: ``until`` is empty while it still does.
+
+    A job that served earlier may be deleted: its record stays, with the job's number and
+    no files (``job`` empty).
+    """
 
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="history")
-    job = models.ForeignKey("workers.TrainingJob", on_delete=models.RESTRICT, related_name="endpoint_history")
+    job = models.ForeignKey(
+        "workers.TrainingJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="endpoint_history"
+    )
+    job_number = models.PositiveBigIntegerField(help_text="The job's id, kept after the job is deleted.")
     since = models.DateTimeField()
     until = models.DateTimeField(null=True, blank=True)
 
@@ -45,5 +54,10 @@ class EndpointHistory(models.Model):
         ordering = ["endpoint", "since", "id"]
         verbose_name_plural = "endpoint history"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.job_number is None and self.job_id is not None:
+            self.job_number = self.job_id
+        super().save(*args, **kwargs)
+
     def __str__(self) -> str:
-        return f"{self.endpoint.name}: job {self.job_id}"
+        return f"{self.endpoint.name}: job {self.job_number}"

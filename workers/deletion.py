@@ -32,6 +32,29 @@ class DatasetInUse(JobStateError):
         )
 
 
+class JobServes(JobStateError):
+    """A job serves under a name (the API answers 409 naming it)."""
+
+    def __init__(self, serving: dict[int, list[str]]) -> None:
+        self.serving = serving
+        listing = "; ".join(f"job {pk} under {', '.join(repr(n) for n in names)}" for pk, names in serving.items())
+        super().__init__(
+            f"A job to delete serves predictions by name ({listing}). Re-point each name to another job "
+            '(POST /api/models/ with {"name": ..., "job": ...}) or remove the name (DELETE /api/models/NAME/) first.'
+        )
+
+
+def _refuse_serving(jobs: list[TrainingJob]) -> None:
+    # Through the reverse relation: the serving app sits above workers and is not imported here.
+    serving: dict[int, list[str]] = {}
+    for job in jobs:
+        names = sorted(job.endpoints.values_list("name", flat=True))
+        if names:
+            serving[job.pk] = names
+    if serving:
+        raise JobServes(serving)
+
+
 def _refuse_active(jobs: list[TrainingJob]) -> None:
     active = [job for job in jobs if job.status in TrainingJob.ACTIVE]
     if active:
@@ -40,10 +63,12 @@ def _refuse_active(jobs: list[TrainingJob]) -> None:
 
 
 def delete_job(job: TrainingJob) -> None:
-    """Delete a finished job with its metrics, artifacts, checkpoint and logs; refused while active."""
+    """Delete a finished job with its metrics, artifacts, checkpoint and logs; refused while active
+    or while it serves under a name (a name it served under earlier keeps its record)."""
     with transaction.atomic():
         locked = list(TrainingJob.objects.select_for_update().filter(pk=job.pk))
         _refuse_active(locked)
+        _refuse_serving(locked)
         for row in locked:
             row.delete()
 
@@ -62,6 +87,7 @@ def delete_dataset(dataset: Dataset, *, with_jobs: bool = False) -> list[int]:
         if jobs and not with_jobs:
             raise DatasetInUse(dataset, [job.pk for job in jobs])
         _refuse_active(jobs)
+        _refuse_serving(jobs)
         job_ids = [job.pk for job in jobs]
         TrainingJob.objects.filter(pk__in=job_ids).delete()
         try:

@@ -144,3 +144,30 @@ def test_a_warm_prediction_looks_up_its_job_and_model_in_one_query(alice, alice_
         job_queries = [q["sql"] for q in queries.captured_queries if "workers_trainingjob" in q["sql"]]
         assert len(job_queries) == 1 and "builder_dataset" not in job_queries[0], job_queries
         assert '"workers_trainingjob"."spec"' not in job_queries[0], job_queries[0]
+
+
+@pytest.mark.django_db
+def test_a_serving_job_is_not_deleted_and_a_job_that_served_keeps_its_record(
+    alice, alice_api, django_capture_on_commit_callbacks
+):
+    """Deleting a job that serves was a 500 (RestrictedError), alone and with its dataset."""
+    first, second = onnx_job(alice, TABLE_DOC, seed=1), onnx_job(alice, TABLE_DOC, seed=2)
+    assert alice_api.post("/api/models/", {"name": "iris", "job": first.pk}, format="json").status_code == 201
+
+    refused = alice_api.delete(f"/api/jobs/{first.pk}/")
+    assert refused.status_code == 409
+    assert f"job {first.pk} under 'iris'" in refused.json()["message"]
+    with_jobs = alice_api.delete(f"/api/datasets/{first.dataset_id}/?with_jobs=true")
+    assert with_jobs.status_code == 409 and "'iris'" in with_jobs.json()["message"]
+    assert first.artifacts.get(kind="onnx").stored_file() is not None  # nothing was half-deleted
+
+    # Re-pointed, the first job may go: its files go with it, the name's history keeps its record.
+    assert alice_api.post("/api/models/", {"name": "iris", "job": second.pk}, format="json").status_code == 200
+    folder = first.job_dir
+    with django_capture_on_commit_callbacks(execute=True):  # the folder goes once the delete commits
+        assert alice_api.delete(f"/api/jobs/{first.pk}/").status_code == 204
+    assert not folder.exists()
+    history = alice_api.get("/api/models/iris/").json()["history"]
+    assert [(h["job"], h["job_deleted"]) for h in history] == [(first.pk, True), (second.pk, False)]
+    assert history[0]["until"] == history[1]["since"]
+    assert alice_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").status_code == 200
