@@ -40,4 +40,4 @@ def framework(name: str) -> Framework:
     try:
         return FRAMEWORKS[name]
     except KeyError:
-        raise ValueError(f"framework must be one of {', '.join(NAMES)}, not {name!r}") from None
+        raise ValueError(f"framework must be {' or '.join(NAMES)}, not {name!r}") from None
