@@ -72,7 +72,7 @@ def test_a_text_form_starts_with_the_first_test_text(alice, alice_client):
     job = with_upload(onnx_job(alice, TEXT_DOC), "upload.csv", reviews.encode(), [1])
     body = page(alice_client, job)
     assert (
-        '<textarea id="text-input" rows="6" aria-describedby="text-input-errors">&lt;b&gt;bad&lt;/b&gt;, very bad</textarea>'
+        '<textarea id="text-input" rows="6" data-predict-input aria-describedby="text-input-errors">&lt;b&gt;bad&lt;/b&gt;, very bad</textarea>'
         in body
     )
     assert '<strong id="example-label">neg</strong>' in body
