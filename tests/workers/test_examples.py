@@ -44,6 +44,7 @@ def test_each_cell_lists_its_own_test_examples(alice: Any, alice_client: Any, tr
         assert answer["available"] is True
         assert answer["count"] == matrix[t][p] == len(answer["examples"])  # under the limit of 50
         assert answer["true"] == dataset.class_names[t] and answer["predicted"] == dataset.class_names[p]
+        assert answer["unit"] == ("file" if kind == "images" else "row")  # the job page's caption
         confidences = [e["confidence"] for e in answer["examples"]]
         assert confidences == sorted(confidences, reverse=True)
         for example in answer["examples"]:
