@@ -18,6 +18,9 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+import soundfile
+
 WORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")
 VOICES = (
     "en-us+m1",
@@ -61,6 +64,28 @@ def spoken_words(
             for speed, pitch in styles:
                 clips[f"{word}/{voice.replace('+', '-')}-{speed}-{pitch}.wav"] = espeak(word, voice, speed, pitch)
     return clips
+
+
+def as_recorded(wav: bytes, rng: np.random.Generator) -> bytes:
+    """The clip as a take a person might record: starting up to 0.3 s late, at 30-100% of the
+    level, over a faint hiss (16-bit WAV at the same rate)."""
+    samples, rate = soundfile.read(io.BytesIO(wav), dtype="float32")
+    lead = np.zeros(int(rng.uniform(0, 0.3) * rate), dtype=np.float32)
+    take = np.concatenate([lead, samples]) * np.float32(rng.uniform(0.3, 1.0))
+    take += rng.normal(0, 0.003, take.shape).astype(np.float32)
+    out = io.BytesIO()
+    soundfile.write(out, np.clip(take, -1, 1), rate, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+def recorded_takes(clips: dict[str, bytes], takes: int, seed: int = 0) -> dict[str, bytes]:
+    """Each clip as `takes` different recordings ("word/voice-take1.wav", ...)."""
+    rng = np.random.default_rng(seed)
+    return {
+        name.replace(".wav", f"-take{take}.wav"): as_recorded(data, rng)
+        for name, data in clips.items()
+        for take in range(1, takes + 1)
+    }
 
 
 def zip_clips(clips: dict[str, bytes]) -> bytes:
