@@ -214,6 +214,7 @@ def _write_samples(
         if per_class[label] < limits.thumbs_per_class:
             per_class[label] += 1
             chosen.append(int(row))
+    chosen.sort(key=lambda row: (int(labels[row]), row))  # the page shows them class by class
     thumbs: list[dict[str, Any]] = []
     seen: Counter[int] = Counter()
     members = [good[row].member for row in chosen]
