@@ -445,3 +445,7 @@ class UsageSerializer(serializers.Serializer):
     quota_bytes = serializers.IntegerField(allow_null=True, help_text="Your storage quota; null when unlimited.")
     datasets_bytes = serializers.IntegerField(help_text="Uploads and materialised arrays.")
     jobs_bytes = serializers.IntegerField(help_text="Checkpoints, logs and artifacts of your jobs.")
+    active_jobs = serializers.IntegerField(help_text="Your queued and running jobs.")
+    active_jobs_limit = serializers.IntegerField(help_text="How many may be queued or running at once.")
+    endpoints = serializers.IntegerField(help_text="Your named model endpoints.")
+    endpoints_limit = serializers.IntegerField(help_text="How many names you may have.")

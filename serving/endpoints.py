@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from serving.models import EndpointHistory, ModelEndpoint
 from serving.sessions import NotServable, onnx_identity
 from workers.models import TrainingJob
+
+
+class TooManyNames(Exception):
+    """A new name would pass LAYERLOOM_MAX_ENDPOINTS (the API answers 400 on "name")."""
 
 
 def publish(owner: Any, name: str, job: TrainingJob) -> tuple[ModelEndpoint, bool]:
@@ -35,6 +41,7 @@ def _publish(owner: Any, name: str, job: TrainingJob) -> tuple[ModelEndpoint, bo
     endpoint = ModelEndpoint.objects.select_for_update().filter(owner=owner, name=name).first()
     now = timezone.now()  # read once the lock is held, so the history's times follow its order
     if endpoint is None:
+        _refuse_past_the_limit(owner)
         endpoint = ModelEndpoint.objects.create(owner=owner, name=name, job=job)
         EndpointHistory.objects.create(endpoint=endpoint, job=job, since=now)
         return endpoint, True
@@ -44,6 +51,17 @@ def _publish(owner: Any, name: str, job: TrainingJob) -> tuple[ModelEndpoint, bo
         endpoint.job = job
         endpoint.save(update_fields=["job", "updated"])
     return endpoint, False
+
+
+def _refuse_past_the_limit(owner: Any) -> None:
+    # The owner's row is locked so that two new names at once are counted one after the other.
+    get_user_model().objects.select_for_update().get(pk=owner.pk)
+    count, limit = ModelEndpoint.objects.filter(owner=owner).count(), settings.LAYERLOOM_MAX_ENDPOINTS
+    if count >= limit:
+        raise TooManyNames(
+            f"You already have {count} named model endpoints (the limit is {limit}); re-point one of them "
+            "to this job, or remove one you no longer use (DELETE /api/models/NAME/)."
+        )
 
 
 def unpublish(endpoint: ModelEndpoint) -> None:

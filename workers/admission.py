@@ -1,4 +1,5 @@
-"""Admission: a job whose memory estimate cannot fit is refused at submission, not killed later.
+"""Admission: a job whose memory estimate cannot fit, or whose files would pass its owner's
+storage quota, is refused at submission, not killed or cleaned up later.
 
 The estimate is the spec report's (weights, gradients, optimizer moments and one batch of
 activations at the job's batch size) plus the dataset version's arrays, which the job
@@ -17,8 +18,16 @@ from builder.datasets.limits import human_bytes
 from builder.limits import spec_limits
 from builder.models import Dataset
 from builder.spec import validate_spec
+from builder.usage import over_quota_message
 
 MiB = 1024**2
+# What a job writes, in copies of its float32 weights (about ten, rounded up): the checkpoint
+# (weights, two optimizer moments, the best epoch's weights), the two native model files, ONNX,
+# TFLite or TorchScript, and the code bundle's weights. FILES_FIXED_BYTES is what does not grow
+# with the model (logs, TensorBoard events, test predictions, scripts, graphs): 36-61 KB for the
+# small models of tests/workers/test_train_end_to_end.py, which checks each against the estimate.
+WEIGHT_COPIES = 12
+FILES_FIXED_BYTES = 1 * MiB
 
 
 def memory_limit_bytes() -> tuple[int, str]:
@@ -50,3 +59,17 @@ def memory_errors(spec: dict[str, Any], batch_size: int, dataset: Dataset) -> di
             "(fewer filters or units, or downsampling earlier)."
         ]
     }
+
+
+def expected_job_bytes(spec: dict[str, Any]) -> int:
+    """An upper estimate of the bytes a job of this spec writes (checkpoint and every artifact)."""
+    report = validate_spec(spec, limits=spec_limits())
+    return FILES_FIXED_BYTES + WEIGHT_COPIES * 4 * (report.total_params if report.ok else 0)
+
+
+def quota_errors(owner: Any, spec: dict[str, Any]) -> dict[str, list[str]]:
+    """The storage quota counts what the job will write: refused when its files would pass it."""
+    message = over_quota_message(
+        owner, expected_job_bytes(spec), "This job (its checkpoint and model files, estimated)"
+    )
+    return {"quota": [message]} if message else {}

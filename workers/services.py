@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from builder.models import Architecture, Dataset
 from workers import lifecycle
-from workers.admission import memory_errors
+from workers.admission import memory_errors, quota_errors
 from workers.compat import compatibility_errors
 from workers.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters, task_errors
 from workers.lifecycle import JobStateError, enqueue
@@ -102,6 +102,8 @@ def _create_queued(owner: Any, **fields: Any) -> TrainingJob:
                 {"quota": [f"You already have {active} queued or running jobs (the limit is {limit}); "
                            "wait for one to finish or cancel one."]}
             )  # fmt: skip
+        if errors := quota_errors(owner, fields["spec"]):
+            raise JobRejected(errors)
         job = TrainingJob.objects.create(owner=owner, queue=settings.LAYERLOOM_TRAINING_QUEUE, **fields)
         transaction.on_commit(lambda: enqueue(job.pk))
     return job

@@ -61,7 +61,7 @@ class EndpointViewSet(
         description="The name starts answering with `job` at once; the job it served before (if any) is kept "
         "in the history with when it stopped. Re-pointing is one transaction: every call sees one job.",
         request=EndpointCreateSerializer,
-        responses={201: EndpointSerializer, 200: EndpointSerializer, 400: error("Invalid name or job."),
+        responses={201: EndpointSerializer, 200: EndpointSerializer, 400: error("Invalid name or job, or a new name past your limit of names."),
                    404: error("No such job among yours."), 409: error("The job has not succeeded."),
                    **COMMON_ERRORS},
     )  # fmt: skip
@@ -77,6 +77,8 @@ class EndpointViewSet(
             endpoint, created = endpoints.publish(request.user, body.validated_data["name"], job)
         except NotServable as exc:
             raise Conflict(str(exc)) from None
+        except endpoints.TooManyNames as exc:
+            raise exceptions.ValidationError({"name": [str(exc)]}) from None
         endpoint = self.get_queryset().get(pk=endpoint.pk)
         return Response(EndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED if created else 200)
 

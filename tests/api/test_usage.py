@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from builder.datasets.storage import incoming_dir
 from builder.models import Dataset
 from tests.api.conftest import add_artifact, make_job
+from workers.models import TrainingJob
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,7 @@ def test_usage_counts_the_users_datasets_and_jobs(alice_api: Any, alice: Any, al
     settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 5
     assert alice_api.get("/api/usage/").json() == {
         "used_bytes": 0, "quota_bytes": 5 * 1024**2, "datasets_bytes": 0, "jobs_bytes": 0,
+        "active_jobs": 0, "active_jobs_limit": 4, "endpoints": 0, "endpoints_limit": 20,
     }  # fmt: skip
     content = big_csv(100, 3)
     assert upload(alice_api, content).status_code == 201
@@ -51,3 +53,28 @@ def test_an_upload_past_the_quota_is_refused_and_leaves_nothing(alice_api: Any, 
     assert Dataset.objects.count() == 1 and set(incoming_dir().glob("upload-*")) == incoming
     # The quota is per user: Bob's first upload of the same bytes is fine.
     assert upload(bob_api, second).status_code == 201
+
+
+def test_a_job_past_the_quota_is_refused_with_both_figures(
+    alice_api: Any, alice: Any, alice_dataset: Any, alice_architecture: Any, settings: Any
+) -> None:
+    """Only uploads were refused: with a 1 MB quota, two jobs wrote 504 MiB and a third was accepted."""
+    settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 20
+    body = {"architecture": alice_architecture.pk, "dataset": alice_dataset.pk, "framework": "torch"}
+    first = alice_api.post("/api/jobs/", body, format="json")
+    assert first.status_code == 201, first.json()
+    # The first job ran and wrote more than the quota (a job that passes it while running finishes).
+    add_artifact(TrainingJob.objects.get(pk=first.json()["id"]), content=b"m" * (21 * 1024**2))
+    TrainingJob.objects.filter(pk=first.json()["id"]).update(status="succeeded")
+    refused = alice_api.post("/api/jobs/", body, format="json")
+    assert refused.status_code == 400, refused.json()
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "quota"
+    assert "you already use 21.0 MiB of your 20.0 MiB storage quota" in error["message"]
+    assert "This job (its checkpoint and model files, estimated) needs" in error["message"]
+    assert TrainingJob.objects.filter(owner=alice).count() == 1
+    # Under the quota, a job whose files would pass it is refused too: it is charged before it runs.
+    settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 22
+    assert alice_api.post("/api/jobs/", body, format="json").status_code == 400
+    settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 40
+    assert alice_api.post("/api/jobs/", body, format="json").status_code == 201

@@ -171,3 +171,18 @@ def test_a_serving_job_is_not_deleted_and_a_job_that_served_keeps_its_record(
     assert [(h["job"], h["job_deleted"]) for h in history] == [(first.pk, True), (second.pk, False)]
     assert history[0]["until"] == history[1]["since"]
     assert alice_api.post("/api/models/iris/predict/", {"row": ROW}, format="json").status_code == 200
+
+
+@pytest.mark.django_db
+def test_new_names_stop_at_the_limit_and_re_pointing_still_works(alice, alice_api, settings):
+    settings.LAYERLOOM_MAX_ENDPOINTS = 2
+    first, second = onnx_job(alice, TABLE_DOC, seed=1), onnx_job(alice, TABLE_DOC, seed=2)
+    for name in ("a", "b"):
+        assert alice_api.post("/api/models/", {"name": name, "job": first.pk}, format="json").status_code == 201
+    refused = alice_api.post("/api/models/", {"name": "c", "job": first.pk}, format="json")
+    assert refused.status_code == 400
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "name" and "You already have 2 named model endpoints (the limit is 2)" in error["message"]
+    assert alice_api.post("/api/models/", {"name": "b", "job": second.pk}, format="json").status_code == 200
+    usage = alice_api.get("/api/usage/").json()
+    assert (usage["endpoints"], usage["endpoints_limit"]) == (2, 2)

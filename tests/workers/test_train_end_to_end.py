@@ -25,6 +25,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from builder.datasets.upload import create_dataset_from_upload
+from builder.usage import folder_bytes
 from serving.sessions import CACHE
 from tests.api.conftest import token_client
 from tests.datasets.factories import csv_bytes, iris_like, zip_bytes
@@ -33,6 +34,7 @@ from tests.export import helpers as bundle_helpers
 from tests.serving.helpers import b64
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
 from tests.workers.test_thumbnails import assert_thumbnails_served
+from workers.admission import expected_job_bytes
 from workers.lifecycle import enqueue
 from workers.models import Artifact, TrainingJob
 from workers.services import submit_job
@@ -224,6 +226,9 @@ def assert_the_run_is_recorded(job: TrainingJob, dataset: Any, test_rows: int, r
 
 
 def assert_files_recorded(job: TrainingJob, framework: str) -> None:
+    # What the storage quota charges a job before it runs covers what it wrote.
+    written, estimate = folder_bytes(job.job_dir), expected_job_bytes(job.spec)
+    assert 0 < written <= estimate, (written, estimate)
     names = set(job.artifacts.values_list("filename", flat=True))
     assert {"metrics.csv", "tensorboard.zip", "test_predictions.csv", "model.onnx"} <= names
     assert NATIVE[framework] <= names

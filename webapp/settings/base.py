@@ -267,6 +267,8 @@ LOGGING = {
 # --- Training -------------------------------------------------------------------------
 # Owned by workers/ (issue 5). Jobs a user may have queued or running at once.
 LAYERLOOM_MAX_ACTIVE_JOBS = env_int("LAYERLOOM_MAX_ACTIVE_JOBS", 4)
+# Named model endpoints one user may have at once (re-pointing a name is always allowed).
+LAYERLOOM_MAX_ENDPOINTS = env_int("LAYERLOOM_MAX_ENDPOINTS", 20)
 LAYERLOOM_TRAINING_QUEUE = "training"
 # A running job's worker writes a heartbeat this often (seconds) ...
 LAYERLOOM_HEARTBEAT_INTERVAL = env_int("LAYERLOOM_HEARTBEAT_INTERVAL", 2)
