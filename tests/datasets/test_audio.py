@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ from PIL import Image
 from builder.datasets.arrays import load_ids, load_split
 from builder.datasets.errors import DatasetError, OptionsError
 from builder.datasets.kinds import get_kind, transform_records
+from builder.datasets.kinds.audio import filterbank
 from builder.datasets.kinds.audio.ingest import SCRATCH
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
@@ -21,6 +26,8 @@ from builder.datasets.options import validate_options
 from builder.datasets.preprocessing import InputError
 from tests.datasets.factories import write
 from tests.support.spoken_words import WORDS, spoken_words, spoken_words_zip, zip_clips
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def ingest(tmp_path, data: bytes, limits: Limits | None = None, **options):
@@ -198,3 +205,44 @@ def test_predict_inputs_that_are_not_clips_get_a_message(tmp_path):
     with pytest.raises(InputError, match="bytes of a WAV"):
         transform_records(doc, ["a string"])
     assert transform_records(doc, [spoken_words()["yes/en-us-m1-130-35.wav"]]).shape == (1, 40, 101, 1)
+
+
+@pytest.mark.django_db
+def test_an_upload_that_is_not_a_zip_or_has_bad_options_is_refused_leaving_nothing(alice, data_root, enqueued):
+    from tests.datasets.test_upload import refused
+
+    errors = refused(alice, data_root, tone(300), name="clip.wav", kind="audio")
+    assert set(errors) == {"file"} and "not a zip archive" in errors["file"]
+    errors = refused(alice, data_root, zip_clips(tones()), name="a.zip", kind="audio", n_mels=500, clip_seconds=-1)
+    assert set(errors) == {"n_mels", "clip_seconds"}
+    assert enqueued == []
+
+
+def test_job_page_examples_are_the_test_clips_spectrograms(tmp_path):
+    ingest(tmp_path, zip_clips(tones()))
+    X, _ = load_split(tmp_path / "v1", "train")
+    examples = [{"index": 0, "id": 5}, {"index": 2, "id": 7}]
+    get_kind("audio").describe_examples(examples, None, lambda: X)
+    for example in examples:
+        assert example["image"].startswith("data:image/png;base64,")
+        picture = Image.open(io.BytesIO(base64.b64decode(example["image"].split(",", 1)[1])))
+        assert picture.size == (202, 80)  # frames across, bands up, doubled
+
+
+def test_the_web_side_of_audio_loads_neither_librosa_nor_numba():
+    """Checking options, parsing and transforming a clip (what the web process does) stays light."""
+    code = (
+        "import sys, io, json, numpy as np, soundfile\n"
+        "from builder.datasets.kinds import get_kind\n"
+        "from builder.datasets.options import validate_options\n"
+        "validate_options('audio', {})\n"
+        "doc = {'audio': json.loads(sys.argv[1])}\n"
+        "out = io.BytesIO(); soundfile.write(out, np.zeros(800, dtype=np.float32), 8000, format='WAV')\n"
+        "get_kind('audio').transform(doc, [out.getvalue()])\n"
+        "heavy = sorted(m for m in ('librosa', 'numba', 'tensorflow', 'torch') if m in sys.modules)\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    audio = json.dumps(filterbank.audio_document(16_000, 1.0, 40))
+    result = subprocess.run([sys.executable, "-c", code, audio], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "none"
