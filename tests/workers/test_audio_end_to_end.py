@@ -65,6 +65,8 @@ def test_the_audio_preset_trains_and_serves_uploaded_clips_as_evaluated(celery_w
     assert max(differences.values()) <= TOLERANCE, differences
     if framework == "keras":
         bad_inputs_are_named(job, api, token_client(bob))
+    else:
+        retrains_from_class_folders(job, clips, [names[k] for k in theirs.argmax(axis=1)], tmp_path)
 
 
 def bad_inputs_are_named(job: TrainingJob, api, other) -> None:
@@ -119,5 +121,19 @@ def bundle_predictions(job: TrainingJob, clips: list[bytes], folder: Path) -> np
     given.mkdir()
     for n, data in enumerate(clips):
         (given / f"{n:04d}.wav").write_bytes(data)  # sorted names keep the order
+    requirements = (bundle / "requirements.txt").read_text()
+    assert "soundfile==" in requirements and "scipy==" in requirements and "librosa" not in requirements
     bundle_helpers.run_script(bundle / "predict.py", [str(given), "--output", "out.csv"], folder, timeout=240)
     return bundle_helpers.read_predictions(folder / "out.csv", job.dataset.class_names)[1]
+
+
+def retrains_from_class_folders(job: TrainingJob, clips: list[bytes], labels: list[str], folder: Path) -> None:
+    """The bundle's train.py reads WAV files laid out like the upload: one folder per class."""
+    data = folder / "by_class"
+    for n, (clip, label) in enumerate(zip(clips, labels, strict=True)):
+        (data / label).mkdir(parents=True, exist_ok=True)
+        (data / label / f"{n}.wav").write_bytes(clip)
+    bundle = folder / "code_bundle"  # unzipped there by bundle_predictions
+    args = [str(data), "--epochs", "1", "--output", "new.safetensors"]
+    out = bundle_helpers.run_script(bundle / "train.py", args, folder, timeout=240).stdout
+    assert "epoch 1/1" in out and (folder / "new.safetensors").stat().st_size > 0, out
