@@ -17,6 +17,7 @@ import numpy as np
 from django.conf import settings
 
 from builder.datasets import preprocessing
+from builder.datasets.limits import human_bytes
 from builder.datasets.kinds import InputProblems, all_kinds, input_name, kind_of, transform_records
 from serving.sessions import LoadedModel
 
@@ -69,7 +70,25 @@ def read_inputs(model: LoadedModel, data: Mapping[str, Any], files: Mapping[str,
     limit = settings.LAYERLOOM_PREDICT_MAX_BATCH
     if len(records) > limit:
         raise problem(field, f"{len(records):,} {what}s is over the limit of {limit:,} per request; split the batch.")
+    _check_batch_memory(model, field, len(records), what)
     return Inputs(field, kind.parse_inputs(model, field, records, field == one), field == one)
+
+
+def _check_batch_memory(model: LoadedModel, field: str, count: int, what: str) -> None:
+    """Refuse a batch whose activations would pass LAYERLOOM_PREDICT_MEMORY_MB, before any input is
+    decoded: the model's size says nothing of what a batch puts through it."""
+    bound = settings.LAYERLOOM_PREDICT_MEMORY_MB * 1024**2
+    if count * model.sample_bytes <= bound:
+        return
+    need, each, limit = human_bytes(count * model.sample_bytes), human_bytes(model.sample_bytes), human_bytes(bound)
+    fits = bound // model.sample_bytes
+    advice = (f"send at most {fits:,} {what}s per request." if fits else
+              f"one {what} alone is over it: this model is too large to serve here.")  # fmt: skip
+    raise problem(
+        field,
+        f"{count:,} {what}s need an estimated {need} to run through this model ({each} each), over the limit "
+        f"of {limit} per request (LAYERLOOM_PREDICT_MEMORY_MB); {advice}",
+    )
 
 
 def _uploads(files: Mapping[str, Any] | None, many: str, one: str, what: str) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from builder.spec.params import Params
 from builder.spec.registry import LayerType
-from builder.spec.shapes import Shape
+from builder.spec.shapes import Shape, prod
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,14 @@ class SpecReport:
     @property
     def total_params(self) -> int:
         return self.trainable_params + self.non_trainable_params
+
+    @property
+    def values_per_sample(self) -> int:
+        """Values one sample puts through the model: its input and every layer's output. A
+        prediction holds at most these at once per sample, so a batch's activations are bounded
+        by batch size times this (times 4 bytes, float32)."""
+        values = prod(self.input_shape) if self.input_shape else 0
+        return values + sum(prod(layer.output_shape) for layer in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         return {

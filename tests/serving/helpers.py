@@ -97,18 +97,29 @@ def onnx_job(
     regression = doc.get("task") == "regression"
     head = head or ("linear" if regression else "softmax")
     units = len(doc["class_names"]) if head == "softmax" else 1
+    data, params = linear_onnx(shape, units, head, doc["kind"] == "text", seed)
+    job = serving_job(owner, doc, spec_for(shape, units, head), data, status=status, **dataset)
+    job.linear, job.head = params, head  # type: ignore[attr-defined]
+    return job
+
+
+def serving_job(
+    owner: Any, doc: dict[str, Any], spec: dict[str, Any], data: bytes, *, status: str = "succeeded", **dataset: Any
+) -> TrainingJob:
+    """A job of ``owner`` trained (as far as serving can tell) on ``doc``'s data, whose model.onnx is ``data``."""
+    regression = doc.get("task") == "regression"
     ds = Dataset.objects.create(
         owner=owner, name=f"{doc['kind']} data", kind=doc["kind"], status="ready", sha256="0" * 64,
-        task=doc.get("task", "classification"), input_shape=shape, num_classes=None if regression else units,
+        task=doc.get("task", "classification"), input_shape=list(doc["input_shape"]),
+        num_classes=None if regression else len(doc["class_names"]),
         class_names=[] if regression else doc["class_names"], **dataset,
     )  # fmt: skip
     ds.version_dir.mkdir(parents=True, exist_ok=True)
     (ds.version_dir / "preprocessing.json").write_text(json.dumps(doc))
     job = TrainingJob.objects.create(
-        owner=owner, spec=spec_for(shape, units, head), dataset=ds, dataset_version=ds.version,
-        framework="torch", status=status, hyperparameters={},
+        owner=owner, spec=spec, dataset=ds, dataset_version=ds.version, framework="torch", status=status,
+        hyperparameters={},
     )  # fmt: skip
-    data, params = linear_onnx(shape, units, head, doc["kind"] == "text", seed)
     job.artifacts_dir.mkdir(parents=True, exist_ok=True)
     path = job.artifacts_dir / "model.onnx"
     path.write_bytes(data)
@@ -116,7 +127,6 @@ def onnx_job(
         job=job, kind="onnx", filename="model.onnx", path=str(path.relative_to(settings.LAYERLOOM_DATA_ROOT)),
         size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
     )  # fmt: skip
-    job.linear, job.head = params, head  # type: ignore[attr-defined]
     return job
 
 

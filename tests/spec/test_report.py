@@ -61,3 +61,20 @@ def test_invalid_report_is_json_too() -> None:
     assert data["ok"] is False
     assert data["errors"][0]["code"] == "unknown_type"
     assert data["errors"][0]["layer_id"] == "a"
+
+
+WIDE_CONV = {
+    "format": 1, "name": "wide", "input": {"shape": [16, 16, 1]},
+    "layers": [
+        {"id": "conv", "type": "Conv2D", "params": {"filters": 4096, "kernel_size": 3, "padding": "same"}},
+        {"id": "pool", "type": "GlobalAveragePooling2D"},
+        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}},
+    ],
+}  # fmt: skip
+
+
+def test_values_per_sample_are_the_input_and_every_layer_output() -> None:
+    """What one prediction input puts through a 335 KB model: a million values at the conv."""
+    report = validate_spec(WIDE_CONV)
+    assert report.ok, report.errors
+    assert report.values_per_sample == 16 * 16 * 1 + 16 * 16 * 4096 + 4096 + 10

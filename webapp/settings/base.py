@@ -342,7 +342,10 @@ SPECTACULAR_SETTINGS.update(
 LAYERLOOM_PREDICT_MAX_BATCH = env_int("LAYERLOOM_PREDICT_MAX_BATCH", 1000)
 # Largest predict request body (JSON or multipart), in bytes; larger answers 413.
 LAYERLOOM_PREDICT_MAX_BODY_BYTES = env_int("LAYERLOOM_PREDICT_MAX_BODY_BYTES", 20 * 1024**2)
-# Loaded models kept per web process, by the size of their ONNX files (least recently used go first).
+# Activations one predict request may put through its model (MiB): inputs times what one input
+# needs (from the spec's layer shapes); a larger batch answers 400 with the largest that fits.
+LAYERLOOM_PREDICT_MEMORY_MB = env_int("LAYERLOOM_PREDICT_MEMORY_MB", 256)
+# Loaded models kept per web process, by the memory each took when loaded (least recently used go first).
 LAYERLOOM_SERVING_CACHE_BYTES = env_int("LAYERLOOM_SERVING_CACHE_BYTES", 512 * 1024**2)
 # ONNX Runtime threads per model: the web server already runs requests side by side.
 LAYERLOOM_SERVING_THREADS = env_int("LAYERLOOM_SERVING_THREADS", 1)
