@@ -1,43 +1,36 @@
-"""Presets fitted to one of a person's datasets: the dataset's facts fed to fit_preset."""
+"""Presets fitted to one of a person's datasets: its kind fits them to the dataset's facts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from builder.datasets.check import check_against_dataset
+from builder.datasets.kinds import PresetFacts, get_kind
 from builder.models import Dataset
-from builder.spec.presets import PresetError, fit_preset, fitting_presets
+from builder.spec.presets import PresetError
 from builder.spec.report import SpecError, SpecReport
 
 # The error code of a spec that is valid but does not fit the dataset it is built for.
 DATASET_MISMATCH = "dataset_mismatch"
 
 
-def dataset_facts(dataset: Dataset) -> dict[str, Any]:
-    """fit_preset's keyword arguments for a ready dataset; PresetError while it is not ready."""
+def dataset_facts(dataset: Dataset) -> PresetFacts:
+    """What fitting a preset needs from a ready dataset; PresetError while it is not ready."""
     if dataset.status != Dataset.Status.READY or not dataset.input_shape or not dataset.task:
         raise PresetError(
             f"The dataset {dataset.name!r} is {dataset.get_status_display().lower()}, not ready: presets are fitted "
             "to its shapes once ingestion has finished."
         )
-    vocab_size = None
-    if dataset.kind == Dataset.Kind.TEXT:
-        vocab_size = int((dataset.profile.get("tokens") or {}).get("vocabulary_size") or 0) or None
-    return {
-        "input_shape": list(dataset.input_shape),
-        "task": dataset.task,
-        "n_outputs": dataset.num_classes or 1,
-        "vocab_size": vocab_size,
-    }
+    return PresetFacts(list(dataset.input_shape), dataset.task, dataset.num_classes or 1, dataset.profile or {})
 
 
 def fitted_presets(dataset: Dataset) -> dict[str, dict[str, Any]]:
-    """Name -> spec for every preset that suits the dataset."""
-    return fitting_presets(**dataset_facts(dataset))
+    """Name -> spec for every preset that suits the dataset, as its kind fits them."""
+    return get_kind(dataset.kind).fit_presets(dataset_facts(dataset))
 
 
 def fitted_preset(name: str, dataset: Dataset) -> dict[str, Any]:
-    return fit_preset(name, **dataset_facts(dataset))
+    return get_kind(dataset.kind).fit_preset(name, dataset_facts(dataset))
 
 
 def dataset_errors(spec: Any, report: SpecReport, dataset: Dataset) -> list[SpecError]:

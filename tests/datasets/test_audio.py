@@ -246,3 +246,24 @@ def test_the_web_side_of_audio_loads_neither_librosa_nor_numba():
     result = subprocess.run([sys.executable, "-c", code, audio], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "none"
+
+
+@pytest.mark.django_db
+def test_the_builder_offers_the_audio_preset_first_and_creates_it(alice, data_root):
+    from builder.models import Dataset
+    from tests.api.conftest import token_client
+
+    ds = Dataset.objects.create(owner=alice, name="tones", kind="audio", status="processing", sha256="0" * 64)
+    source = write(data_root / "tones.zip", zip_clips(tones()))
+    result = materialise("audio", source, validate_options("audio", {"n_mels": 32}), ds.version_dir, Limits())
+    ds.status, ds.task, ds.input_shape = "ready", result.task, result.input_shape
+    ds.class_names, ds.num_classes, ds.profile = result.class_names, result.num_classes, result.profile
+    ds.save()
+    api = token_client(alice)
+    listed = api.get(f"/api/presets/?dataset={ds.pk}").json()
+    assert [p["key"] for p in listed][:2] == ["audio_cnn", "mlp"] and "text_lstm" not in [p["key"] for p in listed]
+    assert "32 mel bands x 101 frames → 2 classes" in listed[0]["description"]
+    created = api.post("/api/architectures/", {"preset": "audio_cnn", "dataset": ds.pk}, format="json")
+    assert created.status_code == 201, created.json()
+    spec = created.json()["spec"]
+    assert spec["input"]["shape"] == [32, 101, 1] and spec["layers"][-1]["params"]["units"] == 1  # two classes
