@@ -71,3 +71,11 @@ def test_files_that_cannot_be_decoded_say_why():
         features.decode(b"OggS" + b"\x00" * 60, 1.0)
     with pytest.raises(features.ClipError, match="not finite"):
         features.decode(wav(np.array([0.0, np.nan, 0.1], dtype=np.float32), 16_000), 1.0)
+
+
+def test_headers_claiming_absurd_rates_or_channel_counts_are_refused():
+    with pytest.raises(features.ClipError, match="sample rate is 500 Hz; only 1,000 to 768,000 Hz"):
+        features.decode(wav(np.zeros(100, dtype=np.float32), 500), 1.0)
+    many = np.zeros((10, 33), dtype=np.float32)
+    with pytest.raises(features.ClipError, match="33 channels; at most 32"):
+        features.decode(wav(many, 16_000), 1.0)

@@ -29,6 +29,10 @@ AUDIO_FORMATS = ("WAV", "FLAC", "OGG")
 # resample_poly's filter grows with the up/down factors; an odd source rate (44101 Hz) is
 # resampled through the nearest ratio with factors up to this (a pitch change far below 0.1%).
 _MAX_RESAMPLE_FACTOR = 1000
+# What a clip's header may claim: beyond these it is refused rather than decoded (a thousand
+# channels of a second would take 200 MB; an absurd rate has no sensible resampling ratio).
+MAX_CHANNELS = 32
+SOURCE_RATES = (1_000, 768_000)
 # Power below this counts as silence; dB values are relative to the clip's loudest cell.
 _AMIN = 1e-10
 
@@ -71,8 +75,12 @@ def decode(data: bytes, max_seconds: float) -> Clip:
     try:
         with soundfile.SoundFile(io.BytesIO(data)) as handle:
             rate, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
-            if rate <= 0 or channels <= 0:
-                raise ClipError("the file's header gives no sample rate or no channels")
+            if not SOURCE_RATES[0] <= rate <= SOURCE_RATES[1]:
+                raise ClipError(
+                    f"the file's sample rate is {rate:,} Hz; only {SOURCE_RATES[0]:,} to {SOURCE_RATES[1]:,} Hz are read"
+                )
+            if not 1 <= channels <= MAX_CHANNELS:
+                raise ClipError(f"the file has {channels:,} channels; at most {MAX_CHANNELS} are read")
             wanted = min(frames, math.ceil(max_seconds * rate)) if frames > 0 else math.ceil(max_seconds * rate)
             samples = handle.read(wanted, dtype="float32", always_2d=True)
     except ClipError:
