@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import sys
 
+from builder.codegen.frameworks import NAMES
+from workers.training.backends import backend_class
+
 
 def preload(framework: str) -> None:
     """Import what a job of this framework needs before its first batch (not the job's data)."""
-    from workers.training.backends import backend_class  # after django.setup(): the backends read models
-
-    backend_class(framework).preload()
+    if framework in NAMES:  # any other name (none) preloads nothing: the child just waits
+        backend_class(framework).preload()
 
 
 def main(argv: list[str]) -> int:
