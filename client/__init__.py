@@ -5,4 +5,7 @@ It needs only requests and tqdm, so it installs on a laptop without Django.
 
 from client.api import ApiError, Client
 
-__all__ = ["ApiError", "Client"]
+# The one place the version is written: pyproject.toml reads it from here, `layerloom --version` prints it.
+__version__ = "0.1.0"
+
+__all__ = ["ApiError", "Client", "__version__"]

@@ -2,30 +2,91 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import mimetypes
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from client.errors import CliError, TimedOut
+
 CHUNK = 1024 * 1024
 FINISHED = {"succeeded", "failed", "cancelled"}
+RETRY_STATUSES = {429, 503}  # "too many requests" and "unavailable": both may say when to come back
+MAX_PAGE_SIZE = 200  # the API's cap (api/pagination.py); fewer, larger pages
 
 
-class ApiError(Exception):
-    """An error answer from the server, with its one-line message and per-field errors."""
+class ApiError(CliError):
+    """An error answer from the server, as one line: the status, its message and each field's problem."""
 
     def __init__(self, status: int, body: Any) -> None:
         self.status = status
         self.body = body
-        message = body.get("message") if isinstance(body, dict) else None
-        super().__init__(f"HTTP {status}: {message or str(body)[:500]}")
+        super().__init__(f"HTTP {status}: {_one_line(body)}")
+
+
+class Unreachable(CliError):
+    """No answer at all: refused, unknown host, timed out, TLS failure."""
+
+
+def _one_line(body: Any) -> str:
+    if not isinstance(body, dict):
+        text = " ".join(str(body).split())
+        if text.startswith("<"):  # an HTML error page (a proxy, or not a Layerloom server)
+            return "the server answered with a web page, not the API's JSON; check the URL."
+        return text[:300] or "(empty answer)"
+    entries = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    if not entries:
+        return str(body.get("message") or body)[:300]
+    parts = []
+    for entry in entries[:5]:
+        where = ".".join(str(p) for p in (entry.get("field"), entry.get("layer_id"), entry.get("param")) if p)
+        parts.append(f"{where}: {entry.get('message')}" if where else str(entry.get("message")))
+    more = f" (and {len(entries) - 5} more)" if len(entries) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """The OS's words for a failed connection ("Connection refused"), not urllib3's nested repr."""
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS handshake failed"
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    return match.group(1).strip() if match else type(exc).__name__
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content or "json" not in response.headers.get("Content-Type", ""):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Retry-After in seconds, from either of its forms (seconds, or an HTTP date); None when absent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class MultipartStream:
@@ -37,8 +98,8 @@ class MultipartStream:
     """
 
     def __init__(self, fields: dict[str, str], file_field: str, path: Path,
-                 on_progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
-        self.boundary = f"layerloom-{uuid.uuid4().hex}"
+                 on_progress: Callable[[int], None] | None = None, boundary: str | None = None) -> None:  # fmt: skip
+        self.boundary = boundary or f"layerloom-{uuid.uuid4().hex}"
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         head = b"".join(
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
@@ -84,26 +145,76 @@ class MultipartStream:
 
 
 class Client:
-    def __init__(self, url: str, token: str | None = None, timeout: float = 60) -> None:
+    """The API over HTTP. 429 and 503 answers with a Retry-After are retried after that many
+    seconds, at most ``retries`` times and only when the wait is at most ``max_retry_wait``;
+    ``on_retry(status, seconds, attempt)`` hears of each wait and ``on_request(method, url,
+    status)`` of each answer (the command line's --verbose)."""
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 60, retries: int = 5,
+                 max_retry_wait: float = 120,
+                 on_retry: Callable[[int, float, int], None] | None = None,
+                 on_request: Callable[[str, str, int], None] | None = None) -> None:  # fmt: skip
         self.url = url.rstrip("/")
         self.session = requests.Session()
         self.timeout = timeout
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
+        self.on_retry = on_retry
+        self.on_request = on_request
         if token:
             self.session.headers["Authorization"] = f"Token {token}"
 
     # --- plumbing -------------------------------------------------------------------
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def send(self, method: str, path: str, body: Callable[[], Any] | None = None, **kwargs: Any) -> requests.Response:
+        """One request, retried as the server's Retry-After says; ``body`` makes a fresh body per attempt."""
         url = path if path.startswith("http") else f"{self.url}/api/{path.lstrip('/')}"
         kwargs.setdefault("timeout", self.timeout)
-        response = self.session.request(method, url, **kwargs)
-        if response.status_code >= 400:
+        attempt = 0
+        while True:
+            if body is not None:
+                kwargs["data"] = body()
             try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-            raise ApiError(response.status_code, body)
-        return response.json() if response.content and "json" in response.headers.get("Content-Type", "") else None
+                response = self.session.request(method, url, **kwargs)
+            except requests.RequestException as exc:
+                raise Unreachable(f"cannot reach {self.url}: {_reason(exc)}. Check --url, LAYERLOOM_URL "
+                                  "or the saved login.") from None  # fmt: skip
+            if self.on_request:
+                self.on_request(method, response.url, response.status_code)
+            wait = retry_after(response) if response.status_code in RETRY_STATUSES else None
+            if wait is None or attempt >= self.retries or wait > self.max_retry_wait:
+                return response
+            attempt += 1
+            if self.on_retry:
+                self.on_retry(response.status_code, wait, attempt)
+            response.close()
+            time.sleep(wait)
+
+    def request(self, method: str, path: str, body: Callable[[], Any] | None = None, **kwargs: Any) -> Any:
+        response = self.send(method, path, body, **kwargs)
+        data = _json(response)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, data if data is not None else response.text)
+        if response.content and data is None:  # a web page or a proxy's answer at this URL
+            raise CliError(f"the server at {self.url} answered with something other than the API's JSON; "
+                           "check the URL.")  # fmt: skip
+        return data
+
+    def list_all(self, path: str, params: dict[str, Any] | None = None, limit: int | None = None,
+             page_size: int = MAX_PAGE_SIZE) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+        """Every item of a paginated list, following each page's ``next``; with ``limit``, only that many.
+
+        Returns the items and the server's total count, so a caller can say how many were left.
+        """
+        query: dict[str, Any] = {**(params or {}), "page_size": min(page_size, limit or page_size)}
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.request("GET", path, params=query)
+            items.extend(page["results"])
+            if not page.get("next") or (limit is not None and len(items) >= limit):
+                return (items if limit is None else items[:limit]), int(page.get("count", len(items)))
+            # Only next's query is used: behind a proxy its scheme and host may not be the ones we reach.
+            query = dict(parse_qsl(urlsplit(page["next"]).query))
 
     # --- the steps ------------------------------------------------------------------
 
@@ -122,17 +233,22 @@ class Client:
                        on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:  # fmt: skip
         file = Path(path)
         fields = {"kind": kind, "name": name or file.name, "options": json.dumps(options or {})}
-        body = MultipartStream(fields, "file", file, on_progress)
+        boundary = f"layerloom-{uuid.uuid4().hex}"  # one boundary, so the header fits every attempt's body
         # Uploads can be large: no read timeout while the body goes out.
-        return self.request("POST", "datasets/", data=body, headers={"Content-Type": body.content_type},  # type: ignore[no-any-return]
+        return self.request("POST", "datasets/", body=lambda: MultipartStream(fields, "file", file, on_progress, boundary),  # type: ignore[no-any-return]
+                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
                             timeout=(30, None))  # fmt: skip
 
-    def wait_dataset(self, dataset_id: int, timeout: float = 600, interval: float = 1.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    def wait_dataset(self, dataset_id: int, timeout: float | None = None, interval: float = 1.0) -> dict[str, Any]:
+        """Poll until ingestion ends (ready or failed); TimedOut when ``timeout`` seconds pass first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             dataset: dict[str, Any] = self.request("GET", f"datasets/{dataset_id}/")
-            if dataset["status"] in ("ready", "failed") or time.monotonic() > deadline:
+            if dataset["status"] in ("ready", "failed"):
                 return dataset
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise TimedOut(f"dataset {dataset_id} is still {dataset['status']} after {timeout:g} s; "
+                               f"check later with `layerloom datasets {dataset_id}`.")  # fmt: skip
             time.sleep(interval)
 
     def create_architecture(self, spec: dict[str, Any], name: str | None = None) -> dict[str, Any]:
@@ -147,19 +263,27 @@ class Client:
                 "hyperparameters": hyperparameters or {}}  # fmt: skip
         return self.request("POST", "jobs/", json=body)  # type: ignore[no-any-return]
 
-    def follow_job(self, job_id: int, timeout: float = 3600, interval: float = 1.0,
-                   on_metric: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
-        """Poll until the job finishes, passing each new epoch's metrics to on_metric."""
-        deadline = time.monotonic() + timeout
+    def follow_job(self, job_id: int, timeout: float | None = None, interval: float = 1.0,
+                   on_metric: Callable[[dict[str, Any]], None] | None = None,
+                   on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Poll until the job finishes, passing each new epoch's metrics to on_metric and each
+        poll (status, epoch, total_epochs, percent, eta_seconds) to on_poll. No cap unless
+        ``timeout`` is given (TimedOut then): a job may train for hours."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         since = 0
         while True:
             poll = self.request("GET", f"jobs/{job_id}/metrics/", params={"since_epoch": since})
+            if on_poll:
+                on_poll(poll)
             for row in poll["results"]:
                 since = max(since, row["epoch"])
                 if on_metric:
                     on_metric(row)
-            if poll["status"] in FINISHED or time.monotonic() > deadline:
+            if poll["status"] in FINISHED:
                 return self.request("GET", f"jobs/{job_id}/")  # type: ignore[no-any-return]
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise TimedOut(f"job {job_id} is still {poll['status']} after {timeout:g} s (it goes on); "
+                               f"follow it again with `layerloom follow {job_id}`.")  # fmt: skip
             time.sleep(interval)
 
     def artifacts(self, job_id: int) -> list[dict[str, Any]]:
@@ -169,14 +293,15 @@ class Client:
         """Stream one artifact to disk and check its sha256 against the server's."""
         target = Path(directory) / Path(artifact["filename"]).name
         digest = hashlib.sha256()
-        with self.session.get(artifact["download_url"], stream=True, timeout=(30, None)) as response:
+        with self.send("GET", artifact["download_url"], stream=True, timeout=(30, None)) as response:
             if response.status_code >= 400:
-                raise ApiError(response.status_code, response.json())
+                body = _json(response)
+                raise ApiError(response.status_code, body if body is not None else response.text)
             with target.open("wb") as out:
                 for chunk in response.iter_content(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
         if digest.hexdigest() != artifact["sha256"]:
             target.unlink()
-            raise ApiError(0, {"message": f"{artifact['filename']}: checksum mismatch, download again."})
+            raise CliError(f"{artifact['filename']}: checksum mismatch, download again.")
         return target

@@ -4,12 +4,17 @@
     layerloom upload iris.csv --kind tabular --option target_column=species --wait
     layerloom architecture create mlp.json
     layerloom train --architecture 3 --dataset 7 --framework torch --hp epochs=20 --follow
+    layerloom jobs --filter status=running
     layerloom download 12 --kind onnx
     layerloom logout
 
 The server URL and token come from --url/--token (before or after the command), then
 LAYERLOOM_URL/LAYERLOOM_TOKEN, then the file `login` writes (~/.config/layerloom/config.json,
-or $LAYERLOOM_CONFIG).
+or $LAYERLOOM_CONFIG). Output is a table on a terminal and JSON otherwise (--output).
+
+Exit status: 0 done, 1 the server answered with an error or could not be reached,
+2 a usage error, 3 the job or the dataset's ingestion failed (or was cancelled),
+4 --timeout passed first, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from client.api import ApiError, Client
+from client import __version__
+from client.api import MAX_PAGE_SIZE, Client
+from client.errors import INTERRUPTED, OK, CliError, UsageError, WorkFailed
+from client.output import FORMATS, default_format, emit
 
 
 def config_path() -> Path:
@@ -57,13 +67,34 @@ def pairs(items: list[str] | None, flag: str) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"{flag} expects key=value, got {item!r}")
+            raise UsageError(f"{flag} expects key=value, got {item!r}")
         out[key] = parse_value(value)
     return out
 
 
-def emit(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+def read_json(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"the {what} {path} is not JSON: {exc}") from None
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def show(args: argparse.Namespace, data: Any, kind: str = "") -> None:
+    output = args.output or os.environ.get("LAYERLOOM_OUTPUT") or default_format()
+    if output not in FORMATS:
+        raise UsageError(f"LAYERLOOM_OUTPUT must be one of {', '.join(FORMATS)}, not {output!r}")
+    emit(data, output, kind)
+
+
+def progress_on(args: argparse.Namespace) -> bool:
+    """Bars only where a person watches: stderr a terminal, and not --quiet."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def make_client(args: argparse.Namespace, need_token: bool = True) -> Client:
@@ -71,8 +102,28 @@ def make_client(args: argparse.Namespace, need_token: bool = True) -> Client:
     url = args.url or os.environ.get("LAYERLOOM_URL") or config.get("url") or "http://127.0.0.1:8000"
     token = args.token or os.environ.get("LAYERLOOM_TOKEN") or config.get("token")
     if need_token and not token:
-        raise SystemExit("Not logged in: run `layerloom login` or set LAYERLOOM_TOKEN.")
-    return Client(url, token)
+        raise UsageError("not logged in: run `layerloom login` or set LAYERLOOM_TOKEN.")
+
+    def retrying(status: int, seconds: float, attempt: int) -> None:
+        say(
+            f"layerloom: HTTP {status}, the server asks to wait; retrying in {seconds:g} s ({attempt} of {client.retries})"
+        )
+
+    def verbose(method: str, url: str, status: int) -> None:
+        say(f"{method} {url} -> {status}")
+
+    client = Client(url, token, on_retry=retrying, on_request=verbose if args.verbose else None)
+    return client
+
+
+@contextmanager
+def interrupted(message: str) -> Iterator[None]:
+    """Ctrl-C ends the waiting, not the work on the server; say so, and how to pick it up again."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        say(f"\n{message}")
+        raise SystemExit(INTERRUPTED) from None
 
 
 # --- commands -------------------------------------------------------------------------
@@ -101,69 +152,121 @@ def cmd_upload(args: argparse.Namespace) -> None:
     client = make_client(args)
     path = Path(args.file)
     if not path.is_file():
-        raise SystemExit(f"No such file: {path}")
-    options = json.loads(args.options) if args.options else {}
+        raise UsageError(f"no such file: {path}")
+    options: dict[str, Any] = {}
+    if args.options:
+        options = parse_value(args.options)
+        if not isinstance(options, dict):
+            raise UsageError(f"--options expects a JSON object, got {args.options!r}")
     options.update(pairs(args.option, "--option"))
     with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name,
-              file=sys.stderr, disable=args.quiet) as bar:  # fmt: skip
+              file=sys.stderr, disable=not progress_on(args)) as bar:  # fmt: skip
+        retrying = client.on_retry
+
+        def again(status: int, seconds: float, attempt: int) -> None:  # the file goes out again from its start
+            if retrying:
+                retrying(status, seconds, attempt)
+            bar.reset()
+
+        client.on_retry = again
         dataset = client.upload_dataset(path, args.kind, args.name, options, on_progress=bar.update)
+        client.on_retry = retrying
     if args.wait:
-        dataset = client.wait_dataset(dataset["id"])
-    emit(dataset)
+        resume = f"dataset {dataset['id']} is still being ingested; check it with `layerloom datasets {dataset['id']}`."
+        with interrupted(f"Stopped waiting: {resume}"):
+            dataset = client.wait_dataset(dataset["id"], timeout=args.timeout)
+    show(args, dataset)
     if dataset["status"] == "failed":
-        raise SystemExit(f"Ingestion failed: {dataset['error']}")
+        raise WorkFailed(f"ingestion of dataset {dataset['id']} failed: {dataset['error']}")
+
+
+def list_or_show(args: argparse.Namespace, path: str, kind: str) -> None:
+    client = make_client(args)
+    if getattr(args, "id", None):
+        show(args, client.request("GET", f"{path}{args.id}/"))
+        return
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be 1 or more (leave it out to list everything)")
+    if not 1 <= args.page_size <= MAX_PAGE_SIZE:
+        raise UsageError(f"--page-size must be from 1 to {MAX_PAGE_SIZE}")
+    items, count = client.list_all(path, pairs(args.filter, "--filter"), args.limit, args.page_size)
+    show(args, items, kind)
+    if count > len(items):
+        say(f"Showing {len(items)} of {count} {kind}; {count - len(items)} more: "
+            "raise --limit, or leave it out to list them all.")  # fmt: skip
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
-    client = make_client(args)
-    emit(client.request("GET", f"datasets/{args.id}/") if args.id else client.request("GET", "datasets/")["results"])
+    list_or_show(args, "datasets/", "datasets")
 
 
 def cmd_architecture(args: argparse.Namespace) -> None:
-    client = make_client(args)
     if args.action == "list":
-        emit(client.request("GET", "architectures/")["results"])
+        list_or_show(args, "architectures/", "architectures")
         return
-    spec = json.loads(Path(args.spec).read_text())
+    if not args.spec:
+        raise UsageError(
+            f"architecture {args.action} needs a spec file: layerloom architecture {args.action} SPEC.json"
+        )
+    spec = read_json(args.spec, "spec file")
+    client = make_client(args)
     if args.action == "validate":
-        emit(client.request("POST", "architectures/validate/", json={"spec": spec, "batch_size": args.batch_size}))
+        show(
+            args, client.request("POST", "architectures/validate/", json={"spec": spec, "batch_size": args.batch_size})
+        )
     else:
-        emit(client.create_architecture(spec, args.name))
+        show(args, client.create_architecture(spec, args.name))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    spec = read_json(args.spec, "spec file") if args.spec else None
+    hyperparameters = pairs(args.hp, "--hp")
     client = make_client(args)
-    spec = json.loads(Path(args.spec).read_text()) if args.spec else None
-    job = client.start_job(args.dataset, args.framework, args.architecture, spec, pairs(args.hp, "--hp"))
+    job = client.start_job(args.dataset, args.framework, args.architecture, spec, hyperparameters)
     if not args.follow:
-        emit(job)
+        show(args, job)
         return
-    print(f"Job {job['id']} queued.", file=sys.stderr)
-    follow(client, job["id"])
+    say(f"Job {job['id']} queued.")
+    follow(args, client, job["id"])
 
 
-def follow(client: Client, job_id: int) -> None:
-    def show(row: dict[str, Any]) -> None:
-        values = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["values"].items())
-        print(f"epoch {row['epoch']}: {values}", file=sys.stderr)
+def follow(args: argparse.Namespace, client: Client, job_id: int) -> None:
+    from tqdm import tqdm
 
-    job = client.follow_job(job_id, on_metric=show)
-    emit(job)
+    with tqdm(total=None, unit="epoch", desc=f"job {job_id}", file=sys.stderr, disable=not progress_on(args),
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} epochs [{elapsed}<{remaining}]") as bar:  # fmt: skip
+
+        def metric(row: dict[str, Any]) -> None:
+            values = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["values"].items())
+            tqdm.write(f"epoch {row['epoch']}: {values}", file=sys.stderr)
+
+        def poll(state: dict[str, Any]) -> None:
+            if bar.disable:
+                return
+            bar.total = state.get("total_epochs") or bar.total
+            bar.n = state.get("epoch") or 0
+            bar.set_description_str(f"job {job_id} {state['status']}", refresh=False)
+            bar.refresh()
+
+        stop = (f"Stopped following job {job_id}; the job goes on. Follow it again with `layerloom follow {job_id}`, "
+                f"or stop it with `layerloom cancel {job_id}`.")  # fmt: skip
+        with interrupted(stop):
+            job = client.follow_job(job_id, timeout=args.timeout, on_metric=metric, on_poll=poll)
+    show(args, job)
     if job["status"] != "succeeded":
-        raise SystemExit(f"Job {job_id} {job['status']}: {job.get('error') or ''}".rstrip(": "))
+        raise WorkFailed(f"job {job_id} {job['status']}: {job.get('error') or 'no error recorded'}")
 
 
 def cmd_jobs(args: argparse.Namespace) -> None:
-    client = make_client(args)
-    emit(client.request("GET", f"jobs/{args.id}/") if args.id else client.request("GET", "jobs/")["results"])
+    list_or_show(args, "jobs/", "jobs")
 
 
 def cmd_follow(args: argparse.Namespace) -> None:
-    follow(make_client(args), args.id)
+    follow(args, make_client(args), args.id)
 
 
 def cmd_cancel(args: argparse.Namespace) -> None:
-    emit(make_client(args).request("POST", f"jobs/{args.id}/cancel/"))
+    show(args, make_client(args).request("POST", f"jobs/{args.id}/cancel/"))
 
 
 def cmd_download(args: argparse.Namespace) -> None:
@@ -172,101 +275,129 @@ def cmd_download(args: argparse.Namespace) -> None:
     chosen = [a for a in artifacts if not args.kind or a["kind"] == args.kind]
     if not chosen:
         kinds = ", ".join(sorted({a["kind"] for a in artifacts})) or "none yet"
-        raise SystemExit(f"Job {args.job} has no {args.kind} artifact (it has: {kinds}).")
-    Path(args.output).mkdir(parents=True, exist_ok=True)
+        raise CliError(f"job {args.job} has no {args.kind or ''} artifact (it has: {kinds}).".replace("  ", " "))
+    Path(args.directory).mkdir(parents=True, exist_ok=True)
     for artifact in chosen:
-        print(client.download(artifact, args.output))
+        print(client.download(artifact, args.directory))
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layerloom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"layerloom {__version__}")
     url_help = "Server URL (default: LAYERLOOM_URL or the saved login)."
     token_help = "API token (default: LAYERLOOM_TOKEN or the saved login)."
+    output_help = "json or table (default: LAYERLOOM_OUTPUT, else a table on a terminal and JSON otherwise)."
+    verbose_help = "Print each request and its status on stderr."
     parser.add_argument("--url", help=url_help)
     parser.add_argument("--token", help=token_help)
-    # The same two options after the command (`layerloom login --url ...`); SUPPRESS keeps
+    parser.add_argument("--output", choices=FORMATS, help=output_help)
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    # The same options after the command (`layerloom login --url ...`); SUPPRESS keeps
     # the value given before the command when they are not repeated after it.
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--url", default=argparse.SUPPRESS, help=url_help)
     connection.add_argument("--token", default=argparse.SUPPRESS, help=token_help)
-    commands = parser.add_subparsers(dest="command", required=True)
+    connection.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
+    formatting = argparse.ArgumentParser(add_help=False)
+    formatting.add_argument("--output", choices=FORMATS, default=argparse.SUPPRESS, help=output_help)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=help, parents=[connection])
+    def command(name: str, help: str, func: Callable[[argparse.Namespace], None],
+                prints_data: bool = True) -> argparse.ArgumentParser:  # fmt: skip
+        parents = [connection, formatting] if prints_data else [connection]
+        sub = commands.add_parser(name, help=help, description=help, parents=parents)
+        sub.set_defaults(func=func)
+        return sub
 
-    p = command("login", "Get a token and save it.")
+    def listing(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--limit", type=int, help="At most this many (default: every page, all of them).")
+        sub.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                         help="A filter the API knows, e.g. status=running (repeatable).")  # fmt: skip
+        sub.add_argument("--page-size", type=int, default=MAX_PAGE_SIZE, help=argparse.SUPPRESS)
+
+    def waiting(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                         help=f"Give up waiting for {what} after this long (exit 4); the default waits until it ends.")  # fmt: skip
+
+    p = command("login", "Get a token and save it.", cmd_login, prints_data=False)
     p.add_argument("--username", required=True)
     p.add_argument("--password", help="Default: LAYERLOOM_PASSWORD, else asked for.")
-    p.set_defaults(func=cmd_login)
 
-    p = command("logout", "Revoke the saved token and forget it.")
-    p.set_defaults(func=cmd_logout)
+    command("logout", "Revoke the saved token and forget it.", cmd_logout, prints_data=False)
 
-    p = command("upload", "Upload a dataset file, with a progress bar.")
+    p = command("upload", "Upload a dataset file, with a progress bar.", cmd_upload)
     p.add_argument("file")
     p.add_argument("--kind", required=True, help="The kind of data: tabular, images, text, ... (the server checks it).")
     p.add_argument("--name")
     p.add_argument("--options", help="Ingestion options as a JSON object.")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="One ingestion option (repeatable).")
-    p.add_argument("--wait", action="store_true", help="Wait until ingestion is done.")
+    p.add_argument("--wait", action="store_true", help="Wait until ingestion is done (exit 3 if it fails).")
+    waiting(p, "ingestion (with --wait)")
     p.add_argument("--quiet", action="store_true", help="No progress bar.")
-    p.set_defaults(func=cmd_upload)
 
-    p = command("datasets", "List datasets, or show one.")
+    p = command("datasets", "List datasets (every page), or show one.", cmd_datasets)
     p.add_argument("id", nargs="?", type=int)
-    p.set_defaults(func=cmd_datasets)
+    listing(p)
 
-    p = command("architecture", "Create, validate or list architectures.")
+    p = command("architecture", "Create, validate or list architectures.", cmd_architecture)
     p.add_argument("action", choices=["create", "validate", "list"])
     p.add_argument("spec", nargs="?", help="Spec JSON file (create, validate).")
     p.add_argument("--name")
     p.add_argument("--batch-size", type=int, default=32)
-    p.set_defaults(func=cmd_architecture)
+    listing(p)
 
-    p = command("train", "Start a training job.")
+    p = command("train", "Start a training job.", cmd_train)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--architecture", type=int, help="Architecture id.")
     source.add_argument("--spec", help="Or a spec JSON file.")
     p.add_argument("--dataset", type=int, required=True)
     p.add_argument("--framework", choices=["keras", "torch"], default="keras")
     p.add_argument("--hp", action="append", metavar="KEY=VALUE", help="A hyperparameter, e.g. epochs=20.")
-    p.add_argument("--follow", action="store_true", help="Print metrics until the job finishes.")
-    p.set_defaults(func=cmd_train)
+    p.add_argument("--follow", action="store_true", help="Print metrics until the job finishes (exit 3 if it fails).")
+    waiting(p, "the job (with --follow)")
+    p.add_argument("--quiet", action="store_true", help="No progress bar.")
 
-    p = command("jobs", "List jobs, or show one.")
+    p = command("jobs", "List jobs (every page), or show one.", cmd_jobs)
     p.add_argument("id", nargs="?", type=int)
-    p.set_defaults(func=cmd_jobs)
+    listing(p)
 
-    p = command("follow", "Print a job's metrics until it finishes.")
+    p = command("follow", "Print a job's metrics until it finishes (Ctrl-C stops following, not the job).", cmd_follow)
     p.add_argument("id", type=int)
-    p.set_defaults(func=cmd_follow)
+    waiting(p, "the job")
+    p.add_argument("--quiet", action="store_true", help="No progress bar.")
 
-    p = command("cancel", "Cancel a job.")
+    p = command("cancel", "Cancel a job.", cmd_cancel)
     p.add_argument("id", type=int)
-    p.set_defaults(func=cmd_cancel)
 
-    p = command("download", "Download a job's artifacts (checked against their sha256).")
+    p = command("download", "Download a job's artifacts (checked against their sha256).", cmd_download,
+                prints_data=False)  # fmt: skip
     p.add_argument("job", type=int)
     p.add_argument("--kind", help="Only this kind, e.g. onnx.")
-    p.add_argument("-o", "--output", default=".", help="Directory to write to.")
-    p.set_defaults(func=cmd_download)
+    # -o/--output stays the directory here, as it always was; elsewhere --output is the format.
+    p.add_argument("-o", "--output", dest="directory", default=".", help="Directory to write to.")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "architecture" and args.action != "list" and not args.spec:
-        raise SystemExit("architecture create/validate needs a spec file")
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         args.func(args)
-    except ApiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        body = exc.body if isinstance(exc.body, dict) else {}
-        for entry in body.get("errors", [])[:20]:
-            where = ".".join(str(p) for p in (entry.get("field"), entry.get("layer_id"), entry.get("param")) if p)
-            print(f"  {where or '-'}: {entry.get('message')}", file=sys.stderr)
-        return 1
+    except CliError as exc:
+        say(f"error: {exc}")
+        return exc.code
     except KeyboardInterrupt:
-        return 130
-    return 0
+        say("\nInterrupted.")
+        return INTERRUPTED
+    return OK
