@@ -146,8 +146,9 @@ function note(text) {
   return p;
 }
 
-// One example as the person knows it: the image, the table row, or the text.
-function exampleItem(example, kind) {
+// One example as the person knows it: the image, the table row, or the text; `unit` is
+// what the dataset's kind calls one example ("row", "file").
+function exampleItem(example, unit) {
   const item = document.createElement("li");
   item.dataset.exampleId = String(example.id);
   if (example.image) {
@@ -169,7 +170,7 @@ function exampleItem(example, kind) {
   }
   const caption = document.createElement("div");
   caption.className = "small muted";
-  caption.textContent = `${kind === "images" ? "file" : "row"} ${example.id} · ${(100 * example.confidence).toFixed(1)}% sure`;
+  caption.textContent = `${unit || "row"} ${example.id} · ${(100 * example.confidence).toFixed(1)}% sure`;
   item.append(caption);
   return item;
 }
@@ -194,7 +195,7 @@ async function showExamples(cell) {
     return;
   }
   const list = document.createElement("ul");
-  for (const example of answer.examples) list.append(exampleItem(example, answer.kind));
+  for (const example of answer.examples) list.append(exampleItem(example, answer.unit));
   const shown = answer.count > answer.examples.length ? [note(`The ${answer.examples.length} most confident are shown.`)] : [];
   box.replaceChildren(heading, ...shown, answer.examples.length ? list : note("No test example fell here."));
 }

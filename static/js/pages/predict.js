@@ -7,7 +7,11 @@ const root = document.getElementById("predict");
 const form = document.getElementById("predict-form");
 const state = document.getElementById("predict-state");
 const formErrors = document.getElementById("form-errors");
-const kind = root.dataset.kind;
+// What the dataset's kind declares: the widget ("table", "text" or "file") and the request
+// fields for one input and for a list ("row"/"rows", "text"/"texts", "image"/"images").
+const widget = root.dataset.widget;
+const one = root.dataset.one;
+const many = root.dataset.many;
 const url = root.dataset.url;
 let chart = null;
 
@@ -15,8 +19,10 @@ function columnInputs() {
   return [...form.querySelectorAll("[data-column]")];
 }
 
-const imageInput = document.getElementById("image-input");
-const preview = document.getElementById("image-preview");
+// The one input of a text or file widget; the file widget's preview (an <img>, an <audio>).
+const single = form.querySelector("[data-predict-input]");
+const fileInput = widget === "file" ? single : null;
+const preview = form.querySelector("[data-preview]");
 let previewUrl = null;
 
 function showPreview(src) {
@@ -26,11 +32,15 @@ function showPreview(src) {
   if (src) preview.src = src;
 }
 
-// The body of the request: JSON for a row or a text, multipart for an image file, the
-// example image as base64 JSON. Returns null (with the reason on the field) when the
-// browser already knows the input is unusable.
+// The body of the request: JSON for a row or a text, multipart for a file, the example
+// file as base64 JSON. Returns null (with the reason on the field) when the browser
+// already knows the input is unusable.
+function tableRow() {
+  return Object.fromEntries(columnInputs().map((i) => [i.dataset.column, i.value]));
+}
+
 function requestBody() {
-  if (kind === "tabular") {
+  if (widget === "table") {
     const row = {};
     let bad = false;
     for (const input of columnInputs()) {
@@ -40,17 +50,17 @@ function requestBody() {
       }
       row[input.dataset.column] = input.value;
     }
-    return bad ? null : { row };
+    return bad ? null : { [one]: row };
   }
-  if (kind === "text") return { text: document.getElementById("text-input").value };
-  const file = imageInput.files[0];
+  if (widget === "text") return { [one]: single.value };
+  const file = fileInput.files[0];
   if (file) {
     const body = new FormData();
-    body.append("image", file);
+    body.append(one, file);
     return body;
   }
-  if (imageInput.dataset.example) return { image: imageInput.dataset.example };
-  showFieldErrors(imageInput, ["Choose an image file."]);
+  if (fileInput.dataset.example) return { [one]: fileInput.dataset.example };
+  showFieldErrors(fileInput, [fileInput.dataset.missing || "Choose a file."]);
   return null;
 }
 
@@ -86,19 +96,15 @@ function quoted(name) {
 
 // The control a server error names: "row.colour" is that column; a row-level message
 // that starts "column 'colour': ..." is that column too; "text" and "images.0" are the
-// one input of a text or image model.
+// one input of a text or file widget.
 function inputFor(field, message) {
-  if (kind === "text" && (field === "text" || field === "texts" || field.startsWith("texts."))) {
-    return document.getElementById("text-input");
+  if (widget !== "table") {
+    return field === one || field === many || field.startsWith(`${many}.`) ? single : null;
   }
-  if (kind === "images" && (field === "image" || field === "images" || field.startsWith("images."))) {
-    return imageInput;
-  }
-  if (kind !== "tabular") return null;
   for (const input of columnInputs()) {
     const column = input.dataset.column;
-    if (field === `row.${column}`) return input;
-    if (field === "row" && quoted(column).some((q) => message.startsWith(`column ${q}:`))) return input;
+    if (field === `${one}.${column}`) return input;
+    if (field === one && quoted(column).some((q) => message.startsWith(`column ${q}:`))) return input;
   }
   return null;
 }
@@ -109,8 +115,8 @@ function showErrors(status, body) {
   for (const error of errors) {
     const message = String(error.message || "The server refused the input.");
     let input = error.field ? inputFor(String(error.field), message) : null;
-    // A body over the size limit is, on this page, the image file that was chosen.
-    if (!input && status === 413 && kind === "images") input = imageInput;
+    // A body over the size limit is, on this page, the file that was chosen.
+    if (!input && status === 413 && fileInput) input = fileInput;
     if (input) showFieldErrors(input, [message]);
     else general.push(message);
   }
@@ -229,11 +235,11 @@ function shellQuote(text) {
 
 function updateCurl() {
   const lines = [`curl -s -X POST ${url} \\`, `     -H "Authorization: Token $TOKEN" \\`];
-  if (kind === "images") {
-    const file = imageInput.files[0];
-    lines.push(`     -F image=@${shellQuote(file ? file.name : "image.png")}`);
+  if (fileInput) {
+    const file = fileInput.files[0];
+    lines.push(`     -F ${one}=@${shellQuote(file ? file.name : fileInput.dataset.sampleName || "file")}`);
   } else {
-    const body = kind === "text" ? { text: document.getElementById("text-input").value } : { row: Object.fromEntries(columnInputs().map((i) => [i.dataset.column, i.value])) };
+    const body = { [one]: widget === "text" ? single.value : tableRow() };
     lines.push(`     -H 'Content-Type: application/json' \\`, `     -d ${shellQuote(JSON.stringify(body))}`);
   }
   document.getElementById("curl").textContent = lines.join("\n");
@@ -269,15 +275,15 @@ form.addEventListener("submit", async (event) => {
 form.addEventListener("input", updateCurl);
 form.addEventListener("change", updateCurl);
 
-if (imageInput) {
-  if (imageInput.dataset.example) showPreview(imageInput.dataset.example);
-  imageInput.addEventListener("change", () => {
-    const file = imageInput.files[0];
+if (fileInput && preview) {
+  if (fileInput.dataset.example) showPreview(fileInput.dataset.example);
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files[0];
     if (file) {
       showPreview(URL.createObjectURL(file));
       previewUrl = preview.src;
     } else {
-      showPreview(imageInput.dataset.example || "");
+      showPreview(fileInput.dataset.example || "");
     }
   });
 }

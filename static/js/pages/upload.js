@@ -14,13 +14,16 @@ const submitButton = document.getElementById("upload-submit");
 const cancelButton = document.getElementById("upload-cancel");
 let xhr = null;
 
-const kind = () => form.querySelector("input[name=kind]:checked").value;
+// The chosen kind's radio button: it carries what the kind declares (data-accept, and
+// data-reads-header when the page should read a CSV header to offer its columns).
+const chosen = () => form.querySelector("input[name=kind]:checked");
+const kind = () => chosen().value;
 
 function showKind() {
   const current = kind();
   for (const box of form.querySelectorAll("[data-kind-options]")) box.hidden = box.dataset.kindOptions !== current;
   for (const help of form.querySelectorAll("[data-help-kind]")) help.hidden = help.dataset.helpKind !== current;
-  fileInput.accept = current === "images" ? ".zip,application/zip" : ".csv,text/csv";
+  fileInput.accept = chosen().dataset.accept;
   readHeader();
 }
 
@@ -28,7 +31,7 @@ function fillColumns(columns) {
   for (const select of form.querySelectorAll("[data-column-select]")) {
     const previous = select.value;
     select.replaceChildren();
-    if (select.id === "id_target_column") select.append(new Option("The last column", ""));
+    if (select.dataset.firstChoice) select.append(new Option(select.dataset.firstChoice, ""));
     for (const name of columns) select.append(new Option(name, name)); // Option() sets text, never HTML
     const prefer = select.dataset.prefer;
     if (columns.includes(previous)) select.value = previous;
@@ -38,7 +41,7 @@ function fillColumns(columns) {
 
 function readHeader() {
   const file = fileInput.files[0];
-  if (!file || kind() === "images") return;
+  if (!file || !("readsHeader" in chosen().dataset)) return;
   window.Papa.parse(file, {
     preview: 1,
     skipEmptyLines: true,
@@ -55,13 +58,13 @@ function showResponseErrors(body, status) {
 function options() {
   const out = {};
   const value = (name) => form.elements[name].value.trim();
-  if (kind() === "tabular") {
-    if (value("target_column")) out.target_column = value("target_column");
-    if (value("task")) out.task = value("task");
-  }
-  if (kind() === "text") {
-    if (value("text_column")) out.text_column = value("text_column");
-    if (value("label_column")) out.label_column = value("label_column");
+  // The chosen kind's own options: every [data-option] control in its box that has a value
+  // (a number input sends a number).
+  const box = [...form.querySelectorAll("[data-kind-options]")].find((b) => b.dataset.kindOptions === kind());
+  for (const control of box ? box.querySelectorAll("[data-option]") : []) {
+    const text = control.value.trim();
+    if (!text) continue;
+    out[control.name] = control.type === "number" && Number.isFinite(Number(text)) ? Number(text) : text;
   }
   if (value("split")) {
     const parts = value("split").split(/[\s,;]+/).filter(Boolean).map(Number);
