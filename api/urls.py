@@ -12,6 +12,7 @@ from api.views.catalog import LayerCatalogView, PresetListView
 from api.views.common import NotFoundView
 from api.views.datasets import DatasetViewSet
 from api.views.endpoints import EndpointViewSet
+from api.views.job_logs import JobLogsView
 from api.views.jobs import JobViewSet
 from api.views.usage import UsageView
 
@@ -36,6 +37,7 @@ urlpatterns = [
     # page loads its start-up script as a file (?script), as the Content-Security-Policy requires.
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
+    path("jobs/logs/", JobLogsView.as_view(), name="job-logs"),  # before the router: "logs" is no job id
     path("", include(router.urls)),
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
 ]

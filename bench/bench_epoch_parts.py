@@ -32,7 +32,7 @@ Parts = defaultdict[str, float]
 def run(owner, framework: str, model: str, epochs: int) -> list[dict[str, float]]:  # type: ignore[no-untyped-def]
     from workers.lifecycle import claim
     from workers.models import TrainingJob
-    from workers.training import checkpoints, reporter, runner, tbevents
+    from workers.training import checkpoints, reporter, runner, tensorboard_logs
 
     case = CASES[model]
     ds = make_case_dataset(owner, model)
@@ -64,7 +64,7 @@ def run(owner, framework: str, model: str, epochs: int) -> list[dict[str, float]
 
     # Written on the background thread (their time is not the training thread's):
     timed(reporter.Reporter, "epoch_done", "[other thread] metric row + progress + event")
-    timed(tbevents.ScalarWriter, "scalars", "[other thread]   of which TensorBoard event")
+    timed(tensorboard_logs.JobLogWriter, "scalars", "[other thread]   of which TensorBoard event")
     timed(checkpoints, "save_state", "[other thread] checkpoint state.json")
     timed(checkpoints, "atomic_write", "[other thread] checkpoint and best-weight files")
     # On the training thread: handing the writes over (waits only when the writer is behind).

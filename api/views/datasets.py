@@ -118,7 +118,8 @@ class DatasetViewSet(
     @extend_schema(
         methods=["POST"],
         summary="Add a demo dataset to your datasets (one click; a second click returns the same one)",
-        request=DemoDatasetSerializer,
+        description="The body may also be form-encoded (the page's one-click form sends it so).",
+        request={"application/json": DemoDatasetSerializer},  # one content type: see api/views/auth.py
         responses={201: DatasetSerializer, 200: DatasetSerializer, 400: error("Unknown demo."), **COMMON_ERRORS},
     )
     @action(detail=False, methods=["get", "post"], parser_classes=[JSONParser, FormParser], url_path="demo",

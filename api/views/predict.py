@@ -11,8 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,14 @@ from serving.predict import InputProblems, NotServable
 # The API's bounded JSON parser: a body nested thousands deep is a 400, not a RecursionError.
 PARSERS = [JSONParser, MultiPartParser]
 
+# The multipart body has its own schema: one schema listed under two content types makes
+# openapi-python-client send every body as both (its issues 1276 and 1451).
+PREDICT_FILES = inline_serializer("PredictFilesRequest", fields={
+    "images": serializers.ListField(child=serializers.FileField(), required=False, help_text="Image models: files."),
+    "clips": serializers.ListField(child=serializers.FileField(), required=False,
+                                   help_text="Audio models: WAV, FLAC or OGG files."),
+})  # fmt: skip
+
 
 def _body_shapes() -> str:
     """'{"rows": [...]}, {"images": [...]} or {"texts": [...]}': one per registered kind."""
@@ -39,7 +47,7 @@ def predict_schema(summary: str, not_found: str) -> Callable[[Any], Any]:
         summary=summary,
         description=" ".join(kind.predict_doc for kind in all_kinds())
         + " Each input is prepared with the dataset's preprocessing, as in training, and run on ONNX Runtime.",
-        request={"application/json": PredictRequestSerializer, "multipart/form-data": PredictRequestSerializer},
+        request={"application/json": PredictRequestSerializer, "multipart/form-data": PREDICT_FILES},
         responses={200: PredictResponseSerializer, 400: error("A bad input; the field names it."),
                    404: error(not_found), 409: error("The job has not succeeded, or has no model file."),
                    413: error("The body is over LAYERLOOM_PREDICT_MAX_BODY_BYTES."), **COMMON_ERRORS},

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from builder.models import Architecture, Dataset
 from serving.models import EndpointHistory, ModelEndpoint
 from tests.api.conftest import add_artifact, make_job
-from workers.models import Artifact, Metric, TrainingJob
+from workers.models import Artifact, Estimate, Metric, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +83,9 @@ def alice_world(request: Any, alice: Any, alice_architecture: Any, alice_dataset
     artifact = add_artifact(job)
     endpoint = ModelEndpoint.objects.create(owner=alice, name="alices-model", job=job)
     EndpointHistory.objects.create(endpoint=endpoint, job=job, since=job.created)
+    estimate = Estimate.objects.create(owner=alice, request={"dataset": alice_dataset.pk}, queue="api-tests-unconsumed")
     return {"architecture": alice_architecture, "dataset": alice_dataset, "job": job, "artifact": artifact,
-            "model": endpoint}  # fmt: skip
+            "model": endpoint, "estimate": estimate}  # fmt: skip
 
 
 def object_ids(route: str, name: str, world: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +138,8 @@ def test_every_object_route_is_404_for_another_user(
     for expected in ("DELETE architecture-detail", "PUT architecture-detail", "GET architecture-codegen",
                      "DELETE dataset-detail", "DELETE job-detail", "POST job-cancel", "POST job-retry",
                      "GET job-artifact-download", "GET job-metrics", "GET job-artifacts", "POST job-predict",
-                     "GET model-detail", "DELETE model-detail", "POST model-predict", "GET job-examples"):  # fmt: skip
+                     "GET model-detail", "DELETE model-detail", "POST model-predict", "GET job-examples",
+                     "GET job-estimate-detail"):  # fmt: skip
         assert expected in checked
 
 
@@ -225,6 +227,11 @@ def _own_token_only(bob_api: Any, world: dict[str, Any]) -> None:
     assert Token.objects.get(user=world["architecture"].owner).key == key
 
 
+def _logs_of_alices_job(bob_api: Any, world: dict[str, Any]) -> None:
+    response = bob_api.get(f"/api/jobs/logs/?ids={world['job'].pk}")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
 def _no_object(bob_api: Any, world: dict[str, Any]) -> None:
     """Takes a spec in the body and stores nothing: there is no one else's object to reach."""
 
@@ -248,6 +255,7 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("model-list", "post"): [_endpoint_naming_alices_job],
     ("job-estimate", "post"): [_job_naming_alices("dataset", "/api/jobs/estimate/"),
                                _job_naming_alices("architecture", "/api/jobs/estimate/")],
+    ("job-logs", "get"): [_logs_of_alices_job],
     ("token", "post"): [_no_object],
     ("token", "delete"): [_own_token_only],
     ("token-rotate", "post"): [_own_token_only],

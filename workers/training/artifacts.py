@@ -54,7 +54,7 @@ def record_logs(job_id: int, ctx: JobContext) -> None:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(ctx.tensorboard_dir.rglob("*")):
             if path.is_file():
-                zf.write(path, Path("tensorboard") / path.relative_to(ctx.tensorboard_dir))
+                zf.write(path, path.relative_to(ctx.tensorboard_dir))  # unpacks to the job's own folder
     record(job_id, "tensorboard", archive)
     try:
         record_thumbnails(job_id, ctx)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from workers.lifecycle import update_run
 from workers.models import Metric, TrainingJob
-from workers.training.tbevents import ScalarWriter
+from workers.training.tensorboard_logs import JobLogWriter
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5  # seconds: "batch-level progress at most twice a second"
@@ -62,7 +62,7 @@ class Reporter:
     token: str
     total_epochs: int
     batches_per_epoch: int
-    tensorboard: ScalarWriter | None = None
+    tensorboard: JobLogWriter | None = None
     epoch: int = 0  # epochs completed
     batch: int = 0  # batches done in the current epoch
     stop_reason: str | None = None  # "cancelled", "lost" (another run owns the job), "orphaned"

@@ -23,7 +23,7 @@ from workers.training import artifacts
 from workers.training.backends import backend_class
 from workers.training.context import JobContext, JobError
 from workers.training.reporter import Reporter
-from workers.training.tbevents import ScalarWriter
+from workers.training.tensorboard_logs import JobLogWriter
 
 log = logging.getLogger(__name__)
 Status = TrainingJob.Status
@@ -39,7 +39,8 @@ def run(job_id: int, token: str) -> int:
     try:
         train_split, val, test = ctx.split("train", scaled=True), ctx.split("val", scaled=True), ctx.split("test")
         batches = -(-len(train_split.X) // ctx.hp.batch_size)
-        reporter = Reporter(job_id, token, ctx.hp.epochs, batches, ScalarWriter(ctx.tensorboard_dir))
+        logs = JobLogWriter.for_job(ctx.tensorboard_dir, job_id, job.dataset.name, ctx.framework, ctx.hp.model_dump())
+        reporter = Reporter(job_id, token, ctx.hp.epochs, batches, logs)
         backend = backend_class(ctx.framework)(ctx)
         _update(job_id, token, device_name=backend.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
         reporter.start()

@@ -34,4 +34,19 @@ async function draw() {
   }
 }
 
+// "Download logs for these jobs": the jobs that have TensorBoard logs (written when a job
+// ends), as one zip the API lays out as one log folder; jobs without logs yet are named.
+async function offerLogs() {
+  const box = document.getElementById("compare-logs");
+  if (!box) return;
+  const lists = await Promise.all(jobs.map((j) => getJSON(`/api/jobs/${j.id}/artifacts/`)));
+  const withLogs = jobs.filter((j, i) => lists[i].some((a) => a.kind === "tensorboard")).map((j) => j.id);
+  if (!withLogs.length) return;
+  box.querySelector("a").href = `${box.dataset.logsUrl}?ids=${withLogs.join(",")}`;
+  const without = jobs.filter((j) => !withLogs.includes(j.id)).map((j) => `#${j.id}`);
+  if (without.length) box.querySelector("span").textContent = `no logs yet for ${without.join(", ")}`;
+  box.hidden = false;
+}
+
 draw();
+offerLogs();
