@@ -18,13 +18,6 @@ def kind_choices() -> list[tuple[str, str]]:
 
 
 class Dataset(models.Model):
-    class Kind(models.TextChoices):
-        # The first three kinds' names, kept for code that has not moved to the registry yet
-        # (builder/fitting.py); the field's choices come from the registry.
-        TABULAR = "tabular", "Table (CSV)"
-        IMAGES = "images", "Images (zip of class folders)"
-        TEXT = "text", "Text classification (CSV)"
-
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
