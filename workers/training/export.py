@@ -8,7 +8,7 @@ policies out of the files. Before returning, the exported files are loaded back 
 ``sample_input``; an export whose outputs differ from the model's by more than
 ``TOLERANCE`` raises ExportError instead of publishing a file that predicts differently.
 
-ONNX input, for both frameworks: the batch exactly as preprocessing.transform_records
+ONNX input, for both frameworks: the batch exactly as builder.datasets.kinds.transform_records
 returns it (images channels-last), named "input", with a dynamic batch axis "batch";
 output "output". So the ONNX Runtime predict endpoint needs no per-framework code.
 """
