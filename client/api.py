@@ -23,6 +23,7 @@ from client.errors import CliError, TimedOut
 CHUNK = 1024 * 1024
 FINISHED = {"succeeded", "failed", "cancelled"}
 RETRY_STATUSES = {429, 503}  # "too many requests" and "unavailable": both may say when to come back
+GATEWAY_ERRORS = {502, 503, 504}  # a proxy in front of a server that is restarting
 MAX_PAGE_SIZE = 200  # the API's cap (api/pagination.py); fewer, larger pages
 
 
@@ -37,6 +38,10 @@ class ApiError(CliError):
 
 class Unreachable(CliError):
     """No answer at all: refused, unknown host, timed out, TLS failure."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"cannot reach {url}: {reason}. Check --url, LAYERLOOM_URL or the saved login.")
 
 
 def _one_line(body: Any) -> str:
@@ -73,6 +78,15 @@ def _json(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _next_turn(deadline: float | None, interval: float) -> bool:
+    """Sleep until the next poll, the last one at the deadline; False once the deadline has passed."""
+    left = interval if deadline is None else deadline - time.monotonic()
+    if left <= 0:
+        return False
+    time.sleep(min(interval, left))
+    return True
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -177,8 +191,7 @@ class Client:
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.RequestException as exc:
-                raise Unreachable(f"cannot reach {self.url}: {_reason(exc)}. Check --url, LAYERLOOM_URL "
-                                  "or the saved login.") from None  # fmt: skip
+                raise Unreachable(self.url, _reason(exc)) from None
             if self.on_request:
                 self.on_request(method, response.url, response.status_code)
             wait = retry_after(response) if response.status_code in RETRY_STATUSES else None
@@ -246,10 +259,9 @@ class Client:
             dataset: dict[str, Any] = self.request("GET", f"datasets/{dataset_id}/")
             if dataset["status"] in ("ready", "failed"):
                 return dataset
-            if deadline is not None and time.monotonic() + interval > deadline:
+            if not _next_turn(deadline, interval):
                 raise TimedOut(f"dataset {dataset_id} is still {dataset['status']} after {timeout:g} s; "
                                f"check later with `layerloom datasets {dataset_id}`.")  # fmt: skip
-            time.sleep(interval)
 
     def create_architecture(self, spec: dict[str, Any], name: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"spec": spec}
@@ -265,26 +277,47 @@ class Client:
 
     def follow_job(self, job_id: int, timeout: float | None = None, interval: float = 1.0,
                    on_metric: Callable[[dict[str, Any]], None] | None = None,
-                   on_poll: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+                   on_poll: Callable[[dict[str, Any]], None] | None = None,
+                   on_contact: Callable[[str | None], None] | None = None,
+                   patience: float = 300) -> dict[str, Any]:  # fmt: skip
         """Poll until the job finishes, passing each new epoch's metrics to on_metric and each
         poll (status, epoch, total_epochs, percent, eta_seconds) to on_poll. No cap unless
-        ``timeout`` is given (TimedOut then): a job may train for hours."""
+        ``timeout`` is given (TimedOut then): a job may train for hours.
+
+        Once following, a server out of reach (or a proxy's 502/503/504, as during a restart)
+        is waited out for up to ``patience`` seconds; on_contact hears the error when contact
+        is lost and None when it is back.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        since = 0
+        since, state = 0, "unknown"
+        lost_at: float | None = None
+        followed = False  # a first request that fails is a wrong URL or token, not a blip
         while True:
-            poll = self.request("GET", f"jobs/{job_id}/metrics/", params={"since_epoch": since})
-            if on_poll:
-                on_poll(poll)
-            for row in poll["results"]:
-                since = max(since, row["epoch"])
-                if on_metric:
-                    on_metric(row)
-            if poll["status"] in FINISHED:
-                return self.request("GET", f"jobs/{job_id}/")  # type: ignore[no-any-return]
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise TimedOut(f"job {job_id} is still {poll['status']} after {timeout:g} s (it goes on); "
+            try:
+                poll = self.request("GET", f"jobs/{job_id}/metrics/", params={"since_epoch": since})
+            except (Unreachable, ApiError) as exc:
+                transient = isinstance(exc, Unreachable) or exc.status in GATEWAY_ERRORS
+                if not (followed and transient) or (lost_at is not None and time.monotonic() - lost_at > patience):
+                    raise
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    if on_contact:
+                        on_contact(exc.reason if isinstance(exc, Unreachable) else str(exc))
+            else:
+                if lost_at is not None and on_contact:
+                    on_contact(None)
+                lost_at, followed, state = None, True, poll["status"]
+                if on_poll:
+                    on_poll(poll)
+                for row in poll["results"]:
+                    since = max(since, row["epoch"])
+                    if on_metric:
+                        on_metric(row)
+                if state in FINISHED:
+                    return self.request("GET", f"jobs/{job_id}/")  # type: ignore[no-any-return]
+            if not _next_turn(deadline, interval):
+                raise TimedOut(f"job {job_id} is still {state} after {timeout:g} s (it goes on); "
                                f"follow it again with `layerloom follow {job_id}`.")  # fmt: skip
-            time.sleep(interval)
 
     def artifacts(self, job_id: int) -> list[dict[str, Any]]:
         return self.request("GET", f"jobs/{job_id}/artifacts/")  # type: ignore[no-any-return]

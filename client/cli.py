@@ -34,6 +34,8 @@ from client.api import MAX_PAGE_SIZE, Client
 from client.errors import INTERRUPTED, OK, CliError, UsageError, WorkFailed
 from client.output import FORMATS, default_format, emit
 
+FOLLOW_PATIENCE = 300  # seconds a follow waits out a server that went out of reach (a restart)
+
 
 def config_path() -> Path:
     default = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "layerloom" / "config.json"
@@ -250,8 +252,16 @@ def follow(args: argparse.Namespace, client: Client, job_id: int) -> None:
 
         stop = (f"Stopped following job {job_id}; the job goes on. Follow it again with `layerloom follow {job_id}`, "
                 f"or stop it with `layerloom cancel {job_id}`.")  # fmt: skip
+
+        def contact(error: str | None) -> None:
+            lost = (
+                f"Lost contact with {client.url} ({error}); trying again for up to {FOLLOW_PATIENCE // 60:g} minutes."
+            )
+            tqdm.write(lost if error else f"Back in contact with {client.url}.", file=sys.stderr)
+
         with interrupted(stop):
-            job = client.follow_job(job_id, timeout=args.timeout, on_metric=metric, on_poll=poll)
+            job = client.follow_job(job_id, timeout=args.timeout, on_metric=metric, on_poll=poll, on_contact=contact,
+                                    patience=FOLLOW_PATIENCE)  # fmt: skip
     show(args, job)
     if job["status"] != "succeeded":
         raise WorkFailed(f"job {job_id} {job['status']}: {job.get('error') or 'no error recorded'}")
