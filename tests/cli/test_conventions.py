@@ -25,6 +25,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 import client
+from builder.spec import presets
 from tests.api.conftest import make_job
 from tests.api.test_docs_flow import iris_like_csv
 from tests.cli.test_client import ROOT, layerloom
@@ -318,6 +319,13 @@ def test_table_and_json_output(cli: Any, alice: Any, dataset: Any, tmp_path: Pat
     datasets = cli("datasets", "--output", "table").stdout
     assert re.search(r"^\d+\s+cli-table\s+tabular\s+ready\s+classification\s+2\.0 KiB", datasets, re.M)
     assert json.loads(cli("--output", "json", "jobs").stdout)[0]["id"] == job.pk
+
+    spec = presets()["mlp"]
+    (tmp_path / "mlp.json").write_text(json.dumps(spec))
+    report = cli("architecture", "validate", "mlp.json", "--output", "table").stdout.splitlines()
+    assert report[0].split()[:2] == ["LAYER", "TYPE"]
+    assert [line.split()[0] for line in report[1:-1]] == [layer["id"] for layer in spec["layers"]]
+    assert re.match(r"Total params: [\d,]+  output shape: 3  batch size 32  ok$", report[-1]), report[-1]
 
     # On a terminal the default is the table; LAYERLOOM_OUTPUT only accepts the two formats.
     code, text = on_terminal(tmp_path, "--url", cli.url, "--token", cli.token, "jobs")
