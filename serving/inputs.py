@@ -17,8 +17,8 @@ import numpy as np
 from django.conf import settings
 
 from builder.datasets import preprocessing
-from builder.datasets.limits import human_bytes
 from builder.datasets.kinds import InputProblems, all_kinds, input_name, kind_of, transform_records
+from builder.datasets.limits import human_bytes
 from serving.sessions import LoadedModel
 
 __all__ = ["InputProblems", "Inputs", "problem", "read_inputs", "transform", "unknown_categories"]
