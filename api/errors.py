@@ -55,6 +55,8 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service this request needs is unavailable; try again shortly."
     default_code = "unavailable"
+    # DRF sends a ``wait`` as Retry-After: clients that honour it (the CLI does) try again then.
+    wait = 30
 
 
 class SignInLocked(exceptions.Throttled):

@@ -32,6 +32,7 @@ def test_the_token_endpoint_refuses_with_503_and_checks_no_password(alice: Any, 
         response = APIClient().post("/api/auth/token/", {"username": "alice", "password": password}, format="json")
         assert response.status_code == 503, response.content
         assert response.json()["code"] == "unavailable" and UNAVAILABLE in response.json()["message"]
+        assert response["Retry-After"] == "30"
 
 
 @pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])

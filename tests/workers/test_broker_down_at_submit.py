@@ -45,6 +45,7 @@ def test_a_job_submitted_while_the_broker_is_down_fails_saying_so(alice: Any, al
     body = {"architecture": architecture.pk, "dataset": dataset.pk, "framework": "torch", "hyperparameters": hp()}
     response = alice_client.post("/api/jobs/", body, content_type="application/json")
     assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "30"
     answer = response.json()
     assert answer["code"] == "unavailable" and "could not be queued: the broker did not take it" in answer["message"]
     job = TrainingJob.objects.get(owner=alice)
