@@ -207,7 +207,7 @@ class DatasetUploadSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
     kind = serializers.ChoiceField(choices=kind_choices())
     options = OptionsField(
-        required=False, help_text="Ingestion options as a JSON object, e.g. {\"target_column\": \"species\"}."
+        required=False, help_text='Ingestion options as a JSON object, e.g. {"target_column": "species"}.'
     )
 
 
@@ -296,6 +296,21 @@ class EstimateSerializer(serializers.Serializer):
     memory_measured_on = serializers.ChoiceField(choices=["gpu", "cpu"])
     total_params = serializers.IntegerField()
     weights_bytes = serializers.IntegerField(help_text="Size of the float32 weights.")
+
+
+class EstimateStatusSerializer(serializers.Serializer):
+    """An estimate asked for with POST /api/jobs/estimate/: poll `url` until it is done, failed or cancelled."""
+
+    id = serializers.IntegerField()
+    url = serializers.CharField(help_text="Where to poll it (GET). Poll at least every "
+                                "LAYERLOOM_ESTIMATE_ABANDON_SECONDS, or it is cancelled.")  # fmt: skip
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed", "cancelled"])
+    answer = EstimateSerializer(allow_null=True, help_text="The measurements, once done.")
+    error = serializers.CharField(allow_blank=True, help_text="Why it failed or was cancelled.")
+    queued_ahead = serializers.IntegerField(help_text="Your own estimates that run before this one.")
+    created = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExamplesQuerySerializer(serializers.Serializer):

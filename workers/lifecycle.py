@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -44,23 +45,101 @@ class QueueUnavailable(Exception):
 
 
 def enqueue(job_id: int) -> None:
-    """Send the job's id to its queue (tasks re-read the row; a duplicate message is harmless).
+    """Send the job's id to its queue now (tasks re-read the row; a duplicate message is harmless).
 
     Sent by task name, so this module (and services) never import the task module. When the
     broker cannot take the message (after Celery's own publish retries), a job still queued
     fails with a message that says so: no message means no worker would ever start it.
+    Recovery and an operator's requeue send this way, past the owner's turn: the job had its turn.
     """
+    try:
+        _send(job_id)
+    except QueueUnavailable as exc:
+        _not_queued(job_id, str(exc))
+        raise
+
+
+def _send(job_id: int) -> None:
+    """Mark the job as in the broker and send its message (QueueUnavailable when the broker refuses)."""
     queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
+    TrainingJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
     try:
         app.send_task("workers.train_job", args=[job_id], queue=queue)
     except (KombuError, OSError) as exc:  # connection refused, a missing queue folder, a broker error
-        message = (f"The job could not be queued: the broker did not take it ({type(exc).__name__}: "
-                   f"{str(exc)[:200]}). Nothing ran; retry the job once the broker is back (GET /healthz).")  # fmt: skip
-        log.error("job %s: %s", job_id, message)
-        TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-            status=Status.FAILED, error=message, finished_at=timezone.now()
-        )
-        raise QueueUnavailable(message) from exc
+        raise QueueUnavailable(f"The job could not be queued: the broker did not take it ({type(exc).__name__}: "
+                               f"{str(exc)[:200]}). Nothing ran; retry the job once the broker is back "
+                               "(GET /healthz).") from exc  # fmt: skip
+
+
+def _not_queued(job_id: int, message: str) -> None:
+    log.error("job %s: %s", job_id, message)
+    TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def dispatch(owner_id: int) -> list[int]:
+    """Send the owner's oldest waiting jobs while fewer than LAYERLOOM_DISPATCH_PER_USER are out.
+
+    The fair share: the broker's queue is first come first served, so each user has at most
+    that many jobs in it and the rest wait here; another user's first job is then behind at
+    most that many of this user's. Called after a job is created and after one ends (both on
+    commit), and by the periodic safety net; it may run twice at once for one owner: the
+    owner's row is locked while counting, and the mark and the message go in one transaction
+    (a message without the mark is sent again later, which is harmless; a mark without a
+    message cannot be committed). Returns the ids sent.
+    """
+    sent: list[int] = []
+    while True:
+        try:
+            with transaction.atomic():
+                get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+                mine = TrainingJob.objects.filter(owner_id=owner_id, status__in=TrainingJob.ACTIVE)
+                if mine.filter(dispatched_at__isnull=False).count() >= settings.LAYERLOOM_DISPATCH_PER_USER:
+                    return sent
+                waiting = mine.filter(status=Status.QUEUED, dispatched_at__isnull=True)
+                job_id = waiting.order_by("created", "pk").values_list("pk", flat=True).first()
+                if job_id is None:
+                    return sent
+                _send(job_id)
+        except QueueUnavailable as exc:
+            _not_queued(job_id, str(exc))
+            raise
+        sent.append(job_id)
+
+
+def dispatch_after(owner_id: int) -> None:
+    """After a job of the owner's ended: pass the turn on, never failing the caller (the periodic
+    safety net sends it if this cannot)."""
+    try:
+        dispatch(owner_id)
+    except Exception:  # noqa: BLE001 - a broker or database hiccup here must not undo the ending
+        log.exception("user %s: the next queued job was not sent; the periodic dispatch will", owner_id)
+
+
+def dispatch_waiting() -> list[int]:
+    """Periodic: send every owner's turn that was not passed on (a crash between ending a job and
+    sending the next, a broker that was down)."""
+    owners = (TrainingJob.objects.filter(status=Status.QUEUED, dispatched_at__isnull=True)
+              .values_list("owner_id", flat=True).distinct())  # fmt: skip
+    sent: list[int] = []
+    for owner_id in sorted(set(owners)):
+        try:
+            sent += dispatch(owner_id)
+        except QueueUnavailable:
+            continue  # that job failed saying so; the others of other owners still go
+    return sent
+
+
+def _owner_of(job_id: int) -> int | None:
+    return TrainingJob.objects.filter(pk=job_id).values_list("owner_id", flat=True).first()
+
+
+def _after_end(job_id: int) -> None:
+    """A job ended (committed or about to be): its owner's next job goes once that is committed."""
+    owner_id = _owner_of(job_id)
+    if owner_id is not None:
+        transaction.on_commit(lambda: dispatch_after(owner_id))
 
 
 def heartbeat_is_stale(job: TrainingJob) -> bool:
@@ -113,7 +192,10 @@ def update_run(job_id: int, token: str, **fields: Any) -> bool:
 def finish(job_id: int, token: str, status: str, error: str = "") -> bool:
     """running -> succeeded | failed | cancelled, written only by the run that owns the job."""
     extra = {"percent": 100.0} if status == Status.SUCCEEDED else {}
-    return update_run(job_id, token, status=status, error=error, finished_at=timezone.now(), eta_seconds=None, **extra)
+    done = update_run(job_id, token, status=status, error=error, finished_at=timezone.now(), eta_seconds=None, **extra)
+    if done:
+        _after_end(job_id)
+    return done
 
 
 def interrupted(job_id: int, token: str, what: str) -> str | None:
@@ -152,6 +234,8 @@ def recover(job: TrainingJob, what: str) -> str | None:
     fenced = dict(run_token="", run_owner="", heartbeat_at=None, worker_pid=None, eta_seconds=None)
     if status != Status.QUEUED:
         done = owned.update(status=status, error=message, finished_at=timezone.now(), **fenced)
+        if done:
+            _after_end(job.pk)
         return status if done else None
     with transaction.atomic():
         done = owned.update(status=Status.QUEUED, interruption=message, **fenced)
@@ -166,7 +250,9 @@ def cancel(job: TrainingJob) -> TrainingJob:
     took = TrainingJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
         status=Status.CANCELLED, cancel_requested=True, finished_at=timezone.now(), error="Cancelled before it started."
     )
-    if not took:
+    if took:
+        _after_end(job.pk)  # a job that was out in the broker frees its owner's turn
+    else:
         running = TrainingJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True)
         if not running:
             job.refresh_from_db()

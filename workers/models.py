@@ -49,6 +49,9 @@ class TrainingJob(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
     queue = models.CharField(max_length=64, default="training")
+    # When the job's message went to the broker. A queued job without it waits in the database
+    # for its owner's turn (workers.lifecycle.dispatch): the fair share between users.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     # Progress, written by the worker (batch-level at most twice a second).
     epoch = models.PositiveIntegerField(default=0, help_text="Epochs completed.")
@@ -89,6 +92,7 @@ class TrainingJob(models.Model):
         indexes = [
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["owner", "status", "dispatched_at"]),
         ]
 
     def __str__(self) -> str:
@@ -173,3 +177,41 @@ class Artifact(models.Model):
         path = self.absolute_path.resolve()
         inside = path.is_relative_to(Path(settings.LAYERLOOM_DATA_ROOT).resolve())
         return path if inside and path.is_file() else None
+
+
+class Estimate(models.Model):
+    """A dry run asked for through the API: queued and run on a training worker like a job, one
+    per user at a time, answered by polling (workers.estimates holds its transitions)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="estimates")
+    # What the dry run's child reads: framework, the checked spec, dataset id, hyperparameters.
+    request = models.JSONField()
+    # Known in the web process from the spec alone: parameter count and the weights' size.
+    sizes = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    queue = models.CharField(max_length=64, default="training")
+    answer = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The client's last poll: an estimate nobody asks about any more is cancelled.
+    polled_at = models.DateTimeField(default=timezone.now)
+    run_owner = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self) -> str:
+        return f"Estimate {self.pk} ({self.status})"

@@ -6,13 +6,18 @@ owner writes every LAYERLOOM_HEARTBEAT_INTERVAL seconds, expired after
 LAYERLOOM_HEARTBEAT_TIMEOUT. A dead run is sent again (it resumes from its last epoch
 checkpoint) until LAYERLOOM_JOB_MAX_ATTEMPTS, cancelled if a cancel was asked, or failed
 with a reason a person can act on (workers.lifecycle.recover).
+
+The fair share's safety net lives here too (`dispatch_all`): a process that died between
+ending a job and sending its owner's next one leaves that job waiting in the database, and
+the periodic dispatch sends it; estimates nobody polls are cancelled, and those whose worker
+died are failed.
 """
 
 from __future__ import annotations
 
 import logging
 
-from workers import lifecycle
+from workers import estimates, lifecycle
 from workers.models import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -30,4 +35,12 @@ def reap_stale_jobs() -> dict[str, list[int]]:
             done[named[status]].append(job.pk)
     if any(done.values()):
         log.warning("dead training runs: %s", done)
+    return done
+
+
+def dispatch_all() -> dict[str, list[int]]:
+    done = {"jobs_sent": lifecycle.dispatch_waiting()}
+    done.update({f"estimates_{key}": ids for key, ids in estimates.reap().items()})
+    if any(done.values()):
+        log.warning("dispatched waiting work: %s", done)
     return done

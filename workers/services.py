@@ -21,7 +21,7 @@ from workers import lifecycle
 from workers.admission import memory_errors, quota_errors
 from workers.compat import compatibility_errors
 from workers.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters, task_errors
-from workers.lifecycle import JobStateError, enqueue
+from workers.lifecycle import JobStateError
 from workers.models import TrainingJob
 
 
@@ -105,7 +105,8 @@ def _create_queued(owner: Any, **fields: Any) -> TrainingJob:
         if errors := quota_errors(owner, fields["spec"]):
             raise JobRejected(errors)
         job = TrainingJob.objects.create(owner=owner, queue=settings.LAYERLOOM_TRAINING_QUEUE, **fields)
-        transaction.on_commit(lambda: enqueue(job.pk))
+        # Sent now if it is the owner's turn; otherwise it waits here for one of theirs to end.
+        transaction.on_commit(lambda: lifecycle.dispatch(owner.pk))
     return job
 
 
@@ -146,6 +147,8 @@ def retry_job(job: TrainingJob) -> TrainingJob:
 
 def requeue_job(job: TrainingJob, *, force: bool = False) -> TrainingJob:
     """Put a stuck job back in the queue (an operator action from the admin).
+
+    Its message goes at once, outside its owner's turn: the job had its turn already.
 
     It resumes from its last epoch checkpoint. A running job whose heartbeat is fresh is
     refused unless force=True; even then the old run cannot write any more, because every

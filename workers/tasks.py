@@ -13,6 +13,8 @@ from celery import current_app, shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
+from workers import estimates
+from workers.recovery import dispatch_all
 from workers.recovery import reap_stale_jobs as reap
 from workers.supervisor import STANDBY, run_job
 
@@ -25,22 +27,22 @@ def train_job(self: Any, job_id: int) -> str:
     return run_job(job_id, node=self.request.hostname or "")
 
 
-@shared_task(name="workers.estimate_job", acks_late=False, ignore_result=False)
-def estimate_job(request: dict[str, Any]) -> dict[str, Any]:
-    """A dry run of a few batches in a child process; {"error": message} when it cannot measure."""
-    # Here, not at the top: training/ is the child's package; this task only starts the child.
-    from workers.training.dryrun import DryRunError, run_in_child
-
-    try:
-        return run_in_child(request)
-    except DryRunError as exc:
-        return {"error": str(exc)}
+@shared_task(name="workers.estimate_job", acks_late=False, ignore_result=True)
+def estimate_job(estimate_id: int) -> str:
+    """A queued dry-run estimate: run it in a child, watched; a message for one taken or over is a no-op."""
+    return estimates.run(estimate_id)
 
 
 @shared_task(name="workers.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, list[int]]:
     """Periodic (beat): resume or fail running jobs whose worker stopped sending heartbeats."""
     return reap()
+
+
+@shared_task(name="workers.dispatch_waiting", ignore_result=True)
+def dispatch_waiting() -> dict[str, list[int]]:
+    """Periodic (beat): send the queued jobs and estimates whose owner's turn was not passed on."""
+    return dispatch_all()
 
 
 @worker_init.connect

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.exceptions import TimeoutError as CeleryTimeout
-from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -20,12 +18,12 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.errors import Conflict
+from api.errors import Conflict, SignInLocked
 from api.filters import Filter
 from api.permissions import OwnedQuerysetMixin
 from api.serializers import (
     ArtifactSerializer,
-    EstimateSerializer,
+    EstimateStatusSerializer,
     ExamplesQuerySerializer,
     ExamplesSerializer,
     JobCreateSerializer,
@@ -41,20 +39,13 @@ from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
 from serving.predict import predict
 from serving.sessions import PREDICT_FIELDS, onnx_annotations
-from workers import deletion, services
+from workers import deletion, estimates, services
 from workers.examples import NoExamples, cell_examples
 from workers.hyperparameters import Hyperparameters
-from workers.models import Artifact, TrainingJob
-from workers.tasks import estimate_job
+from workers.models import Artifact, Estimate, TrainingJob
 
 NOT_FOUND = {404: error("No such job among yours.")}
 MAX_METRICS_PER_POLL = 1000
-
-
-class NoWorker(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "No training worker answered in time; try again when one is free."
-    default_code = "no_worker"
 
 
 class AnyAccept(DefaultContentNegotiation):
@@ -141,15 +132,18 @@ class JobViewSet(
                 "framework": data["framework"], "hyperparameters": hyperparameters}  # fmt: skip
 
     @extend_schema(
-        summary="Estimate a job before starting it: a dry run of a few batches on a worker",
-        description="Takes the same body as starting a job and gives the same 400s. A training worker builds "
-        "the model and times a few real training batches on the dataset (nothing is stored): the expected time "
-        "per epoch (training batches only) and the peak memory at this batch size, with the parameter count and "
-        "the weights' size. It waits for a free training worker.",
+        summary="Estimate a job before starting it: a dry run of a few batches on a worker, queued",
+        description="Takes the same body as starting a job and gives the same 400s. The estimate is queued "
+        "(202) and a training worker builds the model and times a few real training batches on the dataset "
+        "(nothing is stored): the expected time per epoch (training batches only) and the peak memory at this "
+        "batch size, with the parameter count and the weights' size. Poll `url` for the answer; an estimate "
+        "nobody polls for LAYERLOOM_ESTIMATE_ABANDON_SECONDS is cancelled. One of your estimates runs at a "
+        "time and at most LAYERLOOM_MAX_ESTIMATES may be queued or running: more answer 429 with Retry-After.",
         request=JobCreateSerializer,
-        responses={200: EstimateSerializer, 400: error("Invalid fields, or the dry run could not run the model."),
+        responses={202: EstimateStatusSerializer, 400: error("Invalid fields, the dataset not ready."),
                    404: error("No such dataset or architecture among yours."),
-                   503: error("No training worker answered in time."), **COMMON_ERRORS},
+                   429: error("Too many of your estimates are queued or running; see Retry-After."),
+                   **COMMON_ERRORS},
     )  # fmt: skip
     @action(detail=False, methods=["post"])
     def estimate(self, request: Request) -> Response:
@@ -158,24 +152,37 @@ class JobViewSet(
             spec, hp = services.check_job(**inputs)
         except services.JobRejected as exc:
             raise rejected(exc) from None
-        dataset = inputs["dataset"]
-        task = estimate_job.apply_async(
-            args=[{"framework": inputs["framework"], "spec": spec, "dataset": dataset.pk,
-                   "hyperparameters": hp.model_dump()}],
-            queue=settings.LAYERLOOM_TRAINING_QUEUE,
-        )  # fmt: skip
-        try:
-            answer = task.get(timeout=settings.LAYERLOOM_ESTIMATE_WAIT_SECONDS, propagate=False)
-        except CeleryTimeout:
-            task.revoke()
-            raise NoWorker() from None
-        if not isinstance(answer, dict):
-            raise NoWorker("The dry run's worker failed before it could answer; try again.")
-        if "error" in answer:
-            raise exceptions.ValidationError({"non_field_errors": [answer["error"]]})
         report = validate_spec(spec, limits=spec_limits(), batch_size=hp.batch_size)
-        answer.update(total_params=report.total_params, weights_bytes=report.total_params * 4)
-        return Response(EstimateSerializer(answer).data)
+        child_request = {"framework": inputs["framework"], "spec": spec, "dataset": inputs["dataset"].pk,
+                         "hyperparameters": hp.model_dump()}  # fmt: skip
+        sizes = {"total_params": report.total_params, "weights_bytes": report.total_params * 4}
+        try:
+            made = estimates.submit(request.user, child_request, sizes)
+        except estimates.TooManyEstimates as exc:
+            raise SignInLocked(str(exc), exc.retry_after) from None
+        return Response(self._estimate_dict(made), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Poll an estimate: queued, running, done (with the answer), failed or cancelled (with why)",
+        parameters=[OpenApiParameter("estimate_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: EstimateStatusSerializer, 404: error("No such estimate among yours."), **COMMON_ERRORS},
+    )
+    @action(detail=False, methods=["get"], url_path=r"estimates/(?P<estimate_id>[0-9]+)", url_name="estimate-detail")
+    def estimate_detail(self, request: Request, estimate_id: str | None = None) -> Response:
+        made = Estimate.objects.filter(pk=int(estimate_id or 0), owner=request.user).first()
+        if made is None:
+            raise exceptions.NotFound("No such estimate among yours.")
+        estimates.polled(made)
+        return Response(self._estimate_dict(made))
+
+    def _estimate_dict(self, made: Estimate) -> dict[str, Any]:
+        url = reverse("api:job-estimate-detail", kwargs={"estimate_id": made.pk})
+        ahead = Estimate.objects.filter(owner_id=made.owner_id, status__in=Estimate.ACTIVE, pk__lt=made.pk).count()
+        answer = {**made.answer, **made.sizes} if made.status == Estimate.Status.DONE and made.answer else None
+        payload = {"id": made.pk, "url": self.request.build_absolute_uri(url), "status": made.status,
+                   "answer": answer, "error": made.error, "queued_ahead": ahead if made.status == "queued" else 0,
+                   "created": made.created, "started_at": made.started_at, "finished_at": made.finished_at}  # fmt: skip
+        return EstimateStatusSerializer(payload).data
 
     def perform_destroy(self, instance: TrainingJob) -> None:
         try:

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from builder.models import Architecture, Dataset
 from serving.models import EndpointHistory, ModelEndpoint
 from tests.api.conftest import add_artifact, make_job
-from workers.models import Artifact, Metric, TrainingJob
+from workers.models import Artifact, Estimate, Metric, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +83,9 @@ def alice_world(request: Any, alice: Any, alice_architecture: Any, alice_dataset
     artifact = add_artifact(job)
     endpoint = ModelEndpoint.objects.create(owner=alice, name="alices-model", job=job)
     EndpointHistory.objects.create(endpoint=endpoint, job=job, since=job.created)
+    estimate = Estimate.objects.create(owner=alice, request={"dataset": alice_dataset.pk}, queue="api-tests-unconsumed")
     return {"architecture": alice_architecture, "dataset": alice_dataset, "job": job, "artifact": artifact,
-            "model": endpoint}  # fmt: skip
+            "model": endpoint, "estimate": estimate}  # fmt: skip
 
 
 def object_ids(route: str, name: str, world: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +138,8 @@ def test_every_object_route_is_404_for_another_user(
     for expected in ("DELETE architecture-detail", "PUT architecture-detail", "GET architecture-codegen",
                      "DELETE dataset-detail", "DELETE job-detail", "POST job-cancel", "POST job-retry",
                      "GET job-artifact-download", "GET job-metrics", "GET job-artifacts", "POST job-predict",
-                     "GET model-detail", "DELETE model-detail", "POST model-predict", "GET job-examples"):  # fmt: skip
+                     "GET model-detail", "DELETE model-detail", "POST model-predict", "GET job-examples",
+                     "GET job-estimate-detail"):  # fmt: skip
         assert expected in checked
 
 

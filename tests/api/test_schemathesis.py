@@ -42,8 +42,7 @@ def _keep_test_connection(db: None) -> Iterator[None]:
 def token(alice: Any, alice_dataset: Any, mlp_spec: dict[str, Any], settings: Any) -> str:
     """Alice's token, with some of her objects for generated ids to hit now and then (ids 1, 2, ...)."""
     settings.LAYERLOOM_API_THROTTLE_RATES = {key: None for key in settings.LAYERLOOM_API_THROTTLE_RATES}
-    settings.LAYERLOOM_TRAINING_QUEUE = "api-tests-unconsumed"
-    settings.LAYERLOOM_ESTIMATE_WAIT_SECONDS = 1  # no worker reads that queue: the estimate answers 503
+    settings.LAYERLOOM_TRAINING_QUEUE = "api-tests-unconsumed"  # no worker reads it: jobs and estimates stay queued
     architecture = Architecture.objects.create(owner=alice, name="mlp", spec=mlp_spec)
     job = make_job(alice, alice_dataset, architecture, status="succeeded")
     add_artifact(job)

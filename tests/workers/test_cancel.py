@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from tests.faults.helpers import long_job
 from tests.workers.helpers import wait_for, wait_status
+from workers.lifecycle import enqueue
 from workers.models import TrainingJob
-from workers.services import JobStateError, cancel_job, enqueue
+from workers.services import JobStateError, cancel_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

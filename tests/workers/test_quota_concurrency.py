@@ -27,7 +27,7 @@ def test_concurrent_submissions_respect_the_quota(alice, settings):
         finally:
             connection.close()
 
-    with mock.patch("workers.services.enqueue"), ThreadPoolExecutor(max_workers=10) as pool:
+    with mock.patch("workers.lifecycle.app.send_task"), ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(submit, range(50)))
     assert results.count("ok") == 4 and results.count("rejected") == 46
     assert TrainingJob.objects.filter(owner=alice).count() == 4

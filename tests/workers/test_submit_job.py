@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("workers.services.enqueue") as enqueue:
-        yield enqueue
+    with mock.patch("workers.lifecycle.app.send_task") as send:
+        yield send
 
 
 def rejected(**kwargs) -> dict[str, list[str]]:
@@ -33,7 +33,9 @@ def test_a_good_submission_freezes_the_spec_and_fills_defaults(alice, no_broker,
     assert job.status == TrainingJob.Status.QUEUED and job.queue == "training"
     assert job.spec == SPECS["tabular"] and job.dataset_version == ds.version
     assert job.hyperparameters["optimizer"] == "adam" and job.hyperparameters["epochs"] == 3
-    no_broker.assert_called_once_with(job.pk)
+    no_broker.assert_called_once_with("workers.train_job", args=[job.pk], queue="training")
+    job.refresh_from_db()
+    assert job.dispatched_at is not None  # its owner's first: sent at once
 
 
 def test_an_architecture_row_is_copied_not_referenced(alice):

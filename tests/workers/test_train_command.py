@@ -20,7 +20,7 @@ def test_submit_from_the_shell(alice, tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(SPECS["tabular"]))
     out = StringIO()
-    with mock.patch("workers.services.enqueue"):
+    with mock.patch("workers.lifecycle.app.send_task"):
         call_command("train", "--spec", str(spec), "--dataset", str(ds.pk), "--framework", "keras",
                      "--epochs", "3", "--optimizer", "sgd", "--no-wait", stdout=out)  # fmt: skip
     job = TrainingJob.objects.get()

@@ -233,7 +233,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"workers.train_job": {"queue": "training"}}
+CELERY_TASK_ROUTES = {"workers.train_job": {"queue": "training"}, "workers.estimate_job": {"queue": "training"}}
 CELERY_TASK_TIME_LIMIT = LAYERLOOM_JOB_TIME_LIMIT + 300
 CELERY_TASK_SOFT_TIME_LIMIT = LAYERLOOM_JOB_TIME_LIMIT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -287,8 +287,20 @@ LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 # (workers/supervisor.py). Costs the memory of the idle imports (about 0.3-0.4 GB
 # for torch, 0.5-0.7 GB for TensorFlow) per training worker; "none" turns it off.
 LAYERLOOM_STANDBY_FRAMEWORKS = env_list("LAYERLOOM_STANDBY_FRAMEWORKS", ["torch", "keras"])
+# Fair share: a user's queued jobs wait in the database and at most this many of them are in the
+# broker (queued there or running) at once; the next goes when one ends (workers.lifecycle.dispatch).
+LAYERLOOM_DISPATCH_PER_USER = env_int("LAYERLOOM_DISPATCH_PER_USER", 1)
+# Dry-run estimates one user may have queued or running (one runs at a time); more answer 429.
+LAYERLOOM_MAX_ESTIMATES = env_int("LAYERLOOM_MAX_ESTIMATES", 3)
+# A dry run's child is killed past this many seconds and the estimate fails saying so.
+LAYERLOOM_ESTIMATE_TIME_LIMIT = env_int("LAYERLOOM_ESTIMATE_TIME_LIMIT", 240)
+# An estimate whose client has not polled it for this many seconds is cancelled (a running one stopped).
+LAYERLOOM_ESTIMATE_ABANDON_SECONDS = env_int("LAYERLOOM_ESTIMATE_ABANDON_SECONDS", 30)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-training-jobs": {"task": "workers.reap_stale_jobs", "schedule": 30.0},
+    # The safety net for a turn that was not passed on (a process that died between ending
+    # one job and sending its owner's next), and for abandoned or lost estimates.
+    "dispatch-waiting-work": {"task": "workers.dispatch_waiting", "schedule": 30.0},
 }
 # Beat's own state lives with the rest of the instance's files, wherever LAYERLOOM_VAR_DIR
 # points (the Procfile passes no -s, so this is the one place the path is decided).
@@ -351,8 +363,6 @@ LAYERLOOM_SERVING_CACHE_BYTES = env_int("LAYERLOOM_SERVING_CACHE_BYTES", 512 * 1
 LAYERLOOM_SERVING_THREADS = env_int("LAYERLOOM_SERVING_THREADS", 1)
 # --- end Serving
 # --- Browser pages ----------------------------------------------------------------------
-# How long POST /api/jobs/estimate/ waits for a training worker's dry run (queue wait included).
-LAYERLOOM_ESTIMATE_WAIT_SECONDS = env_int("LAYERLOOM_ESTIMATE_WAIT_SECONDS", 300)
 # WhiteNoise also serves files straight from static/ (not only collectstatic's copy), so
 # pages keep their CSS and JS with DEBUG off under `make run`.
 WHITENOISE_USE_FINDERS = True

@@ -1,6 +1,6 @@
 // The train form: sends what the person chose to POST /api/jobs/ and shows the API's own
 // messages on the fields they name ("hyperparameters.batch_size" -> that input).
-import { postJSON } from "./api.js";
+import { getJSON, postJSON } from "./api.js";
 import { clearErrors, showErrors } from "./forms.js";
 import { duration, grouped, size } from "./format.js";
 
@@ -53,9 +53,21 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-// The dry run: the same body to POST /api/jobs/estimate/, answered after a worker has timed
-// a few real training batches.
+// The dry run: the same body to POST /api/jobs/estimate/, which queues it (202) on a training
+// worker; the page then polls the estimate (an estimate nobody polls is cancelled) and shows
+// where it is until the worker has timed a few real training batches.
+const ESTIMATE_POLL_MS = 1000;
 const estimateButton = document.getElementById("estimate");
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+function estimateProgress(estimate) {
+  if (estimate.status === "queued") {
+    const ahead = estimate.queued_ahead ? ` (${grouped(estimate.queued_ahead)} of yours first)` : "";
+    return `Waiting for a training worker${ahead}…`;
+  }
+  return "Training a few batches on a worker…";
+}
+
 estimateButton?.addEventListener("click", async () => {
   clearErrors(form);
   const status = document.getElementById("estimate-status");
@@ -63,9 +75,20 @@ estimateButton?.addEventListener("click", async () => {
   const sent = body();
   estimateButton.disabled = true;
   result.hidden = true;
-  status.textContent = "Training a few batches on a worker…";
+  status.textContent = "Queueing the estimate…";
   try {
-    const answer = await postJSON("/api/jobs/estimate/", sent);
+    let estimate = await postJSON("/api/jobs/estimate/", sent);
+    while (estimate.status === "queued" || estimate.status === "running") {
+      status.textContent = estimateProgress(estimate);
+      await sleep(ESTIMATE_POLL_MS);
+      estimate = await getJSON(estimate.url);
+    }
+    if (estimate.status !== "done") {
+      status.textContent = "";
+      showErrors(form, [{ field: null, message: estimate.error || `The estimate was ${estimate.status}.` }]);
+      return;
+    }
+    const answer = estimate.answer;
     const epochs = sent.hyperparameters.epochs || 1;
     const fill = (key, text) => { result.querySelector(`[data-estimate=${key}]`).textContent = text; };
     fill("epoch", `${duration(answer.seconds_per_epoch)} (${grouped(answer.batches_per_epoch)} batches of ${answer.batch_size})`);
