@@ -50,7 +50,8 @@ class JobLogWriter:
             if not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             run = "validation" if name.startswith(VALIDATION_PREFIX) else "train"
-            tag = "epoch_" + (name[len(VALIDATION_PREFIX) :] if run == "validation" else name)
+            base = name.removeprefix(VALIDATION_PREFIX) if run == "validation" else name
+            tag = base if base.startswith("epoch_") else f"epoch_{base}"  # epoch_seconds stays itself
             summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))])
             self._runs[run].add_event(Event(wall_time=time.time(), step=step, summary=summary))
             touched.add(run)
