@@ -16,6 +16,7 @@ from api.schema_fields import (
     SpecField,
     StrictCharField,
 )
+from builder.codegen.frameworks import CHOICES as FRAMEWORK_CHOICES
 from builder.codegen.frameworks import DEFAULT as DEFAULT_FRAMEWORK
 from builder.datasets.kinds import all_kinds, kind_choices
 from builder.limits import spec_limits
@@ -99,7 +100,7 @@ class ValidateRequestSerializer(serializers.Serializer):
 
 class CodegenRequestSerializer(serializers.Serializer):
     spec = SpecField(help_text="The spec to generate code for; nothing is stored.")
-    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default=DEFAULT_FRAMEWORK)
+    framework = serializers.ChoiceField(choices=FRAMEWORK_CHOICES, default=DEFAULT_FRAMEWORK)
 
 
 class PresetCreateSerializer(serializers.Serializer):
@@ -147,11 +148,11 @@ class SpecReportSerializer(serializers.Serializer):
 
 
 class CodegenQuerySerializer(serializers.Serializer):
-    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices, default=DEFAULT_FRAMEWORK)
+    framework = serializers.ChoiceField(choices=FRAMEWORK_CHOICES, default=DEFAULT_FRAMEWORK)
 
 
 class CodegenSerializer(serializers.Serializer):
-    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices)
+    framework = serializers.ChoiceField(choices=FRAMEWORK_CHOICES)
     filename = serializers.CharField()
     source = serializers.CharField(help_text="The generated model module: what the workers train.")
 
@@ -259,7 +260,7 @@ class JobCreateSerializer(serializers.Serializer):
     )
     spec = SpecField(required=False, allow_null=True, help_text="An inline spec instead of an architecture.")
     dataset = serializers.IntegerField(help_text="One of your datasets, ingested (status ready).")
-    framework = serializers.ChoiceField(choices=TrainingJob.Framework.choices)
+    framework = serializers.ChoiceField(choices=FRAMEWORK_CHOICES)
     hyperparameters = HyperparametersField(required=False, help_text="Omitted fields take their defaults.")
 
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from builder.codegen import frameworks
+
 
 class TrainingJob(models.Model):
     class Status(models.TextChoices):
@@ -22,10 +24,6 @@ class TrainingJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
-
-    class Framework(models.TextChoices):
-        KERAS = "keras", "Keras (TensorFlow)"
-        TORCH = "torch", "PyTorch"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
@@ -39,7 +37,7 @@ class TrainingJob(models.Model):
     # PROTECT: a job's evaluation and artifacts are meaningless without the data they came from.
     dataset = models.ForeignKey("builder.Dataset", on_delete=models.PROTECT, related_name="training_jobs")
     dataset_version = models.PositiveIntegerField()
-    framework = models.CharField(max_length=8, choices=Framework.choices)
+    framework = models.CharField(max_length=8, choices=frameworks.CHOICES)  # the one list, builder.codegen
     hyperparameters = models.JSONField(default=dict)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",

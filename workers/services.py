@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from pydantic import ValidationError
 
+from builder.codegen import frameworks
 from builder.models import Architecture, Dataset
 from workers import lifecycle
 from workers.admission import memory_errors, quota_errors
@@ -70,8 +71,8 @@ def check_job(
     if (architecture is None) == (spec is None):
         errors["architecture"] = ["Give either an architecture or a spec (exactly one)."]
     frozen = dict(architecture.spec) if architecture is not None else spec
-    if framework not in TrainingJob.Framework.values:
-        errors["framework"] = [f"Choose one of {', '.join(TrainingJob.Framework.values)}."]
+    if framework not in frameworks.NAMES:
+        errors["framework"] = [f"Choose one of {', '.join(frameworks.NAMES)}."]
     try:
         hp: Hyperparameters | None = parse_hyperparameters(hyperparameters)
     except ValidationError as exc:

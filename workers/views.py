@@ -12,9 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from builder.codegen.frameworks import CHOICES, framework
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
-from builder.spec import validate_spec
+from builder.spec import SpecValidationError, validate_spec
 from workers.hyperparameters import Hyperparameters
 from workers.models import Metric, TrainingJob
 
@@ -60,7 +61,7 @@ def job_new(request: HttpRequest) -> HttpResponse:
         "architecture": architecture,
         "datasets": datasets,
         "chosen_dataset": chosen if datasets.filter(pk=chosen).exists() else None,
-        "frameworks": TrainingJob.Framework.choices,
+        "frameworks": CHOICES,
         "fields": hyperparameter_fields(),
         "report": spec_report(architecture.spec),
     }
@@ -148,12 +149,8 @@ def spec_report(spec: dict[str, Any], batch_size: int = 32) -> Any:
 
 def generated_code(job: TrainingJob) -> str:
     """The model module the job trained, generated again from its frozen spec (the same text)."""
-    from builder.codegen import generate_keras, generate_torch
-    from builder.spec import SpecValidationError
-
-    generate = generate_keras if job.framework == TrainingJob.Framework.KERAS else generate_torch
     try:
-        return generate(job.spec)
+        return framework(job.framework).generate(job.spec)
     except SpecValidationError:
         return ""
 

@@ -34,6 +34,7 @@ from api.serializers import (
 from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
 from api.views.predict import PARSERS, predict_response, predict_schema
+from builder.codegen.frameworks import NAMES
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
@@ -87,7 +88,7 @@ class JobViewSet(
     throttle_classes = [UserThrottle, SubmitThrottle]
     filters = [
         Filter("status", "status", "choice", tuple(TrainingJob.Status.values)),
-        Filter("framework", "framework", "choice", tuple(TrainingJob.Framework.values)),
+        Filter("framework", "framework", "choice", NAMES),
         Filter("dataset", "dataset_id", "int", description="Only jobs trained on this dataset id."),
         Filter("architecture", "architecture_id", "int", description="Only jobs of this architecture id."),
     ]

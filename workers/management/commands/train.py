@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from builder.codegen.frameworks import NAMES
 from builder.models import Architecture, Dataset
 from workers.hyperparameters import Hyperparameters
 from workers.models import TrainingJob
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         source.add_argument("--architecture", type=int, help="id of a saved architecture")
         source.add_argument("--spec", type=Path, help="a spec JSON file (format 1)")
         parser.add_argument("--dataset", type=int, required=True)
-        parser.add_argument("--framework", choices=TrainingJob.Framework.values, required=True)
+        parser.add_argument("--framework", choices=NAMES, required=True)
         parser.add_argument("--user", help="owner's username (default: the dataset's owner)")
         for name, field in Hyperparameters.model_fields.items():
             parser.add_argument(f"--{name.replace('_', '-')}", dest=f"hp_{name}", help=field.description)
