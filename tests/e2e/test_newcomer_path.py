@@ -189,6 +189,7 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     page.wait_for_function(f"() => document.querySelectorAll('#examples li').length === {counts[chosen]}")
     first = page.locator("#examples li").first.inner_text()
     assert "sepal_length" in first and "species" in first
+    assert re.search(r"\brow \d+ · [\d.]+% sure", first)  # captioned with the kind's unit
     check_page(page, f"job-finished-{framework}", keep_shots=True)
 
     # The ONNX file downloads, and its bytes are the ones the page's sha256 names.
