@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from builder.codegen.scripts.heads import class_probabilities
+from builder.datasets.kinds import input_name
 from builder.datasets.preprocessing import unscale_target
-from serving.inputs import InputProblems, read_inputs, transform, unknown_categories
+from serving.inputs import InputProblems, Inputs, read_inputs, transform, unknown_categories
 from serving.sessions import CACHE, LoadedModel, NotServable
 from workers.models import TrainingJob
 
@@ -33,6 +34,7 @@ def predict(
     model = CACHE.get(job)
     inputs = read_inputs(model, data, files)
     outputs = model.run(transform(model, inputs))
+    _refuse_non_finite(outputs, inputs)
     answer = {
         "model": {"job": model.job_id, "framework": model.framework, "artifact": model.artifact_id,
                   "sha256": model.sha256, "endpoint": endpoint},
@@ -42,6 +44,20 @@ def predict(
     if notes:
         answer["warnings"] = notes
     return answer
+
+
+def _refuse_non_finite(outputs: np.ndarray, inputs: Inputs) -> None:
+    """An output that is not a finite number is a bad input, not a null probability or value."""
+    finite = np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+    if finite.all():
+        return
+    message = (
+        "the model's output for this input is not a finite number: its values lie too far outside "
+        "what the model was trained on."
+    )
+    raise InputProblems(
+        {input_name(inputs.field, int(i), inputs.single): [message] for i in np.nonzero(~finite)[0][:10]}
+    )
 
 
 def answers(model: LoadedModel, outputs: np.ndarray) -> dict[str, Any]:

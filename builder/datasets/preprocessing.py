@@ -95,6 +95,9 @@ def parse_numbers(values: Sequence[Any], column: str) -> np.ndarray:
     return np.array([parse_number(v, column) for v in values], dtype=np.float64)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """float64 (n, k) values (NaN = missing) of k numeric features -> standardised float32 (n, k)."""
     impute = np.array([float(f["impute"]) for f in features])
@@ -105,6 +108,14 @@ def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any
     missing = np.isnan(out)
     if missing.any():  # a missing value becomes its standardised imputed value
         np.copyto(out, np.broadcast_to((impute - mean) / std, out.shape), where=missing)
+    too_large = ~(np.abs(out) <= FLOAT32_MAX)  # inf, or past float32: the model would see infinity
+    if too_large.any():
+        row, col = (int(i[0]) for i in np.nonzero(too_large))
+        name = features[col]["name"]
+        raise InputError(
+            f"column {name!r}: {values[row, col]:g} is too large for the model, which computes in float32; "
+            f"training saw values around {float(mean[col]):g} (standard deviation {float(std[col]):g})"
+        )
     return out.astype(np.float32)
 
 

@@ -178,3 +178,9 @@ def test_torch_train_and_predict_run_on_a_csv(
         assert row["label"] in {"no", "'=yes"}
         assert float(row["p(no)"]) + float(row["p(=yes)"]) == pytest.approx(1.0, abs=1e-6)
         assert float(row["probability"]) == max(float(row["p(no)"]), float(row["p(=yes)"]))
+
+    # A number float32 cannot hold is refused naming its column, as the predict endpoint does.
+    (tmp_path / "huge.csv").write_text("a,b,colour\n1e39,0.5,red\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:
+        run("predict.py", "huge.csv", "--weights", "new.safetensors")
+    assert str(refused.value).startswith("cannot use this input: column 'a': 1e+39 is too large for the model")

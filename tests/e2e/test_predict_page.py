@@ -190,6 +190,12 @@ def test_a_bad_number_is_shown_on_its_field_and_what_was_typed_stays(
     assert page.get_by_label("colour", exact=True).input_value() == "blue"
     assert_accessible(page)
     shot(page, "predict-field-error")
+    # A number the browser accepts but float32 cannot hold: the server's message, on the field.
+    length.evaluate("input => { input.type = 'number'; }")
+    length.fill("1e39")
+    predict(page)
+    assert errors.inner_text().startswith("column 'length': 1e+39 is too large for the model")
+    assert page.locator("#answer").is_hidden()
     # Left empty it is a missing value, imputed as in training, and the model answers.
     length.fill("")
     predict(page)

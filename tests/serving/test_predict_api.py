@@ -218,3 +218,27 @@ def test_predictions_count_against_the_user_rate_not_the_job_submission_rate(ali
                                              "user": "5/minute"}  # fmt: skip
     assert [post(alice_api, job, {"row": ROWS[0]}).status_code for _ in range(6)] == [200] * 5 + [429]
     cache.clear()
+
+
+@pytest.mark.parametrize("regression", [False, True], ids=["classification", "regression"])
+@pytest.mark.parametrize("value", [1e39, "1e39", 1e308, "-1e300"])
+def test_a_number_float32_cannot_hold_is_a_400_naming_the_column(alice, alice_api, regression, value):
+    """It answered 200 with a null probability (always the first class) or a null value."""
+    doc = {**TABLE_DOC, "task": "regression", "target_column": "price", "class_names": []} if regression else TABLE_DOC
+    job = onnx_job(alice, doc)
+    response = post(alice_api, job, {"rows": [ROWS[0], {**ROWS[0], "length": value}]})
+    assert response.status_code == 400, response.json()
+    message = errors(response)["rows.1"]
+    assert message.startswith("column 'length': ") and "too large for the model, which computes in float32" in message
+
+
+def test_an_output_that_overflows_is_a_400_not_a_null(alice, alice_api):
+    """Inputs float32 can hold whose output it cannot: the largest standardised value times the weights."""
+    # A seed whose weight on 'length' is over 1.2: 3e38 standardised times it is past float32.
+    seed = next(s for s in range(100) if abs(np.random.default_rng(s).normal(size=(4, 1))[0, 0]) > 1.2)
+    job = onnx_job(alice, {**TABLE_DOC, "task": "regression", "target_column": "price", "class_names": []}, seed=seed)
+    huge = {**ROWS[0], "length": 3.0e38 * 0.8}  # standardised ((x - 5.8) / 0.8): 3e38, which float32 holds
+    response = post(alice_api, job, {"rows": [ROWS[0], huge]})
+    assert response.status_code == 400, response.json()
+    assert errors(response) == {"rows.1": "the model's output for this input is not a finite number: its values lie "
+                                          "too far outside what the model was trained on."}  # fmt: skip
