@@ -19,6 +19,7 @@ from api.permissions import OwnedQuerysetMixin
 from api.serializers import EndpointCreateSerializer, EndpointSerializer
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from api.views.predict import PARSERS, predict_response, predict_schema
+from builder.datasets.kinds import get_kind
 from serving import endpoints
 from serving.models import NAME_PATTERN, ModelEndpoint
 from serving.predict import NotServable, predict
@@ -91,4 +92,6 @@ class EndpointViewSet(
         endpoint = self.get_object()
         job = endpoint.job
         job.onnx_id, job.onnx_sha256 = endpoint.onnx_id, endpoint.onnx_sha256
-        return predict_response(request, lambda data, files: predict(job, data, files, endpoint.name))
+        return predict_response(
+            request, lambda data, files: predict(job, data, files, endpoint.name), lambda: get_kind(job.dataset.kind)
+        )

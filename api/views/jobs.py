@@ -35,6 +35,7 @@ from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
 from api.views.predict import PARSERS, predict_response, predict_schema
 from builder.codegen.frameworks import NAMES
+from builder.datasets.kinds import get_kind
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
@@ -308,7 +309,9 @@ class JobViewSet(
     @action(detail=True, methods=["post"], parser_classes=PARSERS, throttle_classes=[UserThrottle])
     def predict(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
-        return predict_response(request, lambda data, files: predict(job, data, files))
+        return predict_response(
+            request, lambda data, files: predict(job, data, files), lambda: get_kind(job.dataset.kind)
+        )
 
     def _artifact_dict(self, artifact: Artifact) -> dict[str, Any]:
         url = reverse("api:job-artifact-download", kwargs={"pk": artifact.job_id, "artifact_id": artifact.pk})

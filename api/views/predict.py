@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import MultiPartParser
@@ -21,7 +21,7 @@ from api.errors import Conflict, PayloadTooLarge
 from api.parsers import JSONParser
 from api.serializers import PredictRequestSerializer, PredictResponseSerializer
 from api.views.common import COMMON_ERRORS, error
-from builder.datasets.kinds import all_kinds
+from builder.datasets.kinds import DatasetKind, all_kinds
 from serving.predict import InputProblems, NotServable
 
 # The API's bounded JSON parser: a body nested thousands deep is a 400, not a RecursionError.
@@ -56,8 +56,12 @@ def predict_schema(summary: str, not_found: str) -> Callable[[Any], Any]:
     )  # fmt: skip
 
 
-def predict_response(request: Request, call: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Response:
-    """Check the body's size, read it, call ``call(data, files)``, and turn errors into 4xx."""
+def predict_response(
+    request: Request, call: Callable[[dict[str, Any], Any], dict[str, Any]], kind: Callable[[], DatasetKind]
+) -> Response:
+    """Check the body's size, read it, call ``call(data, files)``, and turn errors into 4xx.
+
+    ``kind`` gives the model's dataset kind, read only to name its input field in a message."""
     limit = settings.LAYERLOOM_PREDICT_MAX_BODY_BYTES
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -68,11 +72,16 @@ def predict_response(request: Request, call: Callable[[dict[str, Any], Any], dic
             f"The request body is {length:,} bytes, over the limit of {limit:,}; send fewer inputs per request."
         )
     if not request.content_type.startswith("multipart/") and not length:
-        raise exceptions.ValidationError({"rows": ["The body is empty; send the inputs as JSON."]})
+        raise exceptions.ValidationError({kind().predict_fields.many: ["The body is empty; send the inputs as JSON."]})
     multipart = request.content_type.startswith("multipart/")
     try:
         files = request.FILES if multipart else None
         body = request.data
+    except TooManyFilesSent:
+        cap, fields = settings.DATA_UPLOAD_MAX_NUMBER_FILES, kind().predict_fields
+        raise exceptions.ValidationError({fields.many: [
+            f"At most {cap} files in one request: send more {fields.what}s in several requests, or as base64 in JSON."
+        ]}) from None  # fmt: skip
     except RequestDataTooBig:
         # Django's cap on bodies read into memory (files in a multipart body stream past it).
         cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -179,6 +179,15 @@ def test_images_as_base64_and_as_files_are_converted_as_in_training(alice, alice
     response = post(alice_api, job, {"rows": [{}]})
     assert response.status_code == 400 and "trained on images data" in errors(response)["rows"]
 
+    # Past Django's cap on files in one body, the message is on the model's own field.
+    eleven = [SimpleUploadedFile(f"{i}.png", images[0], "image/png") for i in range(11)]
+    response = post(alice_api, job, {"images": eleven}, format="multipart")
+    assert response.status_code == 400
+    assert errors(response) == {"images": "At most 10 files in one request: send more images in several requests, "
+                                          "or as base64 in JSON."}  # fmt: skip
+    response = alice_api.post(f"/api/jobs/{job.pk}/predict/", "", content_type="application/json")
+    assert response.status_code == 400 and "empty" in errors(response)["images"]
+
 
 def test_regression_values_come_back_in_the_targets_units(alice, alice_api):
     doc = {**TABLE_DOC, "task": "regression", "target_column": "price", "class_names": []}
