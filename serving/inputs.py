@@ -71,7 +71,24 @@ def read_inputs(model: LoadedModel, data: Mapping[str, Any], files: Mapping[str,
     if len(records) > limit:
         raise problem(field, f"{len(records):,} {what}s is over the limit of {limit:,} per request; split the batch.")
     _check_batch_memory(model, field, len(records), what)
-    return Inputs(field, kind.parse_inputs(model, field, records, field == one), field == one)
+    parsed = kind.parse_inputs(model, field, records, field == one)
+    if kind.input_is_image:
+        _check_pixels(field, parsed, what)
+    return Inputs(field, parsed, field == one)
+
+
+def _check_pixels(field: str, images: list[Any], what: str) -> None:
+    """Refuse a request whose images hold more pixels together than LAYERLOOM_PREDICT_MAX_PIXELS,
+    read from their headers before any is decoded: each under the per-image cap, ten large ones
+    still took gigabytes to decode."""
+    total = sum(preprocessing.image_pixels(data) for data in images)
+    limit = settings.LAYERLOOM_PREDICT_MAX_PIXELS
+    if total > limit:
+        raise problem(
+            field,
+            f"these {len(images):,} {what}s hold {total:,} pixels together, over the limit of {limit:,} per request "
+            f"(LAYERLOOM_PREDICT_MAX_PIXELS); send fewer {what}s per request, or smaller ones.",
+        )
 
 
 def _check_batch_memory(model: LoadedModel, field: str, count: int, what: str) -> None:

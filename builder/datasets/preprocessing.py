@@ -231,6 +231,20 @@ def sniff_image_format(head: bytes) -> str | None:
     return None
 
 
+def image_pixels(data: bytes) -> int:
+    """Width times height from the image's header, without decoding it; 0 when it cannot be read
+    (decoding it later says why)."""
+    fmt = sniff_image_format(data[:32])
+    if fmt is None:
+        return 0
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            width, height = image.size
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return 0
+    return width * height
+
+
 def open_image(data: bytes, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
     """Decode image bytes fully, refusing unknown formats and decompression bombs."""
     fmt = sniff_image_format(data[:32])

@@ -6,11 +6,13 @@ the expected answers are numpy on the same weights, after the same preprocessing
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from serving.sessions import CACHE
 from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, TEXT_DOC, b64, expected, onnx_job, png
@@ -251,3 +253,18 @@ def test_an_output_that_overflows_is_a_400_not_a_null(alice, alice_api):
     assert response.status_code == 400, response.json()
     assert errors(response) == {"rows.1": "the model's output for this input is not a finite number: its values lie "
                                           "too far outside what the model was trained on."}  # fmt: skip
+
+
+def test_the_images_of_one_request_are_bounded_in_pixels_before_any_is_decoded(alice, alice_api, settings):
+    """Each under the per-image cap, ten large images together took gigabytes to decode."""
+    job = onnx_job(alice, IMAGE_DOC)
+    buffer = io.BytesIO()
+    Image.new("L", (2500, 2500)).save(buffer, format="PNG")  # 6.25 million pixels in a few KB
+    large = b64(buffer.getvalue())
+    response = post(alice_api, job, {"images": [large] * 10})
+    assert response.status_code == 400
+    assert errors(response)["images"] == (
+        "these 10 images hold 62,500,000 pixels together, over the limit of 50,000,000 per request "
+        "(LAYERLOOM_PREDICT_MAX_PIXELS); send fewer images per request, or smaller ones."
+    )
+    assert post(alice_api, job, {"images": [large] * 8}).status_code == 200  # 50 million: at the limit

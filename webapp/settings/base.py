@@ -280,6 +280,9 @@ LAYERLOOM_JOB_MAX_ATTEMPTS = env_int("LAYERLOOM_JOB_MAX_ATTEMPTS", 3)
 LAYERLOOM_JOB_MEMORY_LIMIT_MB = env_int("LAYERLOOM_JOB_MEMORY_LIMIT_MB", 0)
 # A succeeded job's checkpoint is removed (nothing resumes it) unless this is set.
 LAYERLOOM_KEEP_CHECKPOINTS = env_bool("LAYERLOOM_KEEP_CHECKPOINTS", False)
+# The evaluation's linear baseline is fitted on at most this many training values (rows x values
+# per row); past it on a random subset of rows, and a sample wider than 1/100 of it skips it.
+LAYERLOOM_BASELINE_MAX_VALUES = env_int("LAYERLOOM_BASELINE_MAX_VALUES", 10_000_000)
 # Off only for tests and benchmarks that measure training alone: no model files, no bundle.
 LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 # A training worker keeps one process per framework listed here waiting with Django and the
@@ -287,6 +290,12 @@ LAYERLOOM_EXPORT_ARTIFACTS = env_bool("LAYERLOOM_EXPORT_ARTIFACTS", True)
 # (workers/supervisor.py). Costs the memory of the idle imports (about 0.3-0.4 GB
 # for torch, 0.5-0.7 GB for TensorFlow) per training worker; "none" turns it off.
 LAYERLOOM_STANDBY_FRAMEWORKS = env_list("LAYERLOOM_STANDBY_FRAMEWORKS", ["torch", "keras"])
+# Math threads of the process that trains one job (and of a dry run); 0 = the cores this process
+# may run on (its CPU affinity) minus one, left for the web process and the default worker that share
+# the machine (at least 1). A framework's own variable set in the worker's environment wins for it
+# (OMP_NUM_THREADS for torch, TF_NUM_INTRAOP_THREADS/TF_NUM_INTEROP_THREADS for TensorFlow;
+# workers/training/backends/threads.py).
+LAYERLOOM_TRAINER_THREADS = env_int("LAYERLOOM_TRAINER_THREADS", 0)
 # Fair share: a user's queued jobs wait in the database and at most this many of them are in the
 # broker (queued there or running) at once; the next goes when one ends (workers.lifecycle.dispatch).
 LAYERLOOM_DISPATCH_PER_USER = env_int("LAYERLOOM_DISPATCH_PER_USER", 1)
@@ -357,6 +366,9 @@ LAYERLOOM_PREDICT_MAX_BODY_BYTES = env_int("LAYERLOOM_PREDICT_MAX_BODY_BYTES", 2
 # Activations one predict request may put through its model (MiB): inputs times what one input
 # needs (from the spec's layer shapes); a larger batch answers 400 with the largest that fits.
 LAYERLOOM_PREDICT_MEMORY_MB = env_int("LAYERLOOM_PREDICT_MEMORY_MB", 256)
+# Pixels all the images of one predict request may hold together, read from their headers
+# before any is decoded (each image has its own cap too).
+LAYERLOOM_PREDICT_MAX_PIXELS = env_int("LAYERLOOM_PREDICT_MAX_PIXELS", 50_000_000)
 # Loaded models kept per web process, by the memory each took when loaded (least recently used go first).
 LAYERLOOM_SERVING_CACHE_BYTES = env_int("LAYERLOOM_SERVING_CACHE_BYTES", 512 * 1024**2)
 # ONNX Runtime threads per model: the web server already runs requests side by side.
