@@ -48,6 +48,12 @@ EVALUATION_EXAMPLE: dict[str, Any] = {
     "per_class": [{"class": "setosa", "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 5}],
     "worst_misclassified": [{"id": 83, "index": 7, "true": "versicolor", "predicted": "virginica",
                              "confidence": 0.61, "p_true": 0.37}],
+    "baselines": {"samples": 15, "train_samples": 120, "metric": "accuracy", "model_worse_than_linear": False,
+                  "seconds": 0.04, "notes": [],
+                  "models": [{"name": "majority", "label": "the most common class (setosa)", "class": "setosa",
+                              "accuracy": 0.3333, "macro_f1": 0.1667, "loss": 1.0986},
+                             {"name": "linear", "label": "logistic regression on the standardised inputs",
+                              "fitted_on": 120, "accuracy": 0.9333, "macro_f1": 0.9327, "loss": 0.18}]},
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from builder.codegen.frameworks import CHOICES, framework
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import SpecValidationError, validate_spec
+from workers import baseline_summary
 from workers.hyperparameters import Hyperparameters
 from workers.models import Metric, TrainingJob
 
@@ -80,6 +81,10 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "total_epochs": job.total_epochs or (job.hyperparameters or {}).get("epochs") or "?",
         "evaluation": evaluation,
         "matrix": confusion_rows(evaluation),
+        "baselines": baseline_summary.lines(evaluation),
+        "baseline_verdict": baseline_summary.verdict(evaluation),
+        "baseline_suggestion": baseline_summary.SUGGESTION,
+        "baseline_notes": (evaluation.get("baselines") or {}).get("notes") or [],
         "artifacts": artifacts,
         "hyperparameters": [(k.replace("_", " ").capitalize(), v) for k, v in sorted((job.hyperparameters or {}).items())],
         "code": generated_code(job),
@@ -175,6 +180,7 @@ def final_metrics(job: TrainingJob) -> dict[str, Any]:
     for key in ("accuracy", "macro_f1", "loss", "mae", "rmse", "r2"):
         if (job.evaluation or {}).get(key) is not None:
             out[f"test: {key}"] = job.evaluation[key]
+    out.update({f"test: {k}": v for k, v in baseline_summary.compare_figures(job.evaluation or {}).items()})
     return out
 
 

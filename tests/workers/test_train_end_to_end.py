@@ -193,6 +193,7 @@ def test_a_job_trains_evaluates_exports_and_serves_what_it_evaluated(celery_work
     else:
         assert all("thumbnail" not in w for w in job.evaluation.get("worst_misclassified", []))
     assert_files_recorded(job, framework)
+    assert_readme_shows_the_baselines(job)
     assert_served_equals_evaluated_and_bundle(job, dataset, case, ids, inputs, token_client(alice), tmp_path)
     if (framework, name) == ("torch", "tabular"):
         redelivered_message_changes_nothing(job, celery_worker)
@@ -214,6 +215,7 @@ def assert_the_run_is_recorded(job: TrainingJob, dataset: Any, test_rows: int, r
 
     evaluation = job.evaluation
     assert evaluation["split"] == "test" and evaluation["samples"] == test_rows
+    assert_baselines(evaluation, dataset, regression)
     if regression:
         assert {"mae", "rmse", "r2", "residuals"} <= set(evaluation)
         return
@@ -223,6 +225,46 @@ def assert_the_run_is_recorded(job: TrainingJob, dataset: Any, test_rows: int, r
     worst, matrix = evaluation["worst_misclassified"], evaluation["confusion_matrix"]
     mistakes = sum(map(sum, matrix)) - sum(row[i] for i, row in enumerate(matrix))
     assert len(worst) == min(mistakes, 20)
+
+
+def assert_baselines(evaluation: dict[str, Any], dataset: Any, regression: bool) -> None:
+    """The majority class (or mean) and the linear model, on the same test rows, fitted on the
+    training split: their figures computed again here from the split arrays."""
+    baselines = evaluation["baselines"]
+    y_train = np.load(dataset.version_dir / "y_train.npy").astype(np.float64)
+    y_test = np.load(dataset.version_dir / "y_test.npy").astype(np.float64)
+    assert baselines["samples"] == evaluation["samples"] == len(y_test)
+    assert baselines["train_samples"] == len(y_train) and baselines["notes"] == []
+    simple, linear = baselines["models"]
+    assert linear["name"] == "linear" and "skipped" not in linear and linear["fitted_on"] == len(y_train)
+    if regression:
+        assert simple["name"] == "mean" and simple["value"] == pytest.approx(y_train.mean())
+        spread = ((y_test - y_test.mean()) ** 2).sum()
+        assert simple["r2"] == pytest.approx(1 - ((y_test - y_train.mean()) ** 2).sum() / spread)
+        assert linear["label"] == "ridge regression on the standardised inputs"
+        assert linear["r2"] > 0.5, linear  # the price is linear in x1 and x2
+        metric = "r2"
+    else:
+        majority = int(np.bincount(y_train.astype(int)).argmax())  # the training split's most common class
+        assert simple["name"] == "majority" and simple["class"] == dataset.class_names[majority]
+        assert simple["accuracy"] == pytest.approx(float(np.mean(y_test.astype(int) == majority)))
+        assert linear["label"].startswith("logistic regression on ")
+        assert 0.0 <= linear["accuracy"] <= 1.0 and linear["macro_f1"] is not None
+        metric = "accuracy"
+    assert baselines["metric"] == metric
+    assert baselines["model_worse_than_linear"] == (evaluation[metric] < linear[metric])
+    assert 0 < baselines["seconds"] < 30
+
+
+def assert_readme_shows_the_baselines(job: TrainingJob) -> None:
+    with zipfile.ZipFile(job.artifacts.get(kind="code_bundle").absolute_path) as archive:
+        readme = archive.read("code_bundle/README.md").decode()
+    samples = job.evaluation["samples"]
+    assert f"On the job's {samples} held-out test rows: " in readme
+    linear = job.evaluation["baselines"]["models"][1]["label"]
+    assert f"{linear[0].upper()}{linear[1:]}, on the same {samples} test rows: " in readme
+    worse = "This model does worse than the linear baseline" in readme
+    assert worse == job.evaluation["baselines"]["model_worse_than_linear"]
 
 
 def assert_files_recorded(job: TrainingJob, framework: str) -> None:

@@ -105,7 +105,9 @@ def export(job_id: int, ctx: JobContext, model: Any, sample_input: np.ndarray) -
         log.warning("job %s: workers.training.export is not installed; model files not exported", job_id)
         return
     try:
-        files = export_artifacts(ctx.framework, model, ctx.spec, ctx.preprocessing(), ctx.artifacts_dir, sample_input)
+        evaluation = TrainingJob.objects.filter(pk=job_id).values_list("evaluation", flat=True).first()
+        files = export_artifacts(ctx.framework, model, ctx.spec, ctx.preprocessing(), ctx.artifacts_dir, sample_input,
+                                 evaluation=evaluation)  # fmt: skip
     except Exception as exc:
         log.exception("job %s: export failed", job_id)
         raise JobError(

@@ -30,6 +30,7 @@ from builder.datasets import csvsafe as csvsafe_module
 from builder.datasets import preprocessing as preprocessing_module
 from builder.datasets.kinds import DatasetKind, kind_of
 from builder.spec.validate import resolve
+from workers import baseline_summary
 
 FOLDER = "code_bundle"  # the one folder the zip unpacks into
 WEIGHTS = {"keras": "model.weights.h5", "torch": "model.safetensors"}
@@ -57,7 +58,10 @@ def requirements_text(framework: str, versions: Mapping[str, Any], extra: tuple[
     return "\n".join(lines) + "\n"
 
 
-def readme_text(framework: str, kind: DatasetKind, versions: Mapping[str, Any]) -> str:
+def readme_text(
+    framework: str, kind: DatasetKind, versions: Mapping[str, Any], evaluation: Mapping[str, Any] | None = None
+) -> str:
+    """evaluation: the job's, when known; its figures and baselines become the "How good it is" section."""
     predict, train = kind.bundle_commands
     note = ""
     if framework == "torch" and "+cpu" in versions["packages"].get("torch", ""):
@@ -74,6 +78,7 @@ def readme_text(framework: str, kind: DatasetKind, versions: Mapping[str, Any]) 
         "install_note": note,
         "predict_example": predict,
         "train_example": train,
+        "evaluation_section": baseline_summary.markdown(dict(evaluation or {})),
     }
     return string.Template(bundle_readme_template()).substitute(values)
 
@@ -85,6 +90,7 @@ def bundle_files(
     preprocessing: Mapping[str, Any],
     versions: Mapping[str, Any],
     hyperparameters: Mapping[str, Any] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """Name -> contents of every text file in the bundle (the weights are added by the caller)."""
     if framework not in WEIGHTS:
@@ -112,7 +118,7 @@ def bundle_files(
         "training.json": _json(settings),
         "versions.json": _json(versions),
         "requirements.txt": requirements_text(framework, versions, kind.bundle_requirements),
-        "README.md": readme_text(framework, kind, versions),
+        "README.md": readme_text(framework, kind, versions, evaluation),
         **kind.bundle_modules(),  # kindio.py: how the kind's files are read (dataio.py calls it)
     }
     return {name: text.encode("utf-8") for name, text in texts.items()}

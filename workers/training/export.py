@@ -85,6 +85,7 @@ def export_artifacts(
     *,
     model_source: str | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> list[ExportedFile]:
     """Write every artifact of a trained model into ``out_dir`` and return them with hashes.
 
@@ -92,7 +93,8 @@ def export_artifacts(
     ``sample_input`` a few preprocessed inputs (channels-last, as the training arrays are)
     used to trace the graphs and to check the exports; ``model_source`` the module that was
     trained (generated again from ``spec`` when omitted: code generation is deterministic);
-    ``hyperparameters`` become the bundle's train.py defaults.
+    ``hyperparameters`` become the bundle's train.py defaults; ``evaluation`` (the job's, with
+    its baselines) the README's "How good it is" section.
     """
     try:
         backend = backend_class(framework)
@@ -121,7 +123,7 @@ def export_artifacts(
         versions["onnx_exporter"] = exporter_name
         versions["onnx_opset"] = _onnx_opset(onnx_path)
         files.append(("onnx", onnx_path))
-        texts = bundle.bundle_files(framework, source, spec, preprocessing, versions, hyperparameters)
+        texts = bundle.bundle_files(framework, source, spec, preprocessing, versions, hyperparameters, evaluation)
         files.append(
             ("code_bundle", bundle.write_bundle(stage / "code_bundle.zip", texts, weights, bundle.WEIGHTS[framework]))
         )

@@ -88,7 +88,19 @@ def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
     except OSError:
         log.warning("job %s: per-example predictions not saved", ctx.job_id, exc_info=True)
     result["split"] = "test"
+    result["baselines"] = baselines(ctx, result)
     return result
+
+
+def baselines(ctx: JobContext, evaluation: dict[str, Any]) -> dict[str, Any]:
+    """What simple models get on the same test rows; their failure must not fail a trained job."""
+    from workers.training.baselines import compute  # scikit-learn: loaded once the model is trained
+
+    try:
+        return compute(ctx, evaluation)
+    except Exception as exc:  # noqa: BLE001 - the job's own evaluation stands without them
+        log.warning("job %s: baselines not computed", ctx.job_id, exc_info=True)
+        return {"models": [], "notes": [f"The baselines could not be computed: {type(exc).__name__}: {exc}"[:300]]}
 
 
 def apply_memory_cap() -> None:

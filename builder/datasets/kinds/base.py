@@ -205,6 +205,16 @@ class DatasetKind(ABC):
     # job's evaluation can draw as a thumbnail of its worst-misclassified inputs.
     input_is_image: ClassVar[bool] = False
 
+    # --- the evaluation's baselines ---------------------------------------------------------
+    # What the job's linear baseline reads, as its label says it ("logistic regression on
+    # <this>"); workers/training/baselines.py standardises numbers and fits the model.
+    baseline_inputs_label: ClassVar[str] = "the standardised inputs"
+
+    def baseline_inputs(self, X: np.ndarray) -> np.ndarray | list[str]:
+        """One split's materialised inputs as the linear baseline reads them: a 2-D array of
+        numbers (default: each sample flattened), or one document per sample (TF-IDF)."""
+        return np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+
     # --- prediction ------------------------------------------------------------------------
     predict_fields: ClassVar[PredictFields]
     # One sentence for the API's predict documentation: the fields and what each input is.

@@ -56,6 +56,7 @@ class ImagesKind(DatasetKind):
     sample_template = "builder/kinds/images_samples.html"
     example_unit = "file"
     input_is_image = True
+    baseline_inputs_label = "the standardised pixels"
     predict_fields = PredictFields("images", "image", "image")
     accepts_files = True
     predict_doc = "Images: `images` (or `image`), base64 in JSON or files in a multipart body."

@@ -108,6 +108,13 @@ class TextKind(DatasetKind):
     ) -> None:
         csvfile.describe_with_rows(examples, source)
 
+    # --- the evaluation's baselines ---------------------------------------------------------
+    baseline_inputs_label = "the TF-IDF of the tokens"
+
+    def baseline_inputs(self, X: np.ndarray) -> np.ndarray | list[str]:
+        """Each text as the model reads it (its token ids, padding dropped), one document per text."""
+        return [" ".join(map(str, row[row != preprocessing.PAD_INDEX].tolist())) for row in np.asarray(X)]
+
     # --- prediction ------------------------------------------------------------------------
     def parse_inputs(self, model: Any, field_name: str, values: list[Any], single: bool) -> list[Any]:
         for index, text in enumerate(values):

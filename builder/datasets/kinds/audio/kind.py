@@ -52,6 +52,7 @@ class AudioKind(DatasetKind):
     }
     options_template = "builder/kinds/audio_options.html"
     preset_noun = "spectrograms"
+    baseline_inputs_label = "the standardised log-mel features"
     samples_label = "Clips"
     sample_template = "builder/kinds/audio_samples.html"
     example_unit = "file"
