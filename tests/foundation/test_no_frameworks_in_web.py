@@ -1,7 +1,10 @@
-"""The web process and a worker's parent process never import TensorFlow or torch.
+"""The web process and a worker's parent process never import TensorFlow, torch or librosa.
 
 They would cost memory and start-up time in every web process, and CUDA initialised in a
-worker's parent breaks the children it forks.
+worker's parent breaks the children it forks. librosa loads numba (and compiles on first use):
+the web side computes audio features with numpy and scipy, and only ingestion asks librosa for
+the mel filterbank. requirements/web.txt installs none of them
+(tests/foundation/test_web_without_frameworks.py serves the site with that install alone).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FRAMEWORKS = ("tensorflow", "keras", "torch", "jax")
+FRAMEWORKS = ("tensorflow", "keras", "torch", "jax", "tensorboard", "librosa", "numba")
 
 WEB = """
 import sys, django
@@ -20,6 +23,7 @@ from django.test import Client
 from django.urls import get_resolver
 get_resolver().url_patterns  # imports every view module
 import serving.admin, serving.endpoints, serving.inputs, serving.predict, serving.sessions  # ONNX Runtime only
+import builder.datasets.kinds.audio.features  # audio predictions: numpy and scipy only
 Client().get("/accounts/login/")
 print(sorted({m.split('.')[0] for m in sys.modules} & set(FRAMEWORKS)))
 """

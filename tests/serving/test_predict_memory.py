@@ -8,8 +8,6 @@ process) serves the requests; its resident memory is read from /proc.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -23,9 +21,7 @@ from rest_framework.authtoken.models import Token
 from serving.sessions import resident_bytes
 from tests.serving.helpers import b64, png, serving_job
 from tests.spec.test_report import WIDE_CONV
-from tests.support.redis_server import free_port
-from tests.support.workers import ROOT, worker_env
-from tests.workers.helpers import wait_for
+from tests.support.web_process import web_process as start_web_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,27 +61,8 @@ def wide_conv_onnx() -> bytes:
 
 @pytest.fixture
 def web_process() -> Any:
-    port = free_port()
-    log = open(ROOT / "var" / f"web-memory-{port}.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
-        cwd=ROOT, env=worker_env(), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{url}/accounts/login/", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(up, 60, 0.2, "the web process to answer")
-        yield proc, url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
+    with start_web_process("web-memory", "--nothreading") as web:
+        yield web.proc, web.url
 
 
 def test_a_large_batch_is_refused_and_the_memory_of_one_that_fits_is_returned(alice: Any, web_process: Any) -> None:
