@@ -62,7 +62,8 @@ def enqueue(job_id: int) -> None:
 def _send(job_id: int) -> None:
     """Mark the job as in the broker and send its message (QueueUnavailable when the broker refuses)."""
     queue = TrainingJob.objects.filter(pk=job_id).values_list("queue", flat=True).first() or "training"
-    TrainingJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+    # Only a job still waiting is marked: a duplicate message for one taken or over changes nothing.
+    TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED).update(dispatched_at=timezone.now())
     try:
         app.send_task("workers.train_job", args=[job_id], queue=queue)
     except (KombuError, OSError) as exc:  # connection refused, a missing queue folder, a broker error

@@ -14,7 +14,8 @@ from workers.models import TrainingJob
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_third_job_starts_on_the_first_free_worker(alice, worker_factory, private_queue):
+def test_third_job_starts_on_the_first_free_worker(alice, worker_factory, private_queue, settings):
+    settings.LAYERLOOM_DISPATCH_PER_USER = 3  # one user's jobs may fill both trainers (the fair share's setting)
     workers = [fault_worker(worker_factory, private_queue) for _ in range(2)]
     # The first job is frozen (SIGSTOP) mid-run: its worker stays busy for as long as the test says.
     busy = long_job(alice, epochs=4, n=3000)
