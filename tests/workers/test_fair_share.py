@@ -174,6 +174,21 @@ def test_an_estimate_nobody_polls_is_cancelled_and_its_dry_run_stopped(
     assert polled["status"] == "cancelled" and polled["answer"] is None and "nobody polled" in polled["error"]
 
 
+def test_a_dry_run_past_its_time_limit_is_killed_and_the_estimate_fails_saying_so(
+    alice: Any, worker_factory: Any, private_queue: str
+) -> None:
+    worker = worker_factory(queues=private_queue, extra_env={"LAYERLOOM_ESTIMATE_TIME_LIMIT": "2"})
+    client = signed_in(alice)
+    made = client.post("/api/jobs/estimate/", body(alice, framework="keras"), content_type="application/json").json()
+    deadline = time.monotonic() + 60
+    while (polled := client.get(made["url"]).json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, polled
+        time.sleep(0.3)
+    assert polled["status"] == "failed" and polled["answer"] is None, polled
+    assert polled["error"] == "The dry run took longer than 2 seconds; the model is very slow here."
+    assert not dry_run_children(worker)
+
+
 def test_a_queued_estimate_nobody_polls_is_cancelled_by_the_periodic_check(settings: Any, alice: Any) -> None:
     """No worker reads this queue: the estimate waits, and the safety net cancels it once nobody polls."""
     settings.LAYERLOOM_TRAINING_QUEUE = "training-nobody"
