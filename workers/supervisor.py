@@ -35,6 +35,7 @@ from builder.codegen.frameworks import NAMES as FRAMEWORKS
 from workers.exits import describe_exit, oom_kills
 from workers.lifecycle import claim, finish, interrupted, update_run
 from workers.models import TrainingJob
+from workers.training.backends import threads
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +89,8 @@ def spawn(args: list[str], stdin: int | None = None) -> subprocess.Popen[bytes]:
     Call from the pool process's main thread only: PR_SET_PDEATHSIG fires when the thread
     that started the child ends, not the process.
     """
-    env = dict(os.environ)
+    # Thread counts and a sleeping OpenMP wait policy are read when the framework loads: set them now.
+    env = threads.child_environment(os.environ, threads.configured_threads())
     env["LAYERLOOM_SUPERVISOR_PID"] = str(os.getpid())
     cmd = [sys.executable, "-m", "workers.training.child", *args]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=stdin, preexec_fn=_die_with_parent)  # noqa: PLW1509

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from workers.training.backends import threads
+
 DRY_RUN_BATCHES = 5
 CHILD_TIMEOUT_SECONDS = 240
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +39,7 @@ def run_in_child(request: dict[str, Any], timeout: float = CHILD_TIMEOUT_SECONDS
     try:
         done = subprocess.run(
             [sys.executable, "-m", "workers.training.dryrun"], input=json.dumps(request), capture_output=True,
-            text=True, cwd=ROOT, timeout=timeout, env=os.environ.copy(),
+            text=True, cwd=ROOT, timeout=timeout, env=threads.child_environment(os.environ, threads.configured_threads()),
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise DryRunError(f"The dry run took longer than {timeout:.0f} seconds; the model is very slow here.") from None

@@ -6,6 +6,7 @@ Imported only inside the child process that runs one job (TensorFlow comes with 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -21,11 +22,13 @@ import tensorflow as tf  # noqa: E402
 from builder.codegen.frameworks import KERAS  # noqa: E402
 from builder.spec.inference import without_augmentation  # noqa: E402
 from workers.training import checkpoints, keras_runner  # noqa: E402
-from workers.training.backends import keras_export  # noqa: E402
+from workers.training.backends import keras_export, threads  # noqa: E402
 from workers.training.backends.base import Backend, NativeExport  # noqa: E402
 from workers.training.bookkeeping import EpochBook  # noqa: E402
 from workers.training.context import JobError, Split  # noqa: E402
 from workers.training.reporter import Reporter  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 
 class Report(keras.callbacks.Callback):
@@ -67,6 +70,7 @@ class KerasBackend(Backend):
     def setup_device(self) -> str:
         """Pick the device (before any op runs), seed everything; returns the device's name."""
         hp = self.ctx.hp
+        self.size_threads()
         if hp.device == "cpu":
             tf.config.set_visible_devices([], "GPU")
         gpus = tf.config.list_physical_devices("GPU")
@@ -82,6 +86,16 @@ class KerasBackend(Backend):
             details = tf.config.experimental.get_device_details(gpus[0])
             return f"GPU: {details.get('device_name', gpus[0].name)}"
         return "CPU"
+
+    def size_threads(self) -> None:
+        """The thread pools threads.py gives this process (TF_NUM_*_THREADS, when set, win); settable
+        only before TensorFlow runs its first op. Logged for the worker's log."""
+        size = threads.configured_threads()
+        tf.config.threading.set_intra_op_parallelism_threads(threads.pool_size("TF_NUM_INTRAOP_THREADS", size))
+        tf.config.threading.set_inter_op_parallelism_threads(threads.pool_size("TF_NUM_INTEROP_THREADS", size))
+        log.info("job %s: TensorFlow threads: %d intra-op, %d inter-op", self.ctx.job_id,
+                 tf.config.threading.get_intra_op_parallelism_threads(),
+                 tf.config.threading.get_inter_op_parallelism_threads())  # fmt: skip
 
     def build(self) -> keras.Model:
         ctx = self.ctx

@@ -6,6 +6,8 @@ Imported only inside the child process that runs one job (torch comes with it).
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,13 @@ import torch
 from builder.codegen import torch_input_permutation
 from builder.codegen.frameworks import TORCH
 from workers.training import checkpoints, torch_runner
-from workers.training.backends import torch_export
+from workers.training.backends import threads, torch_export
 from workers.training.backends.base import Backend, NativeExport
 from workers.training.bookkeeping import EpochBook
 from workers.training.context import JobError, Split
 from workers.training.reporter import Reporter
+
+log = logging.getLogger(__name__)
 
 
 class TorchBackend(Backend):
@@ -53,11 +57,21 @@ class TorchBackend(Backend):
         # memory: a debugging aid that costs a memset per allocation (3-4% of a small CNN's epoch
         # here) and changes no result.
         torch.utils.deterministic.fill_uninitialized_memory = False
+        self.size_threads()
         if cuda:
             self.device = torch.device("cuda:0")
             return f"GPU: {torch.cuda.get_device_name(0)}"
         self.device = torch.device("cpu")
         return "CPU"
+
+    def size_threads(self) -> None:
+        """The math threads threads.py gives this process (OMP_NUM_THREADS, when set, wins); logged for the worker's log."""
+        size = threads.pool_size("OMP_NUM_THREADS", threads.configured_threads())
+        torch.set_num_threads(size)
+        if torch.get_num_interop_threads() != size:  # settable once, before any inter-op work
+            torch.set_num_interop_threads(size)
+        log.info("job %s: torch threads: %d intra-op, %d inter-op (OMP_WAIT_POLICY=%s)", self.ctx.job_id,
+                 torch.get_num_threads(), torch.get_num_interop_threads(), os.environ.get("OMP_WAIT_POLICY", "unset"))  # fmt: skip
 
     def build(self) -> torch.nn.Module:
         return self.generated_module().build_model().to(self.device)
