@@ -103,8 +103,9 @@ def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any
     impute = np.array([float(f["impute"]) for f in features])
     mean = np.array([float(f["mean"]) for f in features])
     std = np.array([float(f["std"]) for f in features])
-    out = values - mean
-    out /= std
+    with np.errstate(over="ignore"):  # a value past float64 after standardising is refused below
+        out = values - mean
+        out /= std
     missing = np.isnan(out)
     if missing.any():  # a missing value becomes its standardised imputed value
         np.copyto(out, np.broadcast_to((impute - mean) / std, out.shape), where=missing)
