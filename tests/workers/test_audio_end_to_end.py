@@ -26,7 +26,13 @@ from tests.export import helpers as bundle_helpers
 from tests.serving.helpers import b64
 from tests.support.spoken_words import spoken_words_zip
 from tests.workers.helpers import hp, wait_status
-from tests.workers.test_train_end_to_end import TOLERANCE, assert_files_recorded, recorded
+from tests.workers.test_train_end_to_end import (
+    TOLERANCE,
+    assert_baselines,
+    assert_files_recorded,
+    assert_readme_shows_the_baselines,
+    recorded,
+)
 from workers.models import TrainingJob
 from workers.services import submit_job
 
@@ -112,6 +118,9 @@ def assert_evaluated(job: TrainingJob, dataset, test_rows: int) -> None:
     assert evaluation["split"] == "test" and evaluation["samples"] == test_rows
     assert evaluation["class_names"] == dataset.class_names
     assert all("thumbnail" not in w for w in evaluation.get("worst_misclassified", []))  # not drawn as photos
+    assert_baselines(evaluation, dataset, regression=False)
+    assert evaluation["baselines"]["models"][1]["label"] == "logistic regression on the standardised log-mel features"
+    assert_readme_shows_the_baselines(job)
 
 
 def bundle_predictions(job: TrainingJob, clips: list[bytes], folder: Path) -> np.ndarray:

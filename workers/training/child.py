@@ -21,6 +21,9 @@ def preload(framework: str) -> None:
     """Import what a job of this framework needs before its first batch (not the job's data)."""
     if framework in NAMES:  # any other name (none) preloads nothing: the child just waits
         backend_class(framework).preload()
+        from workers.training.baselines import preload as preload_baselines  # scikit-learn, for the evaluation
+
+        preload_baselines()
 
 
 def main(argv: list[str]) -> int:
