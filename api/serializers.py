@@ -463,5 +463,7 @@ class UsageSerializer(serializers.Serializer):
     jobs_bytes = serializers.IntegerField(help_text="Checkpoints, logs and artifacts of your jobs.")
     active_jobs = serializers.IntegerField(help_text="Your queued and running jobs.")
     active_jobs_limit = serializers.IntegerField(help_text="How many may be queued or running at once.")
+    estimates = serializers.IntegerField(help_text="Your queued and running estimates (dry runs).")
+    estimates_limit = serializers.IntegerField(help_text="How many may be queued or running at once.")
     endpoints = serializers.IntegerField(help_text="Your named model endpoints.")
     endpoints_limit = serializers.IntegerField(help_text="How many names you may have.")

@@ -14,7 +14,7 @@ from api.throttles import UserThrottle
 from api.views.common import COMMON_ERRORS
 from builder.usage import storage_usage
 from serving.models import ModelEndpoint
-from workers.models import TrainingJob
+from workers.models import Estimate, TrainingJob
 
 
 class UsageView(APIView):
@@ -34,6 +34,8 @@ class UsageView(APIView):
             **storage_usage(user).to_dict(),
             "active_jobs": TrainingJob.objects.filter(owner=user, status__in=TrainingJob.ACTIVE).count(),
             "active_jobs_limit": settings.LAYERLOOM_MAX_ACTIVE_JOBS,
+            "estimates": Estimate.objects.filter(owner=user, status__in=Estimate.ACTIVE).count(),
+            "estimates_limit": settings.LAYERLOOM_MAX_ESTIMATES,
             "endpoints": ModelEndpoint.objects.filter(owner=user).count(),
             "endpoints_limit": settings.LAYERLOOM_MAX_ENDPOINTS,
         }).data)  # fmt: skip

@@ -28,7 +28,8 @@ def test_usage_counts_the_users_datasets_and_jobs(alice_api: Any, alice: Any, al
     settings.LAYERLOOM_USER_STORAGE_QUOTA_MB = 5
     assert alice_api.get("/api/usage/").json() == {
         "used_bytes": 0, "quota_bytes": 5 * 1024**2, "datasets_bytes": 0, "jobs_bytes": 0,
-        "active_jobs": 0, "active_jobs_limit": 4, "endpoints": 0, "endpoints_limit": 20,
+        "active_jobs": 0, "active_jobs_limit": 4, "estimates": 0, "estimates_limit": 3, "endpoints": 0,
+        "endpoints_limit": 20,
     }  # fmt: skip
     content = big_csv(100, 3)
     assert upload(alice_api, content).status_code == 201

@@ -68,7 +68,7 @@ def test_the_dashboard_shows_storage_use_against_the_quota_from_the_usage_api(
     meter = page.locator("#storage meter")
     assert meter.is_visible()
     assert abs(float(meter.evaluate("m => m.value")) - used / (5 * 1024**2)) < 1e-6
-    limits = "Jobs queued or running: 0 of 4 · named models: 0 of 20"
+    limits = "Jobs queued or running: 0 of 4 · estimates: 0 of 3 · named models: 0 of 20"
     assert page.locator("#storage [data-role=limits]").inner_text() == limits
     assert audit(page) == []
     shot(page, "dashboard-storage")

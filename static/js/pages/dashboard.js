@@ -21,7 +21,7 @@ try {
     text.textContent = `Storage: ${size(usage.used_bytes)} (no quota)`;
   }
   limits.textContent = `Jobs queued or running: ${usage.active_jobs} of ${usage.active_jobs_limit} · ` +
-    `named models: ${usage.endpoints} of ${usage.endpoints_limit}`;
+    `estimates: ${usage.estimates} of ${usage.estimates_limit} · named models: ${usage.endpoints} of ${usage.endpoints_limit}`;
 } catch (error) {
   text.textContent = `Storage use is not available: ${error.message}`;
 }
