@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -24,3 +26,15 @@ class Pagination(PageNumberPagination):
         if size < 1:
             raise exceptions.ValidationError({"page_size": [f"Give a whole number from 1 to {self.max_page_size}."]})
         return min(size, self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        # An empty or non-numeric page is a mistake to name, not page 1 (DRF reads "" as page 1).
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            message = "Give a page number from 1 (each answer's next and previous link to the others)."
+            raise exceptions.ValidationError({"page": [message]})
+        return int(raw)

@@ -53,3 +53,23 @@ def test_dataset_status_filter_checks_choices(alice_api: Any, alice_dataset: Any
 def test_page_size_is_capped(alice_api: Any, three: None) -> None:
     body = alice_api.get("/api/architectures/?page_size=1").json()
     assert len(body["results"]) == 1 and body["count"] == 3 and body["next"]
+
+
+@pytest.mark.parametrize("page", ["", "abc", "0", "-1", "²", "1.5"])
+def test_a_page_that_is_no_page_number_is_named(alice_api: Any, three: None, page: str) -> None:
+    """An empty page was read as page 1 (found by the schema's generated requests)."""
+    response = alice_api.get(f"/api/architectures/?page_size=1&page={page}")
+    assert response.status_code == 400
+    [entry] = response.json()["errors"]
+    assert entry["field"] == "page" and entry["message"].startswith("Give a page number from 1")
+
+
+def test_pages_by_number_and_the_last(alice_api: Any, three: None) -> None:
+    answers = [alice_api.get(f"/api/architectures/?page_size=1&page={n}").json() for n in (1, 2, 3)]
+    assert all("results" in a for a in answers), answers
+    ids = [a["results"][0]["id"] for a in answers]
+    assert len(set(ids)) == 3
+    last = alice_api.get("/api/architectures/?page_size=1&page=last").json()
+    assert "results" in last, last
+    assert last["results"][0]["id"] == ids[-1]
+    assert alice_api.get("/api/architectures/?page_size=1&page=4").status_code == 404
