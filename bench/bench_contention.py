@@ -13,10 +13,12 @@ worth of work), under two thread settings in the same run:
 
 The thread variables of this benchmark's own environment (the suite's OMP_NUM_THREADS=1 and
 the like) are removed for every run, so each setting is what it says. Prints, per framework
-and setting, the median whole epoch (the first, warm-up, epoch not counted) quiet and
-contended, and their ratio; the target is a ratio of at most 2.5 after.
+and setting, the median whole epoch (the first, warm-up, epoch of each job not counted) over
+`--rounds` jobs quiet and as many contended, run in turn, and their ratio, with the median
+process CPU seconds per epoch (all the job's threads: spinning shows there); the target is a ratio of at most 2.5 after.
 
 Run: .venv/bin/python bench/bench_contention.py [--frameworks torch,keras] [--model mlp] [--rows 24000] [--epochs 4]
+     [--rounds 2]
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ def setting_environment(setting: str) -> dict[str, str]:
     return base | {"LAYERLOOM_TRAINER_THREADS": str(threads.available_cores())}
 
 
-def job_epochs(owner, ds, model: str, framework: str, epochs: int, env: dict[str, str]) -> list[float]:  # type: ignore[no-untyped-def]
-    """Whole-epoch seconds of one real job (its first epoch dropped)."""
+def job_epochs(owner, ds, model: str, framework: str, epochs: int, env: dict[str, str]) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """(wall, process CPU) seconds of each whole epoch of one real job, its first epoch dropped."""
     from workers.lifecycle import claim
     from workers.models import TrainingJob
 
@@ -67,25 +69,32 @@ def job_epochs(owner, ds, model: str, framework: str, epochs: int, env: dict[str
     assert done.returncode == 0 and job.status == "succeeded", (job.error, done.stderr[-3000:])
     threads_line = [line for line in done.stderr.splitlines() if "threads:" in line]
     print(f"    {threads_line[-1].split(': ', 1)[1] if threads_line else '(no threads line)'}", flush=True)
-    return [wall for wall, _cpu in json.loads(out.read_text())][1:]
+    return [(wall, cpu) for wall, cpu in json.loads(out.read_text())][1:]
 
 
-def measure(owner, ds, model: str, framework: str, setting: str, epochs: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def measure(owner, ds, model: str, framework: str, setting: str, epochs: int, rounds: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Median epochs quiet and contended, over `rounds` jobs each, alternating (who goes first swaps)."""
     env = setting_environment(setting)
-    row: dict[str, float] = {}
-    for condition in ("quiet", "contended"):
-        spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if condition == "contended" else None
-        try:
-            load = os.getloadavg()[0]
-            times = job_epochs(owner, ds, model, framework, epochs, env)
-        finally:
-            if spinner is not None:
-                spinner.kill()
-                spinner.wait()
-        row[condition] = statistics.median(times)
-        row[f"{condition}_load"] = load
-        print(f"  {framework} {model} {setting:6} {condition:9}: median epoch {row[condition]:.3f}s "
-              f"(epochs {' '.join(f'{t:.2f}' for t in times)}; load average at start {load:.2f})", flush=True)  # fmt: skip
+    seen: dict[str, list[tuple[float, float]]] = {"quiet": [], "contended": []}
+    loads: dict[str, list[float]] = {"quiet": [], "contended": []}
+    for r in range(rounds):
+        for condition in ("quiet", "contended") if r % 2 == 0 else ("contended", "quiet"):
+            spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if condition == "contended" else None
+            try:
+                loads[condition].append(os.getloadavg()[0])
+                times = job_epochs(owner, ds, model, framework, epochs, env)
+            finally:
+                if spinner is not None:
+                    spinner.kill()
+                    spinner.wait()
+            seen[condition] += times
+            print(f"  {framework} {model} {setting:6} {condition:9}: epochs (wall/CPU s) "
+                  f"{' '.join(f'{wall:.2f}/{cpu:.2f}' for wall, cpu in times)} "
+                  f"(load average at start {loads[condition][-1]:.2f})", flush=True)  # fmt: skip
+    row = {condition: statistics.median(wall for wall, _ in times) for condition, times in seen.items()}
+    # Process CPU seconds (all threads): threads that spin while they wait burn more of them when contended.
+    row |= {f"{condition}_cpu": statistics.median(cpu for _, cpu in times) for condition, times in seen.items()}
+    row |= {f"{condition}_load": statistics.mean(values) for condition, values in loads.items()}
     row["ratio"] = row["contended"] / row["quiet"]
     return row
 
@@ -96,6 +105,9 @@ def main() -> None:
     parser.add_argument("--model", default="mlp", choices=sorted(CASES))
     parser.add_argument("--rows", type=int, default=24000, help="dataset rows (80%% train)")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per job (the first, warm-up, is not counted)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="jobs per setting and condition, quiet and contended in turn"
+    )
     args = parser.parse_args()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -109,10 +121,12 @@ def main() -> None:
     results = {}
     for framework in args.frameworks.split(","):
         for setting in ("before", "after"):
-            row = measure(owner, ds, args.model, framework, setting, args.epochs)
+            row = measure(owner, ds, args.model, framework, setting, args.epochs, args.rounds)
             results[f"{framework} {setting}"] = row
-            print(f"{framework:6} {args.model} {setting:6}: quiet {row['quiet']:.3f}s, contended "
-                  f"{row['contended']:.3f}s, ratio {row['ratio']:.2f}", flush=True)  # fmt: skip
+            print(f"{framework:6} {args.model} {setting:6}: median epoch quiet {row['quiet']:.3f}s, contended "
+                  f"{row['contended']:.3f}s, ratio {row['ratio']:.2f}; CPU seconds per epoch {row['quiet_cpu']:.3f} / "
+                  f"{row['contended_cpu']:.3f} (mean load average at the starts "
+                  f"{row['quiet_load']:.1f} / {row['contended_load']:.1f})", flush=True)  # fmt: skip
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     print(json.dumps(results))
 
