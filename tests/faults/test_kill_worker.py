@@ -138,9 +138,12 @@ def test_cancel_of_a_stuck_job_ends_it_and_a_requeue_really_runs_it(alice, worke
     settings.LAYERLOOM_MAX_ACTIVE_JOBS = 1
     first = fault_worker(worker_factory, private_queue)
     job = submit(alice, make_dataset(alice, "tabular", n=ROWS), "torch")
-    frozen_after_a_checkpoint(job, EPOCHS)
+    child = frozen_after_a_checkpoint(job, EPOCHS)
     first.kill()
     checkpoint = checkpoint_epoch(job)
+    # A killed process with memory to free can take a moment to exit (under CI's load it had not
+    # when the cancel came): the cancel is about a run that is gone.
+    wait_for(lambda: liveness.identity(child) == "", 10, 0.05, "the training process to end with its worker")
     job = cancel_job(job)  # nobody runs it any more: cancelled now, not "cancelling" forever
     assert job.status == TrainingJob.Status.CANCELLED and job.error.startswith("Cancelled. Attempt 1 stopped")
     assert not TrainingJob.objects.filter(owner=alice, status__in=TrainingJob.ACTIVE).exists()  # quota freed

@@ -69,7 +69,8 @@ def test_a_burst_of_estimates_is_refused_at_once_and_does_not_hold_back_another_
     # Twelve at once in this one process share its interpreter: none waits for a dry run.
     assert seconds[-1] < 5, f"estimate requests took {seconds} s"
     one_more = timed_post(signed_in(alice), "/api/jobs/estimate/", estimate_body)
-    assert one_more[0] == 429 and one_more[3] < 1, one_more
+    # Refused at once: well under a dry run's length (20-25 s here), even beside CI's other pass.
+    assert one_more[0] == 429 and one_more[3] < 5, one_more
     assert Estimate.objects.filter(owner=alice).count() == 3
 
     bob_client = signed_in(bob)
