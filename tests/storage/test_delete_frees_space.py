@@ -67,11 +67,13 @@ def test_deleting_returns_the_data_root_to_its_starting_size(celery_worker: Any,
     job = wait_status(TrainingJob.objects.get(pk=response.json()["id"]), *TrainingJob.FINISHED, worker=celery_worker)
     assert job.status == TrainingJob.Status.SUCCEEDED, job.error
 
+    # The checkpoint goes just after the status says succeeded: measure once it is gone.
+    wait_for(lambda: not job.checkpoint_dir.exists(), 30, what="the finished job's checkpoint removal")
+    assert job.artifacts_dir.is_dir()
     used = api.get("/api/usage/").json()
     assert used["datasets_bytes"] > 0 and used["jobs_bytes"] > 0
     grown = sum(files_under(root).values()) - sum(before.values())
     assert grown == used["used_bytes"]  # every byte added is counted against Alice
-    assert job.artifacts_dir.is_dir() and not job.checkpoint_dir.exists()  # removed after success
 
     assert api.delete(f"/api/datasets/{dataset.pk}/").status_code == 409  # the job uses it
     assert api.delete(f"/api/datasets/{dataset.pk}/?with_jobs=true").status_code == 204
