@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -116,6 +117,43 @@ def dispatch_after(owner_id: int) -> None:
         dispatch(owner_id)
     except Exception:  # noqa: BLE001 - a broker or database hiccup here must not undo the ending
         log.exception("user %s: the next queued job was not sent; the periodic dispatch will", owner_id)
+
+
+def queue_depth(queue: str) -> int | None:
+    """Messages waiting in the broker's queue; None when the broker cannot say (it is down)."""
+    try:
+        with app.connection_for_read() as conn:
+            return conn.default_channel.queue_declare(queue=queue).message_count
+    except (KombuError, OSError) as exc:
+        log.warning("queue %s: its depth could not be read (%s)", queue, exc)
+        return None
+
+
+def resend_lost() -> list[int]:
+    """Periodic: send again the jobs whose message the broker lost (a Redis restarted without
+    persistence, a purged queue), which would otherwise hold their owner's turn for ever.
+
+    A job marked sent more than LAYERLOOM_RESEND_LOST_AFTER seconds ago and still queued is
+    lost only when its queue is empty: with acks_late and a prefetch of one, a message not in
+    the queue is being run, and a run claims its job within seconds. While the queue holds
+    messages nothing is sent (the job's may be among them); it drains, and then this can tell.
+    A duplicate (a message taken in the very moment of the check) is harmless: a task for a job
+    that is taken or over does nothing.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.LAYERLOOM_RESEND_LOST_AFTER)
+    stuck = TrainingJob.objects.filter(status=Status.QUEUED, dispatched_at__lt=cutoff)
+    sent: list[int] = []
+    for queue in sorted(set(stuck.values_list("queue", flat=True))):
+        if queue_depth(queue or "training") != 0:
+            continue
+        for job_id in stuck.filter(queue=queue).order_by("pk").values_list("pk", flat=True):
+            log.warning("job %s: its message is not in the empty queue %s; sending it again", job_id, queue)
+            try:
+                _send(job_id)
+            except QueueUnavailable:
+                return sent  # the broker went away again; the next round tries
+            sent.append(job_id)
+    return sent
 
 
 def dispatch_waiting() -> list[int]:

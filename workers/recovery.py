@@ -9,7 +9,7 @@ with a reason a person can act on (workers.lifecycle.recover).
 
 The fair share's safety net lives here too (`dispatch_all`): a process that died between
 ending a job and sending its owner's next one leaves that job waiting in the database, and
-the periodic dispatch sends it; estimates nobody polls are cancelled, and those whose worker
+the periodic dispatch sends it; a job whose message the broker lost is sent again; estimates nobody polls are cancelled, and those whose worker
 died are failed.
 """
 
@@ -39,7 +39,7 @@ def reap_stale_jobs() -> dict[str, list[int]]:
 
 
 def dispatch_all() -> dict[str, list[int]]:
-    done = {"jobs_sent": lifecycle.dispatch_waiting()}
+    done = {"jobs_sent": lifecycle.dispatch_waiting(), "jobs_resent": lifecycle.resend_lost()}
     done.update({f"estimates_{key}": ids for key, ids in estimates.reap().items()})
     if any(done.values()):
         log.warning("dispatched waiting work: %s", done)

@@ -100,3 +100,40 @@ def test_job_survives_a_broker_outage_and_the_worker_consumes_again(alice, worke
     after = long_job(alice, epochs=1, n=200)
     after = wait_status(after, *TrainingJob.FINISHED, timeout=240, worker=worker)
     assert after.status == TrainingJob.Status.SUCCEEDED, after.error
+
+
+def lose_the_queued_messages(queue: str, server: RedisServer | None) -> None:
+    """Redis restarted without persistence comes back empty; on the embedded broker the queue's
+    message files go (what a lost or recreated broker volume looks like)."""
+    if server is not None:
+        server.stop()
+        server.start()
+        return
+    from webapp.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+
+
+def test_a_job_whose_message_the_broker_lost_is_sent_again_and_runs(
+    alice, worker_factory, private_queue, broker, settings
+):
+    from workers import lifecycle, recovery
+
+    server = broker.pop("server", None)
+    job = long_job(alice, epochs=1, n=200)  # no worker reads the private queue yet: it waits there
+    job.refresh_from_db()
+    assert job.dispatched_at is not None and lifecycle.queue_depth(private_queue) == 1
+    settings.LAYERLOOM_RESEND_LOST_AFTER = 0
+    assert recovery.dispatch_all()["jobs_resent"] == []  # its message is in the queue: nothing to resend
+
+    lose_the_queued_messages(private_queue, server)
+    assert lifecycle.queue_depth(private_queue) == 0
+    assert recovery.dispatch_all()["jobs_resent"] == [job.pk]
+    assert lifecycle.queue_depth(private_queue) == 1
+    assert recovery.dispatch_all()["jobs_resent"] == []  # one message, not one per round
+
+    worker = fault_worker(worker_factory, private_queue, **broker)
+    job = wait_status(job, *TrainingJob.FINISHED, timeout=240, worker=worker)
+    assert job.status == TrainingJob.Status.SUCCEEDED, job.error
+    assert job.attempts == 1

@@ -299,6 +299,9 @@ LAYERLOOM_TRAINER_THREADS = env_int("LAYERLOOM_TRAINER_THREADS", 0)
 # Fair share: a user's queued jobs wait in the database and at most this many of them are in the
 # broker (queued there or running) at once; the next goes when one ends (workers.lifecycle.dispatch).
 LAYERLOOM_DISPATCH_PER_USER = env_int("LAYERLOOM_DISPATCH_PER_USER", 1)
+# A job sent this many seconds ago, still queued, with its queue empty: the broker lost its
+# message (a Redis restarted without persistence); the periodic dispatch sends it again.
+LAYERLOOM_RESEND_LOST_AFTER = env_int("LAYERLOOM_RESEND_LOST_AFTER", 120)
 # Dry-run estimates one user may have queued or running (one runs at a time); more answer 429.
 LAYERLOOM_MAX_ESTIMATES = env_int("LAYERLOOM_MAX_ESTIMATES", 3)
 # A dry run's child is killed past this many seconds and the estimate fails saying so.
