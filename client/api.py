@@ -8,11 +8,14 @@ import json
 import mimetypes
 import os
 import re
+import shutil
+import tempfile
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,6 +27,7 @@ CHUNK = 1024 * 1024
 FINISHED = {"succeeded", "failed", "cancelled"}
 RETRY_STATUSES = {429, 503}  # "too many requests" and "unavailable": both may say when to come back
 GATEWAY_ERRORS = {502, 503, 504}  # a proxy in front of a server that is restarting
+LOGS_TOP_FOLDER = "layerloom-logs"  # the folder GET /api/jobs/logs/ puts every job's logs under
 MAX_PAGE_SIZE = 200  # the API's cap (api/pagination.py); fewer, larger pages
 
 
@@ -156,6 +160,26 @@ class MultipartStream:
                     self._parts.pop(0)
         out, self._buffer = self._buffer[:size], self._buffer[size:]
         return out
+
+
+def _unpack_logs(archive: zipfile.ZipFile, into: Path) -> list[str]:
+    """The zip's ``layerloom-logs/<job folder>/...`` files under ``into/<job folder>/``; the job
+    folders in the zip's order. A member outside one job's folder is refused, never written."""
+    folders: list[str] = []
+    for info in archive.infolist():
+        parts = PurePosixPath(info.filename).parts
+        if info.is_dir():
+            continue
+        odd = any(p in ("", ".", "..") or "\\" in p for p in parts)
+        if len(parts) < 3 or parts[0] != LOGS_TOP_FOLDER or odd:
+            raise CliError(f"the logs zip holds an unexpected path {info.filename[:80]!r}; nothing was written.")
+        if parts[1] not in folders:
+            folders.append(parts[1])
+        path = into.joinpath(*parts[1:])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return folders
 
 
 class Client:
@@ -338,3 +362,29 @@ class Client:
             target.unlink()
             raise CliError(f"{artifact['filename']}: checksum mismatch, download again.")
         return target
+
+    def job_logs(self, job_ids: list[int], directory: str | os.PathLike[str]) -> list[Path]:
+        """Several jobs' TensorBoard logs laid out as one log folder: ``directory/job-<id>-.../``
+        per job (GET /api/jobs/logs/?ids=...), each replacing a folder of the same name there.
+        Returns the jobs' folders, in the order asked."""
+        target = Path(directory)
+        with tempfile.TemporaryFile() as spooled:
+            with self.send("GET", "jobs/logs/", params={"ids": ",".join(map(str, job_ids))}, stream=True,
+                           timeout=(30, None)) as response:  # fmt: skip
+                if response.status_code >= 400:
+                    body = _json(response)
+                    raise ApiError(response.status_code, body if body is not None else response.text)
+                for chunk in response.iter_content(CHUNK):
+                    spooled.write(chunk)
+            spooled.seek(0)
+            try:
+                archive = zipfile.ZipFile(spooled)
+            except zipfile.BadZipFile:
+                raise CliError(f"the server at {self.url} did not answer with a zip of logs; check the URL.") from None
+            target.mkdir(parents=True, exist_ok=True)
+            with archive, tempfile.TemporaryDirectory(dir=target, prefix=".layerloom-logs-") as work:
+                folders = _unpack_logs(archive, Path(work))
+                for name in folders:
+                    shutil.rmtree(target / name, ignore_errors=True)
+                    os.replace(Path(work) / name, target / name)
+        return [target / name for name in folders]

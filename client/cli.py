@@ -6,6 +6,7 @@
     layerloom train --architecture 3 --dataset 7 --framework torch --hp epochs=20 --follow
     layerloom jobs --filter status=running
     layerloom download 12 --kind onnx
+    layerloom logs 12 13 -o runs && tensorboard --logdir runs
     layerloom logout
 
 The server URL and token come from --url/--token (before or after the command), then
@@ -291,6 +292,15 @@ def cmd_download(args: argparse.Namespace) -> None:
         print(client.download(artifact, args.directory))
 
 
+def cmd_logs(args: argparse.Namespace) -> None:
+    client = make_client(args)
+    folders = client.job_logs(list(dict.fromkeys(args.jobs)), args.directory)
+    for folder in folders:
+        print(folder)
+    say(f"{len(folders)} job{'s' if len(folders) != 1 else ''} in {args.directory}; "
+        f"compare them with `tensorboard --logdir {args.directory}`.")  # fmt: skip
+
+
 def positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -396,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", help="Only this kind, e.g. onnx.")
     # -o/--output stays the directory here, as it always was; elsewhere --output is the format.
     p.add_argument("-o", "--output", dest="directory", default=".", help="Directory to write to.")
+
+    p = command("logs", "Download jobs' TensorBoard logs as one log folder (a folder per job).", cmd_logs,
+                prints_data=False)  # fmt: skip
+    p.add_argument("jobs", type=int, nargs="+", metavar="JOB", help="Job ids (finished or cancelled jobs).")
+    p.add_argument("-o", "--output", dest="directory", default="layerloom-logs",
+                   help="The log folder to write into (default: layerloom-logs); a job's folder already there is "
+                   "replaced.")  # fmt: skip
     return parser
 
 
