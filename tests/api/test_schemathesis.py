@@ -6,19 +6,17 @@ match what the schema says. Examples per operation are few so the run stays near
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-from django.core import signals
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from builder.models import Architecture
 from tests.api.conftest import add_artifact, make_job
+from tests.support.wsgi import _keep_test_connection  # noqa: F401 - an autouse fixture
 from webapp.wsgi import application
 
 MAX_EXAMPLES = 20
@@ -26,16 +24,6 @@ MAX_EXAMPLES = 20
 
 # Loaded once at collection, from the application itself (no server, no network).
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
-
-
-@pytest.fixture(autouse=True)
-def _keep_test_connection(db: None) -> Iterator[None]:
-    """Like Django's test client: a request must not close the connection holding the test's transaction."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
