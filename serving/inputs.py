@@ -21,7 +21,7 @@ from builder.datasets.kinds import InputProblems, all_kinds, input_name, kind_of
 from builder.datasets.limits import human_bytes
 from serving.sessions import LoadedModel
 
-__all__ = ["InputProblems", "Inputs", "problem", "read_inputs", "transform", "unknown_categories"]
+__all__ = ["InputProblems", "Inputs", "input_warnings", "problem", "read_inputs", "transform"]
 MAX_PROBLEMS = 10
 
 
@@ -135,8 +135,15 @@ def transform(model: LoadedModel, inputs: Inputs) -> np.ndarray:
     raise InputProblems(problems or {inputs.field: ["these inputs cannot be prepared for the model."]})
 
 
-def unknown_categories(model: LoadedModel, inputs: Inputs) -> list[dict[str, str]]:
-    """Notes on inputs that were used all the same (a category training never saw), as the kind gives them."""
-    return kind_of(model.doc).input_notes(
-        model.doc, inputs.records, lambda index: input_name(inputs.field, index, inputs.single)
-    )
+def input_warnings(model: LoadedModel, inputs: Inputs) -> list[dict[str, str]]:
+    """Warnings on inputs that were answered all the same, as the kind gives them: a category
+    training never saw, a number far outside the training data's range."""
+    kind = kind_of(model.doc)
+
+    def name(index: int) -> str:
+        return input_name(inputs.field, index, inputs.single)
+
+    return [
+        *kind.input_notes(model.doc, inputs.records, name),
+        *kind.input_warnings(model.ranges, inputs.records, name),
+    ]

@@ -16,7 +16,7 @@ import numpy as np
 from builder.codegen.scripts.heads import class_probabilities
 from builder.datasets.kinds import input_name
 from builder.datasets.preprocessing import unscale_target
-from serving.inputs import InputProblems, Inputs, read_inputs, transform, unknown_categories
+from serving.inputs import InputProblems, Inputs, input_warnings, read_inputs, transform
 from serving.sessions import CACHE, LoadedModel, NotServable
 from workers.models import TrainingJob
 
@@ -40,9 +40,9 @@ def predict(
                   "sha256": model.sha256, "endpoint": endpoint},
         **answers(model, outputs),
     }  # fmt: skip
-    notes = unknown_categories(model, inputs)
-    if notes:
-        answer["warnings"] = notes
+    warnings = input_warnings(model, inputs)
+    if warnings:
+        answer["warnings"] = warnings
     return answer
 
 

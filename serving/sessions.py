@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
 from builder.codegen.scripts import output_kind
+from builder.datasets.kinds import kind_of
 from builder.limits import spec_limits
 from builder.spec import resolve, validate_spec
 from workers.models import Artifact, TrainingJob
@@ -47,6 +48,9 @@ class LoadedModel:
     head: str  # "softmax" | "sigmoid" | "linear", as training read the output
     input_dtype: Any
     columns: frozenset[str]  # tables: every column of the uploaded CSV
+    # What the kind compares inputs with to warn of values far outside the training data
+    # (DatasetKind.training_ranges: tables, each numeric column's lowest and highest value).
+    ranges: dict[str, Any] = field(default_factory=dict)
 
     def run(self, x: np.ndarray) -> np.ndarray:
         (output,) = self.session.run(["output"], {"input": np.ascontiguousarray(x, dtype=self.input_dtype)})
@@ -163,6 +167,7 @@ def load(job: TrainingJob, artifact: Artifact) -> LoadedModel:
         size_bytes=len(data), memory_bytes=memory, sample_bytes=4 * report.values_per_sample,
         session=session, doc=doc, head=output_kind(resolve(job.spec)),
         input_dtype=np.int32 if "int" in input_type else np.float32, columns=frozenset(columns),
+        ranges=kind_of(doc).training_ranges(doc, job.dataset_dir),
     )  # fmt: skip
 
 

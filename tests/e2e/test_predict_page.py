@@ -110,8 +110,18 @@ def test_a_table_row_from_the_test_split_predicts_what_the_api_answers(
     model_line = page.locator("#model-line").inner_text()
     assert f"job {job.pk} (PyTorch)" in model_line and answer["model"]["sha256"][:12] in model_line
     assert page.locator("#probabilities-chart").is_visible()
+    assert page.locator("#warnings").is_hidden()
     assert_accessible(page)
     shot(page, "predict-table")
+    # A length far past any flower training saw: still answered, with a warning naming the column.
+    page.get_by_label("petal_length", exact=True).fill("99999")
+    predict(page)
+    assert page.locator("#answer-line .predicted").inner_text() in dataset.class_names
+    assert re.fullmatch(r"Warning: 'petal_length' is 99999, far outside the 1(\.\d+)? to 6\.9 the training data held; "
+                        r"the model's answer for it is an extrapolation, so check the value\.",
+                        page.locator("#warnings").inner_text()), page.locator("#warnings").inner_text()  # fmt: skip
+    page.get_by_label("petal_length", exact=True).fill("4.9")
+    predict(page)
     page.set_viewport_size({"width": 1024, "height": 900})
     shot(page, "predict-table-1024")
     page.set_viewport_size({"width": 390, "height": 844})

@@ -240,6 +240,19 @@ class DatasetKind(ABC):
         [{"field", "message"}]; ``name(index)`` names input ``index``."""
         return []
 
+    def training_ranges(self, doc: Mapping[str, Any], version_dir: Path) -> dict[str, Any]:
+        """What input_warnings compares inputs with, read once from the dataset version's
+        materialised training split when a model is loaded to serve predictions (serving keeps
+        it with the model); {} when the kind compares nothing (the default)."""
+        return {}
+
+    def input_warnings(
+        self, ranges: Mapping[str, Any], records: Sequence[Any], name: Callable[[int], str]
+    ) -> list[dict[str, str]]:
+        """Warnings on inputs that are answered all the same but lie far outside what training
+        saw (``ranges``, from training_ranges): [{"field", "message"}]; none by default."""
+        return []
+
     def predict_context(self, doc: Mapping[str, Any], example: Example | None) -> dict[str, Any]:
         """Context for predict_template, filled with the example; must set "has_example"."""
         return {"has_example": example is not None}
