@@ -186,14 +186,14 @@ def read_header(path: Path, limits: Limits) -> list[str]:
     except UnicodeDecodeError as exc:
         cut_at_end = len(head) == HEADER_PEEK_BYTES and exc.start >= len(head) - 3
         if not cut_at_end:
-            raise _not_utf8((exc.start, head[exc.start])) from None
+            raise not_utf8((exc.start, head[exc.start])) from None
         text = head[: exc.start].decode("utf-8")
     if len(head) == HEADER_PEEK_BYTES and b"\n" not in head:
         line = _long_header(path, limits)
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _not_utf8((exc.start, line[exc.start])) from None
+            raise not_utf8((exc.start, line[exc.start])) from None
     text = text.removeprefix("\ufeff")
     try:
         row = next(csv.reader(io.StringIO(text)), None)
@@ -208,6 +208,11 @@ def read_header(path: Path, limits: Limits) -> list[str]:
             "not commas. Save the file as 'CSV UTF-8 (comma delimited)' in your spreadsheet program, "
             "or replace the separators with commas, and upload it again."
         )
+    return check_header_names(row, limits)
+
+
+def check_header_names(row: list[str], limits: Limits) -> list[str]:
+    """The header's names, refused when too many, unnamed, too long or repeated (every table format)."""
     if len(row) > limits.max_columns:
         raise DatasetError(
             f"The file has {len(row):,} columns; the limit is {limits.max_columns:,}. "
@@ -231,7 +236,7 @@ def read_header(path: Path, limits: Limits) -> list[str]:
     return row
 
 
-def _not_utf8(found: tuple[int, int]) -> DatasetError:
+def not_utf8(found: tuple[int, int]) -> DatasetError:
     offset, value = found
     return DatasetError(
         f"The file is not UTF-8 text (byte 0x{value:02X} at offset {offset:,}). "
@@ -242,7 +247,7 @@ def _not_utf8(found: tuple[int, int]) -> DatasetError:
 def check_utf8(path: Path) -> ByteScan:
     scan = scan_bytes(path)
     if scan.invalid_utf8:
-        raise _not_utf8(scan.invalid_utf8)
+        raise not_utf8(scan.invalid_utf8)
     return scan
 
 
@@ -380,7 +385,7 @@ def translate_error(exc: Exception, path: Path, header: Sequence[str], block_byt
             f"A row does not have {len(header)} values like the header. Every row needs one per column."
         )
     if "UTF8" in message or "utf8" in message.lower():
-        return _not_utf8(find_invalid_utf8(path) or (0, 0))
+        return not_utf8(find_invalid_utf8(path) or (0, 0))
     if "straddling" in message or "block size" in message:
         return DatasetError(
             f"A single value in the file is too large to read (more than {human_bytes(block_bytes)}), or a "

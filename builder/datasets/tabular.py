@@ -22,7 +22,6 @@ from builder.datasets.arrays import SplitWriters
 from builder.datasets.capacity import arrays_bytes, check_room, table_cap
 from builder.datasets.csvsource import (
     ColumnTypeMismatch,
-    check_utf8,
     iter_batches,
     read_header,
     show_columns,
@@ -33,6 +32,7 @@ from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult, write_json
 from builder.datasets.split import TRAIN, assign_splits, split_counts
+from builder.datasets.tablefile import prepare_table
 from builder.datasets.targets import Target, TargetCollector
 
 _DISTINCT_TRACKED = 1000
@@ -365,9 +365,10 @@ def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Targ
     writers.close()
 
 
-def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
+def ingest_tabular(upload: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
+    # A semicolon CSV, a UTF-16 or Windows-1252 file, Parquet or Excel: read once into a plain CSV.
+    source, file_format, byte_scan = prepare_table(upload, options, limits)
     header = read_header(source, limits)
-    byte_scan = check_utf8(source)
     target = options.get("target_column") or header[-1]
     if target not in header:
         raise DatasetError(f"There is no column {show_name(target)}. The columns are: {_listing(header)}.")
@@ -397,9 +398,11 @@ def ingest_tabular(source: Path, options: dict[str, Any], out_dir: Path, limits:
         source, header, columns, target, options.get("task", ""), limits, out_dir, byte_scan.splittable
     )
     try:
-        return _finish(source, options, out_dir, limits, header, target, columns, rows, collector, store)
+        result = _finish(source, options, out_dir, limits, header, target, columns, rows, collector, store)
     finally:
         store.remove()
+    result.profile["file"] = file_format.describe()
+    return result
 
 
 def _finish(

@@ -14,7 +14,7 @@ import numpy as np
 from builder.datasets import preprocessing
 from builder.datasets.arrays import load_split
 from builder.datasets.csvsource import show_columns, show_name
-from builder.datasets.errors import OptionsError
+from builder.datasets.errors import DatasetError, OptionsError
 from builder.datasets.kinds import csvfile
 from builder.datasets.kinds.base import (
     DatasetKind,
@@ -26,6 +26,13 @@ from builder.datasets.kinds.base import (
 )
 from builder.datasets.limits import Limits
 from builder.datasets.result import IngestResult
+from builder.datasets.tablefile import (
+    SheetMissing,
+    check_format_options,
+    detect_table,
+    read_table_header,
+    table_path,
+)
 from builder.datasets.tabular import ingest_tabular
 
 COLUMN_TYPES = ("numeric", "categorical", "ignore")
@@ -44,15 +51,26 @@ def column_name_problem(value: Any) -> str | None:
 
 class TabularKind(DatasetKind):
     name = "tabular"
-    label = "Table (CSV)"
-    description = "A UTF-8 CSV with a header row; one row per sample."
-    upload_accept = csvfile.UPLOAD_ACCEPT
-    source_name = "upload.csv"
+    label = "Table (CSV, Parquet, Excel)"
+    description = (
+        "A CSV (comma, semicolon, tab or bar separated; UTF-8, UTF-16 or Windows-1252), a Parquet file "
+        "or an Excel workbook (.xlsx), with a header row; one row per sample."
+    )
+    upload_accept = (
+        *csvfile.UPLOAD_ACCEPT, ".tsv", ".txt", "text/tab-separated-values", ".parquet", ".xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )  # fmt: skip
+    source_name = "upload.csv"  # whatever the format: ours, read by its content (builder/datasets/tablefile.py)
     option_defaults: ClassVar[Mapping[str, Any]] = {
         "target_column": None,  # None: the last column
         "column_types": {},
         "encoding": "onehot",
         "task": "",  # "": decided from the target column
+        # How the file is read; None: detected from the file (builder/datasets/tablefile.py).
+        "delimiter": None,
+        "file_encoding": None,
+        "decimal": None,
+        "sheet": None,  # an Excel workbook's sheet; None: the first
     }
     options_template = "builder/kinds/tabular_options.html"
     reads_csv_header = True
@@ -79,10 +97,16 @@ class TabularKind(DatasetKind):
             errors["encoding"] = 'Choose "onehot" or "index".'
         if options["task"] not in ("", "classification", "regression"):
             errors["task"] = 'Choose "classification" or "regression", or leave it out to decide from the data.'
+        errors.update(check_format_options(options))
         return errors
 
     def check_upload(self, path: Path, options: dict[str, Any], limits: Limits) -> None:
-        header = csvfile.header_or_error(path, limits)
+        try:
+            header = read_table_header(path, detect_table(path, options), limits)
+        except SheetMissing as exc:
+            raise OptionsError({"sheet": str(exc)}) from None
+        except DatasetError as exc:
+            raise OptionsError({"file": str(exc)}) from None
         listing = show_columns(header)
         target = options.get("target_column")
         if target is not None and target not in header:
@@ -105,11 +129,11 @@ class TabularKind(DatasetKind):
 
     # --- the dataset page ------------------------------------------------------------------
     def page_context(self, dataset: Any, source: Path | None) -> dict[str, Any]:
-        return {"columns": column_rows(dataset), "sample": csvfile.sample_rows(source)}
+        return {"columns": column_rows(dataset), "sample": csvfile.sample_rows(table_path(source))}
 
     # --- examples --------------------------------------------------------------------------
     def read_example(self, doc: Mapping[str, Any], source: Path, version_dir: Path, index: int) -> Example | None:
-        row = csvfile.row_at(source, index)
+        row = csvfile.row_at(table_path(source) or source, index)
         if row is None:
             return None
         return Example(row, row.get(doc.get("target_column") or "") or "")
@@ -117,7 +141,7 @@ class TabularKind(DatasetKind):
     def describe_examples(
         self, examples: list[dict[str, Any]], source: Path | None, test_inputs: Callable[[], Any]
     ) -> None:
-        csvfile.describe_with_rows(examples, source)
+        csvfile.describe_with_rows(examples, table_path(source))
 
     # --- prediction ------------------------------------------------------------------------
     def parse_inputs(self, model: Any, field_name: str, values: list[Any], single: bool) -> list[Any]:
