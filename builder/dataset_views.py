@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from builder.datasets.access import get_owned_dataset, owned_datasets
 from builder.datasets.kinds import all_kinds, get_kind
+from builder.datasets.split import split_choice
 from builder.datasets.storage import data_root
 from builder.demo import DEMOS
 from builder.models import Dataset
@@ -46,6 +47,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "samples": kind.sample_count(profile),
         "classes": class_counts(profile),
         "splits": profile.get("splits") or {},
+        "split": split_choice(dataset.options.get("split"), profile.get("splits") or {}),
         "delete": delete_dialog(dataset),
         **kind.page_context(dataset, source),  # what the kind's sample_template shows
     }

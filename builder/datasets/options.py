@@ -13,7 +13,8 @@ from builder.datasets.errors import OptionsError
 from builder.datasets.kinds import UnknownKind, get_kind, kind_names
 from builder.datasets.kinds.base import whole_number
 
-DEFAULTS: dict[str, Any] = {"split": [0.8, 0.1, 0.1], "seed": 0}
+# split None: chosen by the data's size when it is ingested (builder.datasets.split.default_split).
+DEFAULTS: dict[str, Any] = {"split": None, "seed": 0}
 
 
 def validate_options(kind_name: str, options: dict[str, Any] | None) -> dict[str, Any]:
@@ -35,19 +36,25 @@ def validate_options(kind_name: str, options: dict[str, Any] | None) -> dict[str
     out.update({key: value for key, value in options.items() if key in allowed and value is not None})
 
     split = out["split"]
-    if (
-        not isinstance(split, list | tuple)
-        or len(split) != 3
-        or not all(isinstance(f, int | float) and not isinstance(f, bool) and math.isfinite(f) for f in split)
-    ):
-        errors["split"] = "Give three fractions for train, validation and test, e.g. [0.8, 0.1, 0.1]."
-    elif min(split) < 0 or split[0] <= 0 or abs(sum(split) - 1.0) > 1e-6:
-        errors["split"] = "The fractions must be non-negative, train above 0, and add up to 1."
-    else:
-        out["split"] = [float(f) for f in split]
+    if split is not None:
+        errors.update(split_errors(split))
+        out["split"] = None if errors.get("split") else [float(f) for f in split]
     if not whole_number(out["seed"]) or not 0 <= out["seed"] < 2**32:
         errors["seed"] = "The seed must be a whole number from 0 to 4294967295."
     errors.update(kind.check_options(out))
     if errors:
         raise OptionsError(errors)
     return out
+
+
+def split_errors(split: Any) -> dict[str, str]:
+    """What is wrong with fractions a user gave (nothing when they are fine)."""
+    if (
+        not isinstance(split, list | tuple)
+        or len(split) != 3
+        or not all(isinstance(f, int | float) and not isinstance(f, bool) and math.isfinite(f) for f in split)
+    ):
+        return {"split": "Give three fractions for train, validation and test, e.g. [0.8, 0.1, 0.1]."}
+    if min(split) < 0 or split[0] <= 0 or abs(sum(split) - 1.0) > 1e-6:
+        return {"split": "The fractions must be non-negative, train above 0, and add up to 1."}
+    return {}

@@ -2,6 +2,10 @@
 
 The assignment depends only on (labels, fractions, seed), so a dataset version always
 splits the same way and every job on it sees the same rows.
+
+Without fractions from the user the size of the data chooses them: under SMALL_DATA_ROWS
+rows, 10% would leave too few rows to choose an epoch on (validation) and to measure the
+model (test); a few dozen rows of noise decide both. Such data gets SMALL_DATA_SPLIT.
 """
 
 from __future__ import annotations
@@ -13,6 +17,28 @@ import numpy as np
 TRAIN, VAL, TEST = 0, 1, 2
 EXCLUDED = -1
 SPLIT_NAMES = ("train", "val", "test")
+DEFAULT_SPLIT = (0.8, 0.1, 0.1)
+SMALL_DATA_SPLIT = (0.6, 0.2, 0.2)
+SMALL_DATA_ROWS = 2000
+
+
+def default_split(rows: int) -> tuple[float, float, float]:
+    """The fractions chosen for data of this many usable rows when the user chose none."""
+    return SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else DEFAULT_SPLIT
+
+
+def split_choice(fractions: Sequence[float] | None, counts: dict[str, int]) -> dict[str, object]:
+    """What the dataset and train pages say about a split: its fractions, and why when chosen for the user."""
+    rows = sum(counts.values())
+    chosen = fractions is None
+    used = default_split(rows) if chosen else tuple(fractions)
+    reason = ""
+    if chosen and used == SMALL_DATA_SPLIT:
+        reason = (f"chosen for small data: under {SMALL_DATA_ROWS:,} rows, 10% would leave too few rows to "
+                  "choose the epoch and to measure the model")  # fmt: skip
+    elif chosen:
+        reason = "the default"
+    return {"fractions": [round(float(f), 4) for f in used], "chosen": chosen, "reason": reason}
 
 
 def _counts(n: int, fractions: Sequence[float]) -> tuple[int, int, int]:
@@ -37,7 +63,7 @@ def _assign_group(out: np.ndarray, rows: np.ndarray, fractions: Sequence[float],
 
 def assign_splits(
     n: int,
-    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    fractions: Sequence[float] | None = None,
     seed: int = 0,
     labels: np.ndarray | None = None,
     usable: np.ndarray | None = None,
@@ -45,9 +71,11 @@ def assign_splits(
     """int8 split id per row (TRAIN, VAL, TEST; EXCLUDED where `usable` is False).
 
     With `labels` (class indices) each class is split separately in the same proportions.
+    Without `fractions`, default_split of the usable rows.
     """
     out = np.full(n, EXCLUDED, dtype=np.int8)
     rows = np.arange(n) if usable is None else np.nonzero(usable)[0]
+    fractions = default_split(len(rows)) if fractions is None else fractions
     rng = np.random.default_rng(seed)
     if labels is None:
         _assign_group(out, rows, fractions, rng)

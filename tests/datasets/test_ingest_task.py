@@ -45,9 +45,9 @@ def test_worker_ingests_a_table_and_an_image_zip(alice, celery_worker):
     assert table.status == "ready", table.error
     assert table.task == "classification" and table.num_classes == 3 and table.input_shape == [5]
     assert table.class_names == ["setosa", "versicolor", "virginica"]
-    assert table.profile["splits"] == {"train": 72, "val": 9, "test": 9}
+    assert table.profile["splits"] == {"train": 54, "val": 18, "test": 18}  # small data: 60/20/20
     X, y = load_split(table.version_dir, "train")
-    assert X.shape == (72, 5) and y.shape == (72,)
+    assert X.shape == (54, 5) and y.shape == (54,)
     assert (table.version_dir / "preprocessing.json").exists()
     assert "Task builder.ingest_dataset[" in celery_worker.log()
 

@@ -46,7 +46,7 @@ def test_upload_creates_a_pending_dataset_and_queues_ingestion_on_commit(
     assert dataset.sha256 == hashlib.sha256(data).hexdigest() and dataset.size_bytes == len(data)
     assert dataset.source == f"datasets/{dataset.storage_key}/source/upload.csv"
     assert (data_root / dataset.source).read_bytes() == data
-    assert dataset.options["split"] == [0.8, 0.1, 0.1] and dataset.options["target_column"] == "species"
+    assert dataset.options["split"] is None and dataset.options["target_column"] == "species"  # None: chosen by size
     assert files_under(data_root) == [dataset.source]
 
 

@@ -24,7 +24,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from builder.datasets.arrays import load_ids, load_split
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
-from builder.datasets.options import DEFAULTS, validate_options
+from builder.datasets.options import validate_options
 from builder.models import Dataset
 from builder.spec.presets import fit_preset
 from tests.support.news_topics import news_topics_csv
@@ -39,16 +39,16 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 # QUALITY_SEEDS=0,1,2,3,4 and reading the printed figures (docs/training.md has them).
 SEEDS = [int(s) for s in os.environ.get("QUALITY_SEEDS", "0").split(",")]
 
-# name: (loader, task, how far below the baseline the job may land, train/validation/test split).
-# The two small sets use 60/20/20: on 442 rows the default 80/10/10 leaves 44 test rows, where the
-# R² of one job moves by about 0.05 with the seed alone (8 seeds of each framework: 0.06-0.24 with
-# Ridge at 0.155), and 44 validation rows, where early stopping picks its epoch on noise. With 88
-# of each, 8 seeds of each framework measured 0.33-0.40 against Ridge's 0.333 (docs/training.md).
+# name: (loader, task, how far below the baseline the job may land). Every split is the default:
+# under 2,000 rows that is 60/20/20 (builder.datasets.split.default_split). On 442 rows 80/10/10
+# left 44 test rows, where the R² of one job moved by about 0.05 with the seed alone (8 seeds of
+# each framework: 0.06-0.24 with Ridge at 0.155), and 44 validation rows, where early stopping
+# picked its epoch on noise; with 88 of each, 0.33-0.40 against Ridge's 0.333 (docs/training.md).
 # Iris's 30 test rows make one misclassified flower 0.033.
-DATASETS: dict[str, tuple[Any, str, float, list[float]]] = {
-    "iris": (datasets.load_iris, "classification", 0.05, [0.6, 0.2, 0.2]),
-    "digits": (datasets.load_digits, "classification", 0.03, DEFAULTS["split"]),
-    "diabetes": (datasets.load_diabetes, "regression", 0.03, [0.6, 0.2, 0.2]),
+DATASETS: dict[str, tuple[Any, str, float]] = {
+    "iris": (datasets.load_iris, "classification", 0.05),
+    "digits": (datasets.load_digits, "classification", 0.03),
+    "diabetes": (datasets.load_diabetes, "regression", 0.03),
 }
 
 
@@ -64,7 +64,7 @@ def ingest(owner: Any, name: str, kind: str, source: Path, options: dict[str, An
 
 def table_dataset(owner: Any, name: str, tmp_path: Path) -> Dataset:
     """The scikit-learn dataset as a CSV, ingested the way an upload is."""
-    loader, task, _, split = DATASETS[name]
+    loader, task, _ = DATASETS[name]
     bunch = loader()
     source = tmp_path / f"{name}.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
@@ -73,7 +73,7 @@ def table_dataset(owner: Any, name: str, tmp_path: Path) -> Dataset:
         for row, target in zip(bunch.data, bunch.target, strict=True):
             label = f"{target:g}" if task == "regression" else f"class_{target}"
             writer.writerow([*(f"{v:.6g}" for v in row), label])
-    return ingest(owner, name, "tabular", source, {"target_column": "target", "task": task, "split": split})[0]
+    return ingest(owner, name, "tabular", source, {"target_column": "target", "task": task})[0]
 
 
 def baseline(ds: Dataset) -> float:
@@ -97,7 +97,7 @@ def defaults(seed: int) -> dict[str, Any]:
 def test_the_mlp_preset_with_default_settings_comes_close_to_scikit_learn(trainer_without_export, alice, tmp_path,
                                                                          framework, name, seed):  # fmt: skip
     ds = table_dataset(alice, name, tmp_path)
-    _, task, margin, _ = DATASETS[name]
+    _, task, margin = DATASETS[name]
     outputs = 1 if task == "regression" else len(ds.class_names)
     spec = fit_preset("mlp", input_shape=ds.input_shape, task=task, n_outputs=outputs)
     job = submit_job(alice, spec=spec, dataset=ds, framework=framework, hyperparameters=defaults(seed))
@@ -113,11 +113,11 @@ def test_the_mlp_preset_with_default_settings_comes_close_to_scikit_learn(traine
     assert score >= reference - margin, (score, reference, epochs)
 
 
-# name: (the CSV, train/validation/test split, how far below the baseline the job may land).
-# The news headlines: four topics of unequal size (majority 0.45), the labels taken from the
-# outlets' sections, which overlap (politics and world).
-TEXT_SETS: dict[str, tuple[Any, list[float], float]] = {
-    "news_topics": (news_topics_csv, [0.6, 0.2, 0.2], 0.06),
+# name: (the CSV, how far below the baseline the job may land), on the default split (60/20/20:
+# 1,110 rows). The news headlines: four topics of unequal size (majority 0.45), the labels taken
+# from the outlets' sections, which overlap (politics and world).
+TEXT_SETS: dict[str, tuple[Any, float]] = {
+    "news_topics": (news_topics_csv, 0.06),
 }
 
 
@@ -127,10 +127,10 @@ TEXT_SETS: dict[str, tuple[Any, list[float], float]] = {
 def test_the_text_preset_with_default_settings_comes_close_to_tf_idf_and_logistic_regression(
     trainer_without_export, alice, tmp_path, framework, name, seed
 ):
-    make_csv, fractions, margin = TEXT_SETS[name]
+    make_csv, margin = TEXT_SETS[name]
     source = tmp_path / f"{name}.csv"
     source.write_bytes(make_csv())
-    ds, result = ingest(alice, name, "text", source, {"text_column": "text", "label_column": "label", "split": fractions})
+    ds, result = ingest(alice, name, "text", source, {"text_column": "text", "label_column": "label"})
     vocabulary = len(result.preprocessing["text"]["vocabulary"])
     spec = fit_preset(
         "text_fasttext", input_shape=ds.input_shape, task="classification", n_outputs=len(ds.class_names),
