@@ -24,7 +24,7 @@ SPEC_EXAMPLE: dict[str, Any] = {
 
 OPTIONS_EXAMPLE: dict[str, Any] = {
     "target_column": "species", "column_types": {}, "encoding": "onehot", "task": "", "split": [0.8, 0.1, 0.1],
-    "seed": 0,
+    "seed": 0, "delimiter": None, "file_encoding": None, "decimal": None, "sheet": None,
 }  # fmt: skip
 
 PROFILE_EXAMPLE: dict[str, Any] = {
@@ -39,6 +39,9 @@ PROFILE_EXAMPLE: dict[str, Any] = {
                "classes": [{"name": "setosa", "count": 50}, {"name": "versicolor", "count": 50},
                            {"name": "virginica", "count": 50}]},
     "splits": {"train": 120, "val": 15, "test": 15}, "input_width": 4, "notes": [],
+    "file": {"format": "csv", "detected": ["encoding", "delimiter", "decimal"], "delimiter": ",",
+             "delimiter_name": "comma (,)", "encoding": "utf-8", "encoding_name": "UTF-8", "decimal": ".",
+             "decimal_name": "point (.)"},
 }  # fmt: skip
 
 EVALUATION_EXAMPLE: dict[str, Any] = {

@@ -100,7 +100,9 @@ CASES = [
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_dialect_encoding_and_format_becomes_the_same_dataset(alice: Any, celery_worker: Any) -> None:
+def test_every_dialect_encoding_and_format_becomes_the_same_dataset(
+    alice: Any, alice_client: Any, celery_worker: Any
+) -> None:
     api = token_client(alice)
     created = []
     for filename, content, options, _ in CASES:
@@ -113,6 +115,16 @@ def test_every_dialect_encoding_and_format_becomes_the_same_dataset(alice: Any, 
         found = dataset.profile["file"]
         assert {k: found.get(k) for k in read_as} == read_as, (filename, found)
         assert api.get(f"/api/datasets/{pk}/").json()["profile"]["file"] == found
+    # The page says what was read and what was detected; a Windows-1252 file's sample rows read as written.
+    windows = Dataset.objects.get(pk=created[5])
+    html = alice_client.get(f"/datasets/{windows.pk}/").content.decode()
+    for shown in ("semicolon (;)", "Windows-1252", "comma (,)", "encoding, delimiter, decimal detected", "Besançon"):
+        assert shown in html, shown
+    book = Dataset.objects.get(pk=created[7])
+    assert (
+        'Excel workbook · sheet <span data-role="sheet">Données</span>'
+        in alice_client.get(f"/datasets/{book.pk}/").content.decode()
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -198,3 +210,42 @@ def test_parquet_damaged_inside_fails_the_dataset_with_its_reason_and_no_files(a
     dataset = wait_until_settled(response.json()["id"])
     assert dataset.status == "failed" and "The Parquet file could not be read to the end" in dataset.error
     assert not dataset.data_dir.exists() and dataset.source == ""
+
+
+def inspect(api: Any, content: bytes, options: dict[str, Any] | None = None) -> Any:
+    body = {"file": SimpleUploadedFile("head", content), "options": json.dumps(options or {})}
+    return api.post("/api/datasets/inspect/", body, format="multipart")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("filename", "content", "options", "read_as"), CASES, ids=[c[0] for c in CASES])
+def test_inspect_answers_what_ingestion_reads_from_the_first_bytes(
+    alice_api: Any, filename: str, content: bytes, options: dict[str, Any], read_as: dict[str, Any]
+) -> None:
+    """What the upload page sends: a CSV's first 64 KiB (here the file is padded past it), a whole
+    Parquet or Excel file. The answer has the same reading as the dataset's profile, and the columns."""
+    if read_as["format"] == "csv":
+        content = content * 40  # past 64 KiB: only the first 64 KiB are sent, as the page does
+        content = content[: 64 * 1024]
+    response = inspect(alice_api, content, options)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert {k: body.get(k) for k in read_as} == read_as
+    assert body["columns"] == COLUMNS
+    if read_as["format"] == "xlsx":
+        assert body["sheets"] == ["Notes", "Données"]
+    if read_as["format"] == "csv":
+        expected = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16le", "cp1252": "windows-1252"}
+        assert body["browser_encoding"] == expected[read_as["encoding"]]
+
+
+@pytest.mark.django_db
+def test_inspect_refuses_bad_files_and_options_by_name(alice_api: Any, client: Any) -> None:
+    answer = inspect(alice_api, xlsx_bytes(), {"sheet": "Sales"})
+    assert answer.status_code == 400 and "Its sheets are: 'Notes', 'Données'" in answer.json()["errors"][0]["message"]
+    assert answer.json()["errors"][0]["field"] == "sheet"
+    answer = inspect(alice_api, _damaged_parquet())
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "file"
+    answer = inspect(alice_api, b"a;b\n1;2\n", {"delimiter": "::"})
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "delimiter"
+    assert client.post("/api/datasets/inspect/", {}).status_code in (401, 403)

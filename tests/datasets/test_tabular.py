@@ -115,14 +115,17 @@ def test_class_with_one_row(tmp_path):
     fails(tmp_path, csv_bytes(["x", "y"], [[i, "a" if i else "b"] for i in range(10)]), "only 1 row")
 
 
-def test_non_utf8_bytes(tmp_path):
-    message = fails(tmp_path, b"name,y\ncaf\xe9,a\nbar,b\n", "not UTF-8")
-    assert "0xE9" in message and "offset 10" in message
+def test_windows_1252_bytes_are_read_as_such(tmp_path):
+    result = ingest(tmp_path, b"name,y\ncaf\xe9,a\nbar,b\ncaf\xe9,a\nbar,b\n", column_types={"name": "categorical"})
+    assert result.profile["file"]["encoding"] == "cp1252"
+    assert sorted(result.preprocessing["features"][0]["categories"]) == ["bar", "café"]
 
 
-def test_non_utf8_late_in_the_file(tmp_path):
-    data = csv_bytes(["x", "y"], [[i, i % 2] for i in range(20_000)]) + b"1,\xff\n"
-    fails(tmp_path, data, "not UTF-8")
+def test_non_utf8_late_in_the_file_is_read_in_the_encoding_it_fits(tmp_path):
+    # UTF-8 (plain ASCII) for the first 64 KiB that detection reads; then a Windows-1252 byte.
+    data = csv_bytes(["x", "y"], [[i, "ab"[i % 2]] for i in range(20_000)]) + b"1,\xff\n2,\xff\n"
+    result = ingest(tmp_path, data)
+    assert result.profile["file"]["encoding"] == "cp1252" and result.class_names == ["a", "b", "ÿ"]
 
 
 def test_ragged_rows(tmp_path):

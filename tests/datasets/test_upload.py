@@ -86,8 +86,8 @@ def test_ten_thousand_columns_refused_at_upload(alice, data_root):
     assert "10,000 columns" in refused(alice, data_root, header + b"\n" + b"1," * 9_999 + b"1\n")["file"]
 
 
-def test_non_utf8_refused_at_upload(alice, data_root):
-    assert "not UTF-8" in refused(alice, data_root, b"a,b\n\xff\xfe,1\n")["file"]
+def test_non_utf8_refused_at_upload_as_text(alice, data_root):
+    assert "not UTF-8" in refused(alice, data_root, b"text,label\n\xff\xfe,1\n", kind="text")["file"]
 
 
 def test_png_with_html_appended_uploaded_as_html(alice, data_root):
@@ -96,7 +96,7 @@ def test_png_with_html_appended_uploaded_as_html(alice, data_root):
     assert as_images == {
         "file": "This file looks like a PNG image, not a zip archive. Zip one folder per class and upload the .zip."
     }
-    assert "looks like a PNG image, not a CSV" in refused(alice, data_root, polyglot, name="page.html")["file"]
+    assert "looks like a PNG image, not a table" in refused(alice, data_root, polyglot, name="page.html")["file"]
 
 
 def test_unsafe_zips_are_refused_at_upload(alice, data_root):
