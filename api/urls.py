@@ -10,6 +10,7 @@ from api.views.architectures import ArchitectureViewSet
 from api.views.auth import RotateTokenView, TokenView
 from api.views.catalog import LayerCatalogView, PresetListView
 from api.views.common import NotFoundView
+from api.views.dataset_inspect import DatasetInspectView
 from api.views.datasets import DatasetViewSet
 from api.views.endpoints import EndpointViewSet
 from api.views.job_logs import JobLogsView
@@ -38,6 +39,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
     path("jobs/logs/", JobLogsView.as_view(), name="job-logs"),  # before the router: "logs" is no job id
+    path("datasets/inspect/", DatasetInspectView.as_view(), name="dataset-inspect"),  # likewise
     path("", include(router.urls)),
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
 ]

@@ -377,12 +377,21 @@ def _cell_text(value: Any) -> str:
 
 
 # --- conversion to a plain CSV ------------------------------------------------------------
-def table_path(source: Path | None) -> Path | None:
-    """The plain CSV the dataset reads: the converted table when the upload needed one, else the upload."""
+def table_path(source: Path | None, options: Mapping[str, Any] | None = None) -> Path | None:
+    """The plain CSV a dataset reads: the converted table when the upload needed one, else the upload.
+
+    Without ``options`` the dataset is ready (ingestion converted whatever needed it). With them
+    it may not be yet: an upload that still needs converting gives None (nothing to show yet)."""
     if source is None:
         return None
     converted = source.with_name(TABLE_NAME)
-    return converted if converted.is_file() else source
+    if converted.is_file() or options is None:
+        return converted if converted.is_file() else source
+    try:
+        plain = detect_table(source, options).plain
+    except (DatasetError, OSError):
+        return None
+    return source if plain else None
 
 
 def prepare_table(source: Path, options: Mapping[str, Any], limits: Limits) -> tuple[Path, TableFormat, ByteScan]:
@@ -503,3 +512,23 @@ def public_format(fmt: TableFormat, head: bytes = b"") -> dict[str, Any]:
     if fmt.format == "csv":
         out["browser_encoding"] = browser_encoding(fmt.encoding, head)
     return out
+
+
+# --- the upload page's preview --------------------------------------------------------------
+# What the upload page sends to be inspected: a CSV's first DETECT_BYTES (all detection reads),
+# or a whole Parquet or Excel file up to this size (their columns are not at the start).
+INSPECT_MAX_BYTES = 16 * 1024 * 1024
+
+
+def inspect_table(path: Path, options: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
+    """How the upload page's file will be read, with its columns: the same functions as ingestion,
+    on the same bytes, so the page's preview and the dataset agree."""
+    fmt = detect_table(path, options)
+    columns = read_table_header(path, fmt, limits)
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    return {
+        **public_format(fmt, head),
+        "columns": columns,
+        "sheets": sheet_names(path) if fmt.format == "xlsx" else [],
+    }

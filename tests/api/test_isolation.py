@@ -249,6 +249,7 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("dataset-list", "post"): [_own_objects_only],
     ("dataset-demo", "get"): [_public("/api/datasets/demo/")],
     ("dataset-demo", "post"): [_own_objects_only],
+    ("dataset-inspect", "post"): [_no_object],
     ("job-list", "get"): [_lists_nothing_of_alice("/api/jobs/"), _lists_nothing_of_alice("/api/jobs/?status=running")],
     ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
     ("model-list", "get"): [_lists_nothing_of_alice("/api/models/")],

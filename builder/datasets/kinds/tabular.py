@@ -51,7 +51,7 @@ def column_name_problem(value: Any) -> str | None:
 
 class TabularKind(DatasetKind):
     name = "tabular"
-    label = "Table (CSV, Parquet, Excel)"
+    label = "Table (CSV), Parquet or Excel"
     description = (
         "A CSV (comma, semicolon, tab or bar separated; UTF-8, UTF-16 or Windows-1252), a Parquet file "
         "or an Excel workbook (.xlsx), with a header row; one row per sample."
@@ -129,7 +129,9 @@ class TabularKind(DatasetKind):
 
     # --- the dataset page ------------------------------------------------------------------
     def page_context(self, dataset: Any, source: Path | None) -> dict[str, Any]:
-        return {"columns": column_rows(dataset), "sample": csvfile.sample_rows(table_path(source))}
+        # Until ingestion has converted a semicolon, UTF-16 or Excel upload, its rows are not shown.
+        table = table_path(source, None if dataset.status == "ready" else dataset.options)
+        return {"columns": column_rows(dataset), "sample": csvfile.sample_rows(table)}
 
     # --- examples --------------------------------------------------------------------------
     def read_example(self, doc: Mapping[str, Any], source: Path, version_dir: Path, index: int) -> Example | None:

@@ -1,7 +1,12 @@
 // The upload form: columns offered from the file's own header (papaparse reads the first
 // rows in the browser), then the file streams to POST /api/datasets/ with XMLHttpRequest so
 // the page can show percent and speed and cancel the upload.
-import { csrfToken } from "./api.js";
+//
+// A kind whose options have [data-read-option] controls (tables) first asks the server how the
+// file will be read: POST /api/datasets/inspect/ with a CSV's first 64 KiB (all that detection
+// reads) or a whole Parquet or Excel file. papaparse then reads the CSV with that separator and
+// encoding, so the column menus and the dataset agree; Parquet and Excel columns come from the answer.
+import { ApiError, csrfToken, request } from "./api.js";
 import { clearErrors, showErrors } from "./forms.js";
 import { size } from "./format.js";
 
@@ -39,15 +44,95 @@ function fillColumns(columns) {
   }
 }
 
-function readHeader() {
-  const file = fileInput.files[0];
-  if (!file || !("readsHeader" in chosen().dataset)) return;
+const DETECT_BYTES = 64 * 1024;
+const INSPECT_MAX_BYTES = 16 * 1024 * 1024;
+let inspection = 0; // the latest inspection's number: an older answer arriving late is dropped
+
+const kindBox = () => [...form.querySelectorAll("[data-kind-options]")].find((b) => b.dataset.kindOptions === kind());
+
+function parseHeader(file, config, trim) {
   window.Papa.parse(file, {
     preview: 1,
     skipEmptyLines: true,
-    complete: (result) => fillColumns((result.data[0] || []).map((c) => String(c).trim()).filter(Boolean)),
+    ...config,
+    complete: (result) => {
+      const names = (result.data[0] || []).map((c) => String(c));
+      fillColumns(trim ? names.map((c) => c.trim()).filter(Boolean) : names.filter((c) => c.trim()));
+    },
     error: () => fillColumns([]),
   });
+}
+
+function readHeader() {
+  const file = fileInput.files[0];
+  if (!file || !("readsHeader" in chosen().dataset)) return;
+  const box = kindBox();
+  if (box && box.querySelector("[data-read-option]")) inspect(file, box);
+  else parseHeader(file, {}, true);
+}
+
+function readOptions(box) {
+  const out = {};
+  for (const control of box.querySelectorAll("[data-read-option]")) if (control.value) out[control.name] = control.value;
+  return out;
+}
+
+// "Detect from the file" says what was detected; the sheet menu lists the workbook's sheets.
+function showReading(box, answer) {
+  const detected = new Set(answer.detected || []);
+  const said = { delimiter: answer.delimiter_name, file_encoding: answer.encoding_name, decimal: answer.decimal_name };
+  for (const [name, text] of Object.entries(said)) {
+    const first = box.querySelector(`select[name=${name}] option[value=""]`);
+    if (first) first.textContent = text && detected.has(name === "file_encoding" ? "encoding" : name) ? `Detect from the file: ${text}` : "Detect from the file";
+  }
+  const sheetField = box.querySelector("[data-sheet-field]");
+  const sheet = box.querySelector("select[name=sheet]");
+  sheetField.hidden = answer.format !== "xlsx";
+  if (answer.format === "xlsx") {
+    const chosenSheet = sheet.value;
+    sheet.replaceChildren(new Option(`The first sheet (${answer.sheets[0]})`, ""));
+    for (const name of answer.sheets) sheet.append(new Option(name, name));
+    sheet.value = answer.sheets.includes(chosenSheet) ? chosenSheet : "";
+  }
+  for (const control of box.querySelectorAll("[data-field=delimiter], [data-field=file_encoding], [data-field=decimal]")) {
+    control.hidden = answer.format !== "csv";
+  }
+  const line = box.querySelector("#read-as");
+  if (answer.format === "csv") {
+    line.textContent = `Read as CSV: separator ${answer.delimiter_name}, encoding ${answer.encoding_name}, decimal ${answer.decimal_name}.`;
+  } else {
+    line.textContent = answer.format === "parquet" ? "Read as a Parquet file." : `Read as an Excel workbook, sheet ${answer.sheet}.`;
+  }
+  line.dataset.format = answer.format;
+}
+
+async function inspect(file, box) {
+  const number = ++inspection;
+  const line = box.querySelector("#read-as");
+  const magic = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  const binary = String.fromCharCode(...magic) === "PAR1" || (magic[0] === 0x50 && magic[1] === 0x4b);
+  if (binary && file.size > INSPECT_MAX_BYTES) {
+    line.textContent = "The columns of a Parquet or Excel file this large are read when it is uploaded.";
+    fillColumns([]);
+    return;
+  }
+  const data = new FormData();
+  data.append("file", binary ? file : file.slice(0, DETECT_BYTES), "head");
+  data.append("options", JSON.stringify(readOptions(box)));
+  let answer;
+  try {
+    answer = await request("POST", "/api/datasets/inspect/", data);
+  } catch (error) {
+    if (number !== inspection) return;
+    const errors = error instanceof ApiError && error.body.errors;
+    line.textContent = errors ? errors.map((e) => e.message).join(" ") : "The file could not be inspected.";
+    fillColumns([]);
+    return;
+  }
+  if (number !== inspection) return;
+  showReading(box, answer);
+  if (answer.format === "csv") parseHeader(file, { encoding: answer.browser_encoding, delimiter: answer.delimiter }, false);
+  else fillColumns(answer.columns);
 }
 
 function showResponseErrors(body, status) {
@@ -60,7 +145,7 @@ function options() {
   const value = (name) => form.elements[name].value.trim();
   // The chosen kind's own options: every [data-option] control in its box that has a value
   // (a number input sends a number).
-  const box = [...form.querySelectorAll("[data-kind-options]")].find((b) => b.dataset.kindOptions === kind());
+  const box = kindBox();
   for (const control of box ? box.querySelectorAll("[data-option]") : []) {
     const text = control.value.trim();
     if (!text) continue;
@@ -139,6 +224,7 @@ function upload(event) {
 form.addEventListener("change", (event) => {
   if (event.target.name === "kind") showKind();
   if (event.target === fileInput) readHeader();
+  if (event.target.matches("[data-read-option]")) readHeader(); // a chosen separator, encoding or sheet: read again
 });
 form.addEventListener("submit", upload);
 cancelButton.addEventListener("click", () => xhr && xhr.abort());
