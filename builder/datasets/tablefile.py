@@ -225,11 +225,20 @@ def detect_delimiter(text: str) -> str:
 
 
 def detect_decimal(text: str, delimiter: str) -> str:
-    """',' when the separator is not a comma and the sample has numbers written with a decimal comma."""
+    """',' when the separator is not a comma and the sample has numbers written with a decimal comma.
+
+    "1,000" alone proves nothing (a thousands grouping reads the same): the evidence is a number
+    whose comma is followed by other than three digits ("3,5", "12,25") or preceded by more
+    than three ("1234,567")."""
     if delimiter == ",":
         return "."
     rows = list(csv.reader(io.StringIO(_sample_lines(text)), delimiter=delimiter))[1:]
-    return "," if any(_DECIMAL_COMMA_RE.match(cell) for row in rows for cell in row) else "."
+    for cell in (cell.strip() for row in rows for cell in row):
+        if _DECIMAL_COMMA_RE.match(cell):
+            whole, fraction = cell.lstrip("+-").split(",", 1)
+            if len(fraction.split("e")[0].split("E")[0]) != 3 or len(whole) > 3:
+                return ","
+    return "."
 
 
 def detect_head(head: bytes, options: Mapping[str, Any]) -> TableFormat:

@@ -1,0 +1,64 @@
+"""How a table file is recognised from its own bytes (builder/datasets/tablefile.py): the
+separator, the decimal mark, the encoding and the format, each from the first 64 KiB."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.datasets.tablefile import DETECT_BYTES, detect_head, file_format, guess_single_byte
+
+
+def reading(text: str, encoding: str = "utf-8", **options: str) -> tuple[str, str, str]:
+    found = detect_head(text.encode(encoding), options)
+    return found.delimiter, found.encoding, found.decimal
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a,b,c\n1,2,3\n4,5,6\n", (",", "utf-8", ".")),
+        ("a;b;c\n1,5;2;3\n4;5,25;6\n", (";", "utf-8", ",")),
+        ("a\tb\n1.5\t2\n", ("\t", "utf-8", ".")),
+        ("a|b\n-0,25|2\n", ("|", "utf-8", ",")),
+        # commas inside quoted values do not make the file comma separated
+        ('name;note\n"Smith, John";"a, b, c"\n"Doe, Jane";"d, e"\n', (";", "utf-8", ".")),
+        # a semicolon inside a quoted comma-separated value does not either
+        ('x,note,y\n1,"a;b",2\n3,"c;d",4\n', (",", "utf-8", ".")),
+    ],
+)
+def test_the_separator_and_the_decimal_mark(text: str, expected: tuple[str, str, str]) -> None:
+    assert reading(text) == expected
+
+
+def test_a_thousands_grouping_alone_is_not_a_decimal_comma() -> None:
+    assert reading("a;b\n1,000;2\n12,500;3\n")[2] == "."
+    assert reading("a;b\n1,000;2\n12,5;3\n")[2] == ","  # one clear decimal comma decides
+    assert reading("a;b\n1234,567;2\n")[2] == ","
+
+
+def test_the_encoding_from_marks_utf8_and_single_byte_text() -> None:
+    text = "Ville;Prix\nBesançon;3,5\nZürich;4,25\nMalmö;1,5\n"
+    assert reading(text, "utf-8-sig")[1] == "utf-8-sig"
+    assert reading(text, "utf-16")[1] == "utf-16"
+    assert reading(text, "utf-16-le")[1] == "utf-16-le"  # no mark: ASCII with zero bytes between
+    assert reading(text, "cp1252")[1] == "cp1252"
+    assert guess_single_byte("имя,город\nИван,Москва\nПётр,Санкт-Петербург\n".encode("cp1251")) == "cp1251"
+
+
+def test_a_utf8_character_cut_by_the_64_kib_window_is_still_utf8() -> None:
+    head = ("ab,c\n" + "é,1\n" * DETECT_BYTES).encode()[:DETECT_BYTES]
+    assert head[-1:] == b"\xc3"  # the window ends inside "é"
+    assert detect_head(head, {}).encoding == "utf-8"
+
+
+def test_chosen_options_win_and_are_not_reported_as_detected() -> None:
+    found = detect_head("a;b\n1,5;2\n".encode("cp1252"), {"delimiter": ",", "file_encoding": "latin-1"})
+    assert (found.delimiter, found.encoding, found.decimal) == (",", "iso8859-1", ".")
+    assert found.detected == ("decimal",)
+
+
+def test_the_format_from_the_first_bytes() -> None:
+    assert file_format(b"PAR1\x15\x04") == "parquet"
+    assert file_format(b"PK\x03\x04....[Content_Types].xml....xl/workbook.xml") == "xlsx"
+    assert file_format(b"PK\x03\x04....word/document.xml") == "csv"  # not a workbook: refused as a table later
+    assert file_format(b"a,b\n1,2\n") == "csv"
