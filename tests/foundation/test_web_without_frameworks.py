@@ -30,7 +30,8 @@ from tests.serving.helpers import IMAGE_DOC, TABLE_DOC, TEXT_DOC, b64, onnx_job,
 from tests.support.web_process import web_process
 from tests.support.workers import ROOT
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# What the web process imports does not depend on the database or broker it uses.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
 # Every virtual environment has these; a host's install does not choose them.
 ALWAYS_THERE = {"pip", "setuptools", "wheel"}

@@ -19,6 +19,7 @@ ENV = {"LAYERLOOM_EXPORT_ARTIFACTS": "0", "LAYERLOOM_STANDBY_FRAMEWORKS": "none"
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.one_backend  # a process's threads do not depend on the database or broker
 def test_the_jobs_process_runs_with_the_configured_threads(alice, worker_factory, private_queue):
     worker = worker_factory(queues=private_queue, concurrency=1, extra_env=ENV)
     ds = make_dataset(alice, "tabular")
