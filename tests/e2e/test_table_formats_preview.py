@@ -1,6 +1,6 @@
 """The upload page reads a table the way the server will: a semicolon Windows-1252 export, a
-UTF-16 tab-separated file and a chosen sheet of an Excel workbook each fill the column menu
-with the columns the ready dataset has, and the page says how the file is read."""
+UTF-16 tab-separated file, a Parquet file and a chosen sheet of an Excel workbook each fill
+the column menu with the columns the ready dataset has, and the page says how the file is read."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from builder.models import Dataset
-from tests.api.test_table_formats import COLUMNS, csv_text, xlsx_bytes
+from tests.api.test_table_formats import COLUMNS, csv_text, parquet_bytes, xlsx_bytes
 from tests.datasets.test_ingest_task import wait_until_settled
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
@@ -21,6 +21,7 @@ FILES = [
     ("prix.csv", csv_text(";", ",").encode("cp1252"),
      "separator semicolon (;), encoding Windows-1252, decimal comma (,)", "Windows-1252"),
     ("mesures.txt", csv_text("\t", ",").encode("utf-16"), "separator tab, encoding UTF-16, decimal comma (,)", "UTF-16"),
+    ("table.parquet", parquet_bytes(), "Read as a Parquet file", "Parquet"),
 ]  # fmt: skip
 
 
