@@ -299,6 +299,16 @@ def read_table_header(path: Path, fmt: TableFormat, limits: Limits) -> list[str]
     return check_header_names(names, limits)
 
 
+def request_header(path: Path, options: Mapping[str, Any], limits: Limits) -> list[str] | None:
+    """The header for the checks made within the upload request; None for a workbook over
+    INSPECT_MAX_BYTES: calamine loads a sheet whole, which the web process does not do for a big
+    file (ingestion checks its columns, with the same messages, as a failed dataset)."""
+    fmt = detect_table(path, options)
+    if fmt.format == "xlsx" and path.stat().st_size > INSPECT_MAX_BYTES:
+        return None
+    return read_table_header(path, fmt, limits)
+
+
 def _csv_header(path: Path, fmt: TableFormat) -> list[str]:
     with open(path, "rb") as handle:
         text = _decode_head(handle.read(DETECT_BYTES), fmt.encoding)

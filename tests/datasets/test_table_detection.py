@@ -3,9 +3,18 @@ separator, the decimal mark, the encoding and the format, each from the first 64
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from builder.datasets import tablefile
+from builder.datasets.errors import DatasetError, OptionsError
+from builder.datasets.kinds import get_kind
+from builder.datasets.limits import Limits
+from builder.datasets.materialise import materialise
+from builder.datasets.options import validate_options
 from builder.datasets.tablefile import DETECT_BYTES, detect_head, file_format, guess_single_byte
+from tests.api.test_table_formats import xlsx_bytes
 
 
 def reading(text: str, encoding: str = "utf-8", **options: str) -> tuple[str, str, str]:
@@ -62,3 +71,19 @@ def test_the_format_from_the_first_bytes() -> None:
     assert file_format(b"PK\x03\x04....[Content_Types].xml....xl/workbook.xml") == "xlsx"
     assert file_format(b"PK\x03\x04....word/document.xml") == "csv"  # not a workbook: refused as a table later
     assert file_format(b"a,b\n1,2\n") == "csv"
+
+
+def test_a_big_workbook_is_not_loaded_within_the_request_and_its_columns_are_checked_at_ingestion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "upload.csv"
+    source.write_bytes(xlsx_bytes())
+    options = validate_options("tabular", {"sheet": "Données", "target_column": "Prix HT"})
+    with pytest.raises(OptionsError) as caught:
+        get_kind("tabular").check_upload(source, options, Limits())
+    assert "There is no column 'Prix HT'" in caught.value.errors["target_column"]
+    monkeypatch.setattr(tablefile, "INSPECT_MAX_BYTES", source.stat().st_size - 1)  # now "big"
+    get_kind("tabular").check_upload(source, options, Limits())  # the sheet is not read within the request
+    with pytest.raises(DatasetError, match="There is no column 'Prix HT'. The columns are: 'Ville', 'Température'"):
+        materialise("tabular", source, options, tmp_path / "v1", Limits())
+    assert not (tmp_path / "v1").exists()

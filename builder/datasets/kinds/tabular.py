@@ -29,8 +29,7 @@ from builder.datasets.result import IngestResult
 from builder.datasets.tablefile import (
     SheetMissing,
     check_format_options,
-    detect_table,
-    read_table_header,
+    request_header,
     table_path,
 )
 from builder.datasets.tabular import ingest_tabular
@@ -102,11 +101,13 @@ class TabularKind(DatasetKind):
 
     def check_upload(self, path: Path, options: dict[str, Any], limits: Limits) -> None:
         try:
-            header = read_table_header(path, detect_table(path, options), limits)
+            header = request_header(path, options, limits)
         except SheetMissing as exc:
             raise OptionsError({"sheet": str(exc)}) from None
         except DatasetError as exc:
             raise OptionsError({"file": str(exc)}) from None
+        if header is None:  # a big workbook: its columns are checked at ingestion
+            return
         listing = show_columns(header)
         target = options.get("target_column")
         if target is not None and target not in header:
