@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from api.schema_fields import (
     ClassNamesField,
@@ -65,10 +65,15 @@ class ArchitectureSerializer(serializers.ModelSerializer):
 
     name = StrictCharField(max_length=120, required=False, help_text="Defaults to the spec's own name.")
     spec = SpecField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
+    dataset = serializers.IntegerField(
+        source="dataset_id", required=False, allow_null=True,
+        help_text="One of your datasets: the one it was built for, which the builder and the train form "
+        "offer when it is reopened (null: none). Another user's dataset answers 404.",
+    )  # fmt: skip
 
     class Meta:
         model = Architecture
-        fields = ["id", "name", "spec", "created", "updated"]
+        fields = ["id", "name", "spec", "dataset", "created", "updated"]
         read_only_fields = ["id", "created", "updated"]
 
     # Filled by validate_spec so the view can report spec errors with layer ids.
@@ -79,6 +84,13 @@ class ArchitectureSerializer(serializers.ModelSerializer):
         self.spec_errors = [e.to_dict() for e in report.errors]
         if not report.ok:
             raise serializers.ValidationError([e.message for e in report.errors])
+        return value
+
+    def validate_dataset(self, value: int | None) -> int | None:
+        request = self.context.get("request")
+        owner = getattr(request, "user", None)
+        if value is not None and not Dataset.objects.filter(owner=owner, pk=value).exists():
+            raise exceptions.NotFound("No such dataset among yours.")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -84,6 +84,10 @@ def architecture_new(request: HttpRequest) -> HttpResponse:
 
 
 def architecture_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The builder for a saved architecture (another user's is a 404), with ?dataset=<id> kept."""
-    architecture = get_object_or_404(Architecture, owner=request.user, pk=pk)
-    return _builder(request, architecture, _dataset_in_query(request))
+    """The builder for a saved architecture (another user's is a 404), with ?dataset=<id> kept;
+    without one, the dataset it was built for."""
+    architecture = get_object_or_404(Architecture.objects.select_related("dataset"), owner=request.user, pk=pk)
+    dataset = _dataset_in_query(request)
+    if dataset is None and architecture.dataset is not None and architecture.dataset.owner_id == request.user.pk:
+        dataset = architecture.dataset
+    return _builder(request, architecture, dataset)

@@ -101,7 +101,7 @@ class ArchitectureViewSet(OwnedViewMixin, OwnedQuerysetMixin, viewsets.ModelView
             field = "dataset" if "not ready" in str(exc) else "preset"
             raise exceptions.ValidationError({field: [str(exc)]}) from None
         name = body.validated_data.get("name") or f"{spec['name']} for {dataset.name}"[:120]
-        serializer = self.get_serializer(data={"name": name, "spec": spec})
+        serializer = self.get_serializer(data={"name": name, "spec": spec, "dataset": dataset.pk})
         check_valid(serializer)
         serializer.save(owner=request.user)
         return Response(serializer.data, status=status.HTTP_201_CREATED)

@@ -16,6 +16,11 @@ class Architecture(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="architectures")
     name = models.CharField(max_length=120)
     spec = models.JSONField(help_text="The architecture spec, format 1 (docs/architecture-format.md).")
+    # The dataset it was built for: the builder and the train form offer it when it is reopened.
+    dataset = models.ForeignKey(
+        "builder.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="architectures",
+        help_text="The dataset this architecture was built for (offered when it is reopened and trained).",
+    )  # fmt: skip
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

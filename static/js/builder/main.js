@@ -237,9 +237,11 @@ function renderPalette() {
     if (!groups.has(entry.category)) groups.set(entry.category, []);
     groups.get(entry.category).push(entry);
   }
+  // One folding group per category, its types as compact buttons that wrap.
   for (const [category, entries] of groups) {
     const headingId = `palette-${category}`;
-    palette.append(el("h3", { id: headingId }, CATEGORY_TITLES[category] || category));
+    const group = el("details", { class: "palette-group", open: "" });
+    group.append(el("summary", { id: headingId }, `${CATEGORY_TITLES[category] || category} (${entries.length})`));
     const list = el("ul", { class: "palette-list", "aria-labelledby": headingId });
     for (const entry of entries) {
       const item = el("li");
@@ -248,8 +250,29 @@ function renderPalette() {
       item.append(button);
       list.append(item);
     }
-    palette.append(list);
+    group.append(list);
+    palette.append(group);
   }
+  filterPalette();
+}
+
+// The search box keeps the types whose name (or help) holds every word typed, and opens their groups.
+function filterPalette() {
+  const words = $("palette-search").value.toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  for (const group of $("palette").querySelectorAll(".palette-group")) {
+    let inGroup = 0;
+    for (const button of group.querySelectorAll(".palette-item")) {
+      const text = `${button.dataset.type} ${button.title}`.toLowerCase();
+      const match = words.every((w) => text.includes(w));
+      button.parentElement.hidden = !match;
+      inGroup += match ? 1 : 0;
+    }
+    group.hidden = inGroup === 0;
+    if (words.length && inGroup) group.open = true;
+    shown += inGroup;
+  }
+  $("palette-none").hidden = shown > 0;
 }
 
 function iconButton(label, text, onClick) {
@@ -571,6 +594,7 @@ async function save() {
   }
   $("save-state").textContent = "Saving…";
   const body = { name, spec: currentSpec() };
+  if (state.dataset) body.dataset = state.dataset.id; // remembered: reopening the architecture offers it
   const editsSaved = state.edits;
   let saved;
   try {
@@ -597,6 +621,7 @@ async function save() {
 
 async function duplicate() {
   const body = { name: `${$("arch-name").value.trim() || "architecture"} (copy)`.slice(0, 120), spec: currentSpec() };
+  if (state.dataset) body.dataset = state.dataset.id;
   let copy;
   try {
     copy = await postJSON("/api/architectures/", body);
@@ -694,6 +719,12 @@ async function start() {
   }
   for (const entry of layers) state.catalog.set(entry.type, entry);
   renderPalette();
+  $("palette-search").addEventListener("input", filterPalette);
+  $("palette-search").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault(); // Enter adds the first type that matches
+    [...$("palette").querySelectorAll(".palette-item")].find((b) => !b.parentElement.hidden)?.click();
+  });
   const draft = readDraft();
   if (state.archId) {
     let found;
