@@ -67,13 +67,17 @@ def dataset_thumbnail(request: HttpRequest, pk: int, name: str) -> FileResponse:
     return FileResponse(media.path.open("rb"), content_type=media.content_type)
 
 
-def delete_dialog(dataset: Dataset) -> dict[str, str]:
-    """The confirmation's words; a dataset that jobs use is refused, so it says so up front."""
+def delete_dialog(dataset: Dataset) -> dict[str, Any]:
+    """The confirmation's words; a dataset that jobs use is refused, so it says so up front and
+    offers to delete those jobs with it."""
     jobs = dataset.training_jobs.count()
     note = "Its upload, arrays and profile are removed for good."
     if jobs:
-        note += f" {jobs} training job{pluralize(jobs)} still use{pluralize(jobs, 's,')} it: delete {pluralize(jobs, 'it,them')} first."
-    return {"title": f"Delete “{dataset.name}”?", "note": note, "url": f"/api/datasets/{dataset.pk}/", "next": "/datasets/"}
+        note += f" {jobs} training job{pluralize(jobs)} still use{pluralize(jobs, 's,')} it."
+    label = f"Delete with its {jobs} job{pluralize(jobs)}" if jobs else "Delete with its jobs"
+    refused = "Training jobs use this dataset, so it was kept. Delete them together with it (with their files), or keep it."
+    return {"title": f"Delete “{dataset.name}”?", "note": note, "url": f"/api/datasets/{dataset.pk}/", "next": "/datasets/",
+            "with_jobs": {"label": label, "refused": refused}}  # fmt: skip
 
 
 def class_counts(profile: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,6 +28,14 @@ from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
 from builder.datasets.kinds import kind_names
 from builder.models import Dataset
 
+
+class DatasetInUseConflict(Conflict):
+    """Jobs use the dataset: code "dataset_in_use", which the dataset page answers with its
+    "Delete with its jobs" button (the same request with with_jobs=true)."""
+
+    default_code = "dataset_in_use"
+
+
 NOT_FOUND = {404: error("No such dataset among yours.")}
 
 
@@ -146,7 +154,7 @@ class DatasetViewSet(
                    **COMMON_ERRORS},
     )  # fmt: skip
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from workers.deletion import delete_dataset
+        from workers.deletion import DatasetInUse, delete_dataset
         from workers.services import JobStateError
 
         dataset = self.get_object()
@@ -154,6 +162,8 @@ class DatasetViewSet(
         query.is_valid(raise_exception=True)
         try:
             delete_dataset(dataset, with_jobs=query.validated_data["with_jobs"])
+        except DatasetInUse as exc:
+            raise DatasetInUseConflict(str(exc)) from None
         except JobStateError as exc:
             raise Conflict(str(exc)) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
