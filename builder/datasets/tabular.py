@@ -9,7 +9,7 @@ Three streamed passes keep memory bounded by one block plus the per-row target:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from builder.datasets.csvsource import (
     translate_error,
 )
 from builder.datasets.errors import DatasetError
-from builder.datasets.limits import Limits
+from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.result import IngestResult, write_json
 from builder.datasets.split import TRAIN, assign_splits, split_counts
 from builder.datasets.tablefile import prepare_table
@@ -368,6 +368,15 @@ def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Targ
 def ingest_tabular(upload: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
     # A semicolon CSV, a UTF-16 or Windows-1252 file, Parquet or Excel: read once into a plain CSV.
     source, file_format, byte_scan = prepare_table(upload, options, limits)
+    if source != upload and limits.storage_room_bytes is not None:  # the plain copy counts against the quota
+        copy_bytes = source.stat().st_size
+        if copy_bytes > limits.storage_room_bytes:
+            raise DatasetError(
+                f"Read as a plain table the file takes {human_bytes(copy_bytes)}, but only "
+                f"{human_bytes(limits.storage_room_bytes)} of your storage quota is left. Delete datasets or "
+                "jobs you no longer need, or ask an administrator for a larger quota."
+            )
+        limits = replace(limits, storage_room_bytes=limits.storage_room_bytes - copy_bytes)
     header = read_header(source, limits)
     target = options.get("target_column") or header[-1]
     if target not in header:

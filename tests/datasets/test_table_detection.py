@@ -14,7 +14,7 @@ from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
 from builder.datasets.options import validate_options
 from builder.datasets.tablefile import DETECT_BYTES, detect_head, file_format, guess_single_byte
-from tests.api.test_table_formats import xlsx_bytes
+from tests.api.test_table_formats import parquet_bytes, xlsx_bytes
 
 
 def reading(text: str, encoding: str = "utf-8", **options: str) -> tuple[str, str, str]:
@@ -87,3 +87,16 @@ def test_a_big_workbook_is_not_loaded_within_the_request_and_its_columns_are_che
     with pytest.raises(DatasetError, match="There is no column 'Prix HT'. The columns are: 'Ville', 'Température'"):
         materialise("tabular", source, options, tmp_path / "v1", Limits())
     assert not (tmp_path / "v1").exists()
+
+
+def test_the_plain_copy_of_a_converted_table_counts_against_the_storage_quota(tmp_path: Path) -> None:
+    source = tmp_path / "upload.csv"
+    source.write_bytes(parquet_bytes())
+    options = validate_options("tabular", {"target_column": "Classe"})
+    with pytest.raises(DatasetError, match="Read as a plain table the file takes .* only 100 bytes of your storage quota"):
+        materialise("tabular", source, options, tmp_path / "v1", Limits(storage_room_bytes=100))
+    room = (tmp_path / "table.csv").stat().st_size + 10  # the copy fits; the arrays then do not
+    with pytest.raises(DatasetError, match="arrays would take .* but only 10 bytes of your storage quota is left"):
+        materialise("tabular", source, options, tmp_path / "v1", Limits(storage_room_bytes=room))
+    result = materialise("tabular", source, options, tmp_path / "v1", Limits(storage_room_bytes=10**9))
+    assert result.profile["file"]["format"] == "parquet"
