@@ -114,10 +114,11 @@ def test_the_mlp_preset_with_default_settings_comes_close_to_scikit_learn(traine
 
 
 # name: (the CSV, how far below the baseline the job may land), on the default split (60/20/20:
-# 1,110 rows). The news headlines: four topics of unequal size (majority 0.45), the labels taken
+# 1,110 rows; the margin is over the worst of five seeds, torch's seed 3, 0.032 under). The news
+# headlines: four topics of unequal size (majority 0.45), the labels taken
 # from the outlets' sections, which overlap (politics and world).
 TEXT_SETS: dict[str, tuple[Any, float]] = {
-    "news_topics": (news_topics_csv, 0.06),
+    "news_topics": (news_topics_csv, 0.035),
 }
 
 
