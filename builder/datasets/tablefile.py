@@ -287,7 +287,7 @@ def read_table_header(path: Path, fmt: TableFormat, limits: Limits) -> list[str]
     if fmt.plain:
         return read_header(path, limits)
     if fmt.format == "parquet":
-        names = _parquet_file(path).schema_arrow.names
+        names = _csv_schema(_parquet_file(path).schema_arrow).names
     elif fmt.format == "xlsx":
         names = [_cell_text(v) for v in next(_sheet_rows(path, fmt.sheet), [])]
         while names and not names[-1].strip():
@@ -487,9 +487,9 @@ def _csv_to_csv(source: Path, header: list[str], fmt: TableFormat, out: Path, li
         raise DatasetError(f"The file could not be read: {message.splitlines()[0][:300]}") from None
 
 
-def _parquet_to_csv(source: Path, out: Path) -> None:
-    parquet = _parquet_file(source)
-    schema = parquet.schema_arrow
+def _csv_schema(schema: pa.Schema) -> pa.Schema:
+    """The Parquet columns as the plain CSV writes them: numbers stay numbers, other scalars become
+    text; DatasetError naming a column of lists, structs or raw bytes."""
     targets = []
     for field in schema:
         kind = field.type
@@ -502,7 +502,12 @@ def _parquet_to_csv(source: Path, out: Path) -> None:
             )
         plain = pa.string() if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)) else kind
         targets.append(pa.field(field.name, plain))
-    target_schema = pa.schema(targets)
+    return pa.schema(targets)
+
+
+def _parquet_to_csv(source: Path, out: Path) -> None:
+    parquet = _parquet_file(source)
+    target_schema = _csv_schema(parquet.schema_arrow)
     try:
         with pacsv.CSVWriter(out, target_schema) as writer:
             for batch in parquet.iter_batches(batch_size=65_536):

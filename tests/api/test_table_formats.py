@@ -173,8 +173,15 @@ def _damaged_parquet() -> bytes:
     return data[: len(data) // 2]  # cut short: the footer is gone
 
 
+def _parquet_with_lists() -> bytes:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"tags": [["a", "b"], ["c"]], "y": ["x", "z"]}), out)
+    return out.getvalue()
+
+
 BAD_UPLOADS = [
     ("cut.parquet", _damaged_parquet(), {}, "file", "Parquet file but cannot be read"),
+    ("lists.parquet", _parquet_with_lists(), {}, "file", "Column 'tags' holds list<element: string> values"),
     ("book.xlsx", xlsx_bytes(), {"sheet": "Sales"}, "sheet", "no sheet 'Sales'. Its sheets are: 'Notes', 'Données'"),
     ("broken.xlsx", b"PK\x03\x04" + b"xl/" + b"\x00" * 200, {}, "file", "Excel workbook but cannot be read"),
     ("t.csv", csv_text(";", ",").encode(), {"delimiter": ":"}, "delimiter", 'Choose ",", ";"'),
