@@ -274,6 +274,11 @@ def detect_table(path: Path, options: Mapping[str, Any]) -> TableFormat:
     if kind == "xlsx":
         return TableFormat("xlsx", sheet=_sheet_name(path, options.get("sheet")),
                            detected=() if options.get("sheet") else ("sheet",))  # fmt: skip
+    if head.startswith(b"\xd0\xcf\x11\xe0") or (head.startswith(b"PK\x03\x04") and b"opendocument.spreadsheet" in head):
+        which = "an Excel 97-2003 workbook (.xls)" if head.startswith(b"\xd0") else "an OpenDocument spreadsheet (.ods)"
+        raise DatasetError(
+            f"This file looks like {which}. Save it as an Excel workbook (.xlsx) or a CSV and upload it again."
+        )
     if (what := describe_binary(head[:64])) and not utf16_byte_order(head[:64]):
         raise DatasetError(
             f"This file looks like {what}, not a table. Upload a CSV, a Parquet file or an Excel workbook (.xlsx)."

@@ -182,6 +182,9 @@ def _parquet_with_lists() -> bytes:
 BAD_UPLOADS = [
     ("cut.parquet", _damaged_parquet(), {}, "file", "Parquet file but cannot be read"),
     ("lists.parquet", _parquet_with_lists(), {}, "file", "Column 'tags' holds list<element: string> values"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, {}, "file", "Excel 97-2003 workbook (.xls). Save it as"),
+    ("sheet.ods", b"PK\x03\x04" + b"\x00" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet", {}, "file",
+     "OpenDocument spreadsheet (.ods). Save it as an Excel workbook (.xlsx)"),
     ("book.xlsx", xlsx_bytes(), {"sheet": "Sales"}, "sheet", "no sheet 'Sales'. Its sheets are: 'Notes', 'Données'"),
     ("broken.xlsx", b"PK\x03\x04" + b"xl/" + b"\x00" * 200, {}, "file", "Excel workbook but cannot be read"),
     ("t.csv", csv_text(";", ",").encode(), {"delimiter": ":"}, "delimiter", 'Choose ",", ";"'),
