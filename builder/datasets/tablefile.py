@@ -145,8 +145,6 @@ def check_format_options(options: dict[str, Any]) -> dict[str, str]:
         )
     if decimal is not None and decimal not in DECIMALS:
         errors["decimal"] = 'Choose "." or ",", or leave it out (a comma when the separator is a semicolon).'
-    elif decimal == "," and (delimiter or ",") == ",":
-        errors["decimal"] = 'A decimal comma needs another separator: set "delimiter" to ";", "\\t" or "|".'
     sheet = options.get("sheet")
     if sheet is not None and (not isinstance(sheet, str) or not sheet.strip() or len(sheet) > 200):
         errors["sheet"] = "Give the name of a sheet in the workbook, or leave it out to read the first sheet."

@@ -188,7 +188,7 @@ BAD_UPLOADS = [
     ("book.xlsx", xlsx_bytes(), {"sheet": "Sales"}, "sheet", "no sheet 'Sales'. Its sheets are: 'Notes', 'Données'"),
     ("broken.xlsx", b"PK\x03\x04" + b"xl/" + b"\x00" * 200, {}, "file", "Excel workbook but cannot be read"),
     ("t.csv", csv_text(";", ",").encode(), {"delimiter": ":"}, "delimiter", 'Choose ",", ";"'),
-    ("t.csv", csv_text(";", ",").encode(), {"delimiter": ",", "decimal": ","}, "decimal", "another separator"),
+    ("t.csv", csv_text(";", ",").encode(), {"decimal": "comma"}, "decimal", 'Choose "." or ","'),
     ("t.csv", csv_text(";", ",").encode(), {"file_encoding": "base64"}, "file_encoding", "text encoding"),
     ("t.csv", csv_text(";", ",").encode(), {"sheet": ""}, "sheet", "name of a sheet"),
 ]  # fmt: skip

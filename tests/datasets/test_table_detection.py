@@ -93,10 +93,24 @@ def test_the_plain_copy_of_a_converted_table_counts_against_the_storage_quota(tm
     source = tmp_path / "upload.csv"
     source.write_bytes(parquet_bytes())
     options = validate_options("tabular", {"target_column": "Classe"})
-    with pytest.raises(DatasetError, match="Read as a plain table the file takes .* only 100 bytes of your storage quota"):
+    with pytest.raises(
+        DatasetError, match="Read as a plain table the file takes .* only 100 bytes of your storage quota"
+    ):
         materialise("tabular", source, options, tmp_path / "v1", Limits(storage_room_bytes=100))
     room = (tmp_path / "table.csv").stat().st_size + 10  # the copy fits; the arrays then do not
     with pytest.raises(DatasetError, match="arrays would take .* but only 10 bytes of your storage quota is left"):
         materialise("tabular", source, options, tmp_path / "v1", Limits(storage_room_bytes=room))
     result = materialise("tabular", source, options, tmp_path / "v1", Limits(storage_room_bytes=10**9))
     assert result.profile["file"]["format"] == "parquet"
+
+
+def test_a_chosen_decimal_comma_reads_quoted_values_of_a_comma_separated_file(tmp_path: Path) -> None:
+    source = tmp_path / "upload.csv"
+    source.write_text("x,y\n" + "".join(f'"{i},5",{"ab"[i % 2]}\n' for i in range(20)))
+    options = validate_options("tabular", {"decimal": ","})  # the separator is still detected: a comma
+    result = materialise("tabular", source, options, tmp_path / "v1", Limits())
+    assert result.profile["file"]["delimiter"] == "," and result.profile["file"]["detected"] == [
+        "encoding",
+        "delimiter",
+    ]
+    assert result.profile["columns"][0]["type"] == "numeric" and result.profile["columns"][0]["max"] == 19.5
