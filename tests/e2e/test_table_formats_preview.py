@@ -13,6 +13,7 @@ import pytest
 from builder.models import Dataset
 from tests.api.test_table_formats import COLUMNS, csv_text, parquet_bytes, xlsx_bytes
 from tests.datasets.test_ingest_task import wait_until_settled
+from tests.e2e.conftest import audit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_backend]
 
@@ -71,6 +72,7 @@ def test_a_chosen_sheet_of_a_workbook_fills_the_menu_and_is_the_one_uploaded(
     page.wait_for_function("() => document.querySelectorAll('#id_target_column option').length === 5")
     assert offered(page) == COLUMNS
     assert "Excel workbook, sheet Données" in page.locator("#read-as").text_content()
+    assert audit(page) == []  # the reading's controls are labelled and reachable
     dataset = upload_and_settle(page, alice)
     assert dataset.options["sheet"] == "Données"
     assert [c["name"] for c in dataset.profile["columns"]] + [dataset.profile["target"]["column"]] == COLUMNS
