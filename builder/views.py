@@ -26,5 +26,6 @@ def add_demo_dataset(request: HttpRequest) -> HttpResponse:
     if getattr(dataset, "duplicate", False):
         messages.info(request, f"You already have {dataset.name}.")
     else:
-        messages.success(request, f"Added {dataset.name}; it is being prepared.")
+        # Tagged with the dataset, so the dashboard says "ready" in its place once it is.
+        messages.success(request, f"Added {dataset.name}; it is being prepared.", extra_tags=f"prepares-dataset-{dataset.pk}")
     return redirect("dashboard")

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserCreationForm
@@ -98,7 +98,31 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
-login_view = auth_views.LoginView.as_view(authentication_form=LoginForm)
+def demo_account() -> dict[str, str] | None:
+    """The demo account to name on the log-in page, where this site keeps one.
+
+    Its password is shown only where ensure_demo_user puts the documented one back (not in
+    production, where a changed password stays changed).
+    """
+    if not settings.LAYERLOOM_DEMO_ACCOUNT:
+        return None
+    username = settings.LAYERLOOM_DEMO_USERNAME
+    if not get_user_model().objects.filter(username=username, is_active=True).exists():
+        return None
+    password = settings.LAYERLOOM_DEMO_PASSWORD if settings.LAYERLOOM_DEMO_RESETS_PASSWORD else ""
+    return {"username": username, "password": password}
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in, with the lines that say what Layerloom is and name the demo account."""
+
+    authentication_form = LoginForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "demo": demo_account()}
+
+
+login_view = LoginView.as_view()
 
 
 @login_not_required

@@ -15,6 +15,7 @@ admin.site.login_form = accounts.AdminLoginForm
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("datasets/demo/", builder_views.add_demo_dataset, name="add_demo_dataset"),
     path("accounts/signup/", accounts.signup, name="signup"),
     # Before django.contrib.auth's own: log-in with sign-in limits, reset only with e-mail.

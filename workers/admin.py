@@ -31,6 +31,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
     # Few, narrow columns so the list fits 1280 px; queue, worker and dates are filters and search.
     list_display = [
         "id",
+        "model_name",
         "owner",
         "framework",
         "status_badge",
@@ -100,6 +101,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(last_metrics=Subquery(last, output_field=JSONField()))
 
     # --- columns --------------------------------------------------------------------
+
+    @admin.display(description="Model", ordering="architecture__name")
+    def model_name(self, job: TrainingJob) -> str:
+        """The saved architecture's name, with the spec's own name beside it where they differ."""
+        if job.spec_detail:
+            return format_html("{} <small>(spec {})</small>", job.title, job.spec_detail)
+        return job.title
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, job: TrainingJob) -> str:

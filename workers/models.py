@@ -94,7 +94,25 @@ class TrainingJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Job {self.pk} ({self.framework}, {self.status})"
+        return f"Job {self.pk}: {self.title} ({self.framework}, {self.status})"
+
+    @property
+    def title(self) -> str:
+        """What the person called the model: the saved architecture's name (the frozen spec's
+        name when the job came from an inline spec or its architecture was deleted)."""
+        if self.architecture is not None:
+            return self.architecture.name
+        return self.spec_name
+
+    @property
+    def spec_name(self) -> str:
+        """The name inside the frozen spec (often the preset's: "mlp")."""
+        return str((self.spec or {}).get("name") or "model") if isinstance(self.spec, dict) else "model"
+
+    @property
+    def spec_detail(self) -> str:
+        """The spec's name where it differs from the title, shown beside it as a detail."""
+        return self.spec_name if self.spec_name != self.title else ""
 
     @property
     def is_active(self) -> bool:

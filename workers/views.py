@@ -16,6 +16,7 @@ from builder.codegen.frameworks import CHOICES, framework
 from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import SpecValidationError, validate_spec
+from webapp.templatetags.layerloom import metric
 from workers import baseline_summary
 from workers.hyperparameters import Hyperparameters
 from workers.models import Metric, TrainingJob
@@ -57,7 +58,7 @@ def job_new(request: HttpRequest) -> HttpResponse:
     if architecture is None:
         raise Http404("Choose one of your architectures: /jobs/new/?architecture=<id>.")
     datasets = Dataset.objects.filter(owner=request.user, status=Dataset.Status.READY)
-    chosen = _int(request.GET.get("dataset"))
+    chosen = _int(request.GET.get("dataset")) or architecture.dataset_id  # else the one it was built for
     context = {
         "architecture": architecture,
         "datasets": datasets,
@@ -103,10 +104,10 @@ def job_compare(request: HttpRequest) -> HttpResponse:
     """Several jobs side by side: their curves on shared charts and one table of finals."""
     raw = ",".join(request.GET.getlist("ids"))  # "?ids=1,2" from a link, "?ids=1&ids=2" from the list's checkboxes
     ids = list(dict.fromkeys(i for i in (_int(part) for part in raw.split(",")) if i is not None))
-    jobs = list(TrainingJob.objects.filter(owner=request.user, pk__in=ids[:MAX_COMPARED]).select_related("dataset"))
+    jobs = list(TrainingJob.objects.filter(owner=request.user, pk__in=ids[:MAX_COMPARED]).select_related("dataset", "architecture"))
     jobs.sort(key=lambda j: ids.index(j.pk))
     rows = compare_rows(jobs) if jobs else []
-    choices = TrainingJob.objects.filter(owner=request.user).select_related("dataset")[:100]
+    choices = TrainingJob.objects.filter(owner=request.user).select_related("dataset", "architecture")[:100]
     context = {"jobs": jobs, "rows": rows, "choices": choices, "chosen": {j.pk for j in jobs},
                "missing": len(set(ids)) - len(jobs), "too_many": len(ids) > MAX_COMPARED}  # fmt: skip
     return render(request, "workers/job_compare.html", context)
@@ -185,11 +186,12 @@ def final_metrics(job: TrainingJob) -> dict[str, Any]:
 
 
 def compare_rows(jobs: list[TrainingJob]) -> list[dict[str, Any]]:
-    """One row per setting or final metric; `differs` marks rows whose values are not all equal."""
+    """One row per setting or final metric; `differs` marks rows whose shown values are not all equal."""
     columns: list[tuple[str, list[Any]]] = [
         ("framework", [j.get_framework_display() for j in jobs]),
         ("dataset", [j.dataset.name for j in jobs]),
-        ("architecture", [(j.spec or {}).get("name", "") for j in jobs]),
+        ("architecture", [j.title for j in jobs]),
+        ("spec name", [j.spec_name for j in jobs]),
         ("status", [j.get_status_display() for j in jobs]),
         ("epochs run", [j.epoch for j in jobs]),
         ("duration (s)", [round(j.duration_seconds, 1) if j.duration_seconds else None for j in jobs]),
@@ -202,6 +204,9 @@ def compare_rows(jobs: list[TrainingJob]) -> list[dict[str, Any]]:
         columns.append((key, [f.get(key) for f in finals]))
     rows = []
     for label, values in columns:
-        rows.append({"label": label, "values": values, "differs": len({repr(v) for v in values}) > 1,
-                     "numeric": all(isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None)})  # fmt: skip
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None)
+        # "differs" compares what the table shows: 0.94441 and 0.94442 both read 0.9444.
+        shown = [metric(v) if numeric else ("—" if v is None else str(v)) for v in values]
+        rows.append({"label": label, "values": values, "shown": shown, "differs": len(set(shown)) > 1,
+                     "numeric": numeric})  # fmt: skip
     return rows

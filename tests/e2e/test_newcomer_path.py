@@ -186,10 +186,19 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     cells.nth(chosen).click()
     assert re.match(r"True \w+, predicted \w+: \d+ test example", page.locator("#examples h4").inner_text())
     # Its examples are the table's own rows, read from the upload.
-    page.wait_for_function(f"() => document.querySelectorAll('#examples li').length === {counts[chosen]}")
-    first = page.locator("#examples li").first.inner_text()
-    assert "sepal_length" in first and "species" in first
-    assert re.search(r"\brow \d+ · [\d.]+% sure", first)  # captioned with the kind's unit
+    # One table, a row per example and a column per uploaded column, named with the kind's unit.
+    page.wait_for_function(f"() => document.querySelectorAll('#examples tbody tr').length === {counts[chosen]}")
+    headers = page.locator("#examples thead th").all_text_contents()
+    assert headers[0] == "row" and headers[-1] == "sure" and {"sepal_length", "species"} <= set(headers)
+    assert re.fullmatch(r"\d+ .+ [\d.]+%", page.locator("#examples tbody tr").first.inner_text().replace("\t", " "))
+    # At a phone's width every value stays on one line: the table scrolls sideways in its box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    heights = page.locator("#examples tbody td").evaluate_all("cells => cells.map(c => c.getClientRects()[0].height)")
+    line = page.locator("#examples tbody td").first.evaluate("c => parseFloat(getComputedStyle(c).lineHeight)")
+    assert max(heights) < 2 * line, (max(heights), line)
+    box = page.locator("#examples .table-wrap")
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth") and box.get_attribute("tabindex") == "0"
+    page.set_viewport_size({"width": 1280, "height": 900})
     check_page(page, f"job-finished-{framework}", keep_shots=True)
 
     # The ONNX file downloads, and its bytes are the ones the page's sha256 names.

@@ -4,6 +4,37 @@
 import { getJSON } from "./api.js";
 import { size } from "./format.js";
 
+// A demo takes a few seconds to make on the server: say so at once, and ignore a second click
+// (the buttons stay enabled so the chosen one is still sent with the form).
+for (const form of document.querySelectorAll(".demo-form")) {
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.busy) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.busy = "true";
+    const name = event.submitter?.dataset.name || "the demo";
+    for (const button of form.querySelectorAll("button")) button.setAttribute("aria-disabled", "true");
+    const status = form.querySelector(".demo-status");
+    status.querySelector("[data-role=text]").textContent = `Preparing ${name}… this takes a few seconds.`;
+    status.querySelector("progress").hidden = false;
+  });
+}
+
+// "Added X; it is being prepared." turns into "X is ready." once its row says so.
+for (const message of document.querySelectorAll(".messages [class*=prepares-dataset-]")) {
+  const pk = /prepares-dataset-(\d+)/.exec(message.className)[1];
+  const row = document.querySelector(`[data-live-url="/api/datasets/${pk}/"]`);
+  const done = (status) => {
+    if (status === "ready") message.textContent = message.textContent.replace(/^Added (.*); it is being prepared\.$/, "$1 is ready.");
+    else if (status === "failed") message.remove(); // the row's badge says it failed
+  };
+  if (row) {
+    done(row.dataset.status);
+    row.addEventListener("live:update", (event) => done(event.detail.status));
+  }
+}
+
 const box = document.getElementById("storage");
 const text = box.querySelector("[data-role=text]");
 const meter = box.querySelector("[data-role=meter]");

@@ -14,7 +14,7 @@ const charts = new Map(); // metric name -> Chart
 const history = []; // [{epoch, values}]
 let lastEpoch = -1;
 let lastStatus = live.dataset.status;
-let firstPoll = true;
+let loggedStatus = null; // the status the event log last named: each change is logged once
 let reloadTimer = null; // set once the job finishes: the page reloads to show the server-drawn results
 
 // --- curves -------------------------------------------------------------------------------
@@ -63,6 +63,28 @@ function logEpoch(row, total) {
   log(`epoch ${row.epoch}${total ? ` of ${total}` : ""}: ${parts.join(", ")}${took}`, row.created);
 }
 
+function logStatus(status) {
+  if (status === loggedStatus) return;
+  loggedStatus = status;
+  log(`status: ${statusWord(status)}`);
+}
+
+// The start time and the duration, once a worker has started the job (the page may have been
+// drawn while it was queued).
+function paintTimes(data) {
+  const started = document.querySelector("[data-role=started]");
+  if (data.started_at && started && !started.querySelector("time")) {
+    const time = document.createElement("time");
+    time.dateTime = data.started_at;
+    time.textContent = new Date(data.started_at).toLocaleString(undefined, {
+      day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+    });
+    started.replaceChildren(time);
+  }
+  const took = document.querySelector("[data-role=duration]");
+  if (took && Number.isFinite(data.duration_seconds)) took.textContent = duration(data.duration_seconds);
+}
+
 async function poll() {
   let data;
   try {
@@ -80,13 +102,9 @@ async function poll() {
     logEpoch(row, data.total_epochs);
   }
   if (data.results.length) drawCharts();
-  if (firstPoll) {
-    firstPoll = false;
-    log(`status: ${statusWord(data.status)}`);
-  }
+  logStatus(data.status);
   for (const el of live.querySelectorAll("[data-role=epoch]")) el.textContent = String(data.epoch);
   if (data.status !== lastStatus) {
-    log(`status: ${statusWord(data.status)}`);
     lastStatus = data.status;
     updateButtons(data.status);
     // The evaluation and downloads are drawn by the server: show them once the job has finished.
@@ -123,7 +141,10 @@ async function action(button, doing) {
   }
 }
 
-live.addEventListener("live:update", (event) => updateButtons(event.detail.status)); // live.js may see it first
+live.addEventListener("live:update", (event) => { // live.js may see it first
+  updateButtons(event.detail.status);
+  paintTimes(event.detail);
+});
 document.getElementById("job-cancel").addEventListener("click", (e) => action(e.currentTarget, "cancel requested"));
 document.getElementById("job-retry").addEventListener("click", (e) => action(e.currentTarget, "retried"));
 wireDelete();
@@ -176,6 +197,43 @@ function exampleItem(example, unit) {
   return item;
 }
 
+// Table rows (and texts) as one table, a column per uploaded column, that scrolls sideways
+// when it is wider than the page; short values never break inside.
+function exampleTable(examples, unit) {
+  const cell = (tag, text, className) => {
+    const el = document.createElement(tag);
+    el.textContent = text;
+    if (tag === "th") el.scope = "col";
+    if (className) el.className = className;
+    return el;
+  };
+  const columns = [...new Set(examples.flatMap((e) => Object.keys(e.row)))];
+  const table = document.createElement("table");
+  table.className = "list example-table";
+  const head = document.createElement("tr");
+  head.append(cell("th", unit || "row"), ...columns.map((c) => cell("th", c)), cell("th", "sure", "num"));
+  table.createTHead().append(head);
+  const body = table.createTBody();
+  for (const example of examples) {
+    const tr = document.createElement("tr");
+    tr.dataset.exampleId = String(example.id);
+    tr.append(cell("td", String(example.id), "num"));
+    for (const column of columns) {
+      const value = example.row[column] ?? "";
+      tr.append(cell("td", String(value), String(value).length > 40 ? "long" : ""));
+    }
+    tr.append(cell("td", `${(100 * example.confidence).toFixed(1)}%`, "num"));
+    body.append(tr);
+  }
+  const wrap = document.createElement("div");
+  wrap.className = "table-wrap";
+  wrap.tabIndex = 0;
+  wrap.setAttribute("role", "region");
+  wrap.setAttribute("aria-label", "Examples (scrolls sideways when wide)");
+  wrap.append(table);
+  return wrap;
+}
+
 async function showExamples(cell) {
   for (const other of document.querySelectorAll(".matrix .cell")) other.setAttribute("aria-pressed", "false");
   cell.setAttribute("aria-pressed", "true");
@@ -195,8 +253,9 @@ async function showExamples(cell) {
     box.replaceChildren(heading, note(answer.reason));
     return;
   }
-  const list = document.createElement("ul");
-  for (const example of answer.examples) list.append(exampleItem(example, answer.unit));
+  const rows = answer.examples.length && answer.examples.every((e) => e.row && !e.image);
+  const list = rows ? exampleTable(answer.examples, answer.unit) : document.createElement("ul");
+  if (!rows) for (const example of answer.examples) list.append(exampleItem(example, answer.unit));
   const shown = answer.count > answer.examples.length ? [note(`The ${answer.examples.length} most confident are shown.`)] : [];
   box.replaceChildren(heading, ...shown, answer.examples.length ? list : note("No test example fell here."));
 }
