@@ -15,6 +15,7 @@ from api.views.datasets import DatasetViewSet
 from api.views.endpoints import EndpointViewSet
 from api.views.job_logs import JobLogsView
 from api.views.jobs import JobViewSet
+from api.views.sweeps import SweepViewSet
 from api.views.usage import UsageView
 
 app_name = "api"
@@ -27,6 +28,7 @@ router.register("architectures", ArchitectureViewSet, basename="architecture")
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("jobs", JobViewSet, basename="job")
 router.register("models", EndpointViewSet, basename="model")
+router.register("sweeps", SweepViewSet, basename="sweep")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

@@ -1,6 +1,6 @@
 """The job state machine: every change of a training job's status, in one place.
 
-    queued --claim--> running --finish--> succeeded | failed | cancelled
+    queued --claim--> running --finish--> succeeded | failed | cancelled | pruned (a sweep's trial)
     queued --cancel--> cancelled
     running --recover--> queued | failed | cancelled   (the run's process died or was killed:
                                                         resume while attempts remain)
@@ -179,6 +179,10 @@ def _after_end(job_id: int) -> None:
     owner_id = _owner_of(job_id)
     if owner_id is not None:
         transaction.on_commit(lambda: dispatch_after(owner_id))
+    if TrainingJob.objects.filter(pk=job_id, sweep_trial__isnull=False).exists():
+        from sweeps.services import job_ended  # a sweep's trial: its sweep takes its next step
+
+        transaction.on_commit(lambda: job_ended(job_id))
 
 
 def heartbeat_is_stale(job: TrainingJob) -> bool:

@@ -24,9 +24,11 @@ class TrainingJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # A sweep's trial stopped early by its pruner: its validation metric was behind the others'.
+        PRUNED = "pruned", "Pruned (stopped early by its sweep)"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.PRUNED)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs")
     # The architecture may be edited or deleted later: the job keeps its own frozen spec.

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from builder.models import Architecture, Dataset
 from serving.models import EndpointHistory, ModelEndpoint
+from sweeps.models import Sweep
 from tests.api.conftest import add_artifact, make_job
 from workers.models import Artifact, Estimate, Metric, TrainingJob
 
@@ -84,8 +85,11 @@ def alice_world(request: Any, alice: Any, alice_architecture: Any, alice_dataset
     endpoint = ModelEndpoint.objects.create(owner=alice, name="alices-model", job=job)
     EndpointHistory.objects.create(endpoint=endpoint, job=job, since=job.created)
     estimate = Estimate.objects.create(owner=alice, request={"dataset": alice_dataset.pk}, queue="api-tests-unconsumed")
+    frozen = [{"id": alice_architecture.pk, "name": alice_architecture.name, "spec": alice_architecture.spec}]
+    sweep = Sweep.objects.create(owner=alice, dataset=alice_dataset, framework="torch", architectures=frozen,
+                                 space={"learning_rate": {"low": 0.001, "high": 0.1}})  # fmt: skip
     return {"architecture": alice_architecture, "dataset": alice_dataset, "job": job, "artifact": artifact,
-            "model": endpoint, "estimate": estimate}  # fmt: skip
+            "model": endpoint, "estimate": estimate, "sweep": sweep}  # fmt: skip
 
 
 def object_ids(route: str, name: str, world: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +143,8 @@ def test_every_object_route_is_404_for_another_user(
                      "DELETE dataset-detail", "DELETE job-detail", "POST job-cancel", "POST job-retry",
                      "GET job-artifact-download", "GET job-metrics", "GET job-artifacts", "POST job-predict",
                      "GET model-detail", "DELETE model-detail", "POST model-predict", "GET job-examples",
-                     "GET job-estimate-detail"):  # fmt: skip
+                     "GET job-estimate-detail", "GET sweep-detail", "POST sweep-cancel",
+                     "POST sweep-publish"):  # fmt: skip
         assert expected in checked
 
 
@@ -177,6 +182,19 @@ def _endpoint_naming_alices_job(bob_api: Any, world: dict[str, Any]) -> None:
     assert response.status_code == 404, response.json()
     assert response.json()["errors"][0]["field"] == "job"
     assert not ModelEndpoint.objects.filter(owner=world["bob"]).exists()
+
+
+def _sweep_naming_alices(field: str) -> Callable[[Any, dict[str, Any]], None]:
+    def check(bob_api: Any, world: dict[str, Any]) -> None:
+        bobs = Dataset.objects.create(owner=world["bob"], name="bob's", kind="tabular", status="ready")
+        body = {"dataset": world["dataset"].pk if field == "dataset" else bobs.pk,
+                "architectures": [world["architecture"].pk], "framework": "torch",
+                "space": {"learning_rate": {"low": 0.001, "high": 0.1}}}  # fmt: skip
+        response = bob_api.post("/api/sweeps/", body, format="json")
+        assert response.status_code == 404 and response.json()["errors"][0]["field"] == field, response.json()
+        assert not Sweep.objects.filter(owner=world["bob"]).exists()
+
+    return check
 
 
 def _public(url: str) -> Callable[[Any, dict[str, Any]], None]:
@@ -254,6 +272,8 @@ COLLECTION_CASES: dict[tuple[str, str], list[Callable[[Any, dict[str, Any]], Non
     ("job-list", "post"): [_job_naming_alices("dataset"), _job_naming_alices("architecture")],
     ("model-list", "get"): [_lists_nothing_of_alice("/api/models/")],
     ("model-list", "post"): [_endpoint_naming_alices_job],
+    ("sweep-list", "get"): [_lists_nothing_of_alice("/api/sweeps/")],
+    ("sweep-list", "post"): [_sweep_naming_alices("dataset"), _sweep_naming_alices("architectures")],
     ("job-estimate", "post"): [_job_naming_alices("dataset", "/api/jobs/estimate/"),
                                _job_naming_alices("architecture", "/api/jobs/estimate/")],
     ("job-logs", "get"): [_logs_of_alices_job],

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FRAMEWORKS = ("tensorflow", "keras", "torch", "jax", "tensorboard", "librosa", "numba")
+FRAMEWORKS = ("tensorflow", "keras", "torch", "jax", "tensorboard", "librosa", "numba", "optuna")
 
 WEB = """
 import sys, django

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files served from the package, no CDN
     "api",
     "serving",
+    "sweeps",
 ]
 
 MIDDLEWARE = [
@@ -313,6 +314,8 @@ CELERY_BEAT_SCHEDULE = {
     # The safety net for a turn that was not passed on (a process that died between ending
     # one job and sending its owner's next), and for abandoned or lost estimates.
     "dispatch-waiting-work": {"task": "workers.dispatch_waiting", "schedule": 30.0},
+    # Sweeps go on after a restart, and start the trials that waited for the owner's quota.
+    "step-running-sweeps": {"task": "sweeps.step_all", "schedule": 30.0},
 }
 # Beat's own state lives with the rest of the instance's files, wherever LAYERLOOM_VAR_DIR
 # points (the Procfile passes no -s, so this is the one place the path is decided).

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -65,7 +66,9 @@ class Reporter:
     tensorboard: JobLogWriter | None = None
     epoch: int = 0  # epochs completed
     batch: int = 0  # batches done in the current epoch
-    stop_reason: str | None = None  # "cancelled", "lost" (another run owns the job), "orphaned"
+    stop_reason: str | None = None  # "cancelled", "pruned", "lost" (another run owns the job), "orphaned"
+    # A sweep trial's pruning check (sweeps.pruning): after each published epoch, "pruned" or None.
+    epoch_check: Callable[[int, dict[str, Any]], str | None] | None = None
     _run_start: float = field(default_factory=time.monotonic)
     _batches_this_run: int = 0
     _written: tuple[int, int] = (-1, -1)
@@ -102,6 +105,9 @@ class Reporter:
             self._write_progress(force=True)
         if self.tensorboard is not None:
             self.tensorboard.scalars(epoch, {k: v for k, v in clean.items() if isinstance(v, float)})
+        if self.epoch_check is not None and self.stop_reason is None:
+            # Stops the loop at its next batch, as a cancel does (batch_done reads stop_reason).
+            self.stop_reason = self.epoch_check(epoch, clean) or self.stop_reason
 
     @property
     def should_stop(self) -> bool:

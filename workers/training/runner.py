@@ -36,11 +36,15 @@ def run(job_id: int, token: str) -> int:
     ctx = JobContext.from_job(job)
     ctx.job_dir.mkdir(parents=True, exist_ok=True)
     reporter: Reporter | None = None
+    # A sweep's trial is compared on validation only: it never reads the test split (the sweep
+    # evaluates its winner alone on it, sweeps.scheduler), and its pruner may stop it early.
+    trial = TrainingJob.objects.filter(pk=job_id, sweep_trial__isnull=False).exists()
     try:
-        train_split, val, test = ctx.split("train", scaled=True), ctx.split("val", scaled=True), ctx.split("test")
+        train_split, val = ctx.split("train", scaled=True), ctx.split("val", scaled=True)
+        test = None if trial else ctx.split("test")
         batches = -(-len(train_split.X) // ctx.hp.batch_size)
         logs = JobLogWriter.for_job(ctx.tensorboard_dir, job_id, job.dataset.name, ctx.framework, ctx.hp.model_dump())
-        reporter = Reporter(job_id, token, ctx.hp.epochs, batches, logs)
+        reporter = Reporter(job_id, token, ctx.hp.epochs, batches, logs, epoch_check=_trial_check(job_id, trial))
         backend = backend_class(ctx.framework)(ctx)
         _update(job_id, token, device_name=backend.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
         reporter.start()
@@ -55,8 +59,17 @@ def run(job_id: int, token: str) -> int:
         if reporter.stop_reason == "cancelled":
             artifacts.record_logs(job_id, ctx)
             return _finish(job_id, token, Status.CANCELLED, "Cancelled while running; metrics so far are kept.")
+        if reporter.stop_reason == "pruned":
+            artifacts.record_logs(job_id, ctx)
+            return _finish(job_id, token, Status.PRUNED, f"Stopped after epoch {reporter.epoch} by its sweep's "
+                           "pruner: its validation metric was behind the other trials' at the same epoch.")  # fmt: skip
         if reporter.should_stop:
             return 0  # orphaned or lost: the run that owns the job now records the result
+        if test is None:  # a sweep's trial: its model is exported (for the winner's evaluation), not evaluated
+            artifacts.record_logs(job_id, ctx)
+            sample = val.X if len(val.X) else train_split.X
+            artifacts.export(job_id, ctx, backend.exportable(model), sample[: min(len(sample), 256)])
+            return _finish(job_id, token, Status.SUCCEEDED, "")
         outputs = backend.predict(model, test.X)
         evaluation = evaluate(ctx, test, outputs)
         _update(job_id, token, evaluation=evaluation)
@@ -142,6 +155,15 @@ def out_of_memory_message(exc: BaseException, batch_size: int, device: str) -> s
         f"Out of memory on {where} with batch size {batch_size}: the model's activations for one batch "
         f"did not fit. Try a batch size of {smaller} or less, or a smaller model. ({type(exc).__name__})"
     )
+
+
+def _trial_check(job_id: int, trial: bool) -> Any:
+    """A sweep trial's pruning check (sweeps.pruning), or None for an ordinary job."""
+    if not trial:
+        return None
+    from sweeps.pruning import epoch_check
+
+    return epoch_check(job_id)
 
 
 def _device(job_id: int) -> str:

@@ -3,7 +3,7 @@
 import { getJSON } from "./api.js";
 import { duration, statusWord } from "./format.js";
 
-const FINISHED = new Set(["ready", "failed", "succeeded", "cancelled"]);
+const FINISHED = new Set(["ready", "failed", "succeeded", "cancelled", "pruned"]);
 const INTERVAL_MS = 2000;
 
 function paint(root, data) {
