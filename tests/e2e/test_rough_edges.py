@@ -215,9 +215,13 @@ def test_a_saved_architecture_reopens_with_its_dataset_and_the_palette_is_compac
     page.locator("summary", has_text="Core").click()  # a group folds away
     assert not dense.is_visible()
 
-    # On a phone the layers come before the palette, each with its parameter count.
+    # On a phone the layers come before the palette (its groups folded), each with its parameter count.
     page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    wait_valid(page)
     assert page.locator("section.layers").bounding_box()["y"] < palette.bounding_box()["y"]
+    assert palette.bounding_box()["height"] < 420, palette.bounding_box()
+    assert page.locator(".palette-group[open]").count() == 0
     count = row(page, "hidden1").locator(".count")
     assert count.is_visible() and re.fullmatch(r"[\d,]+ params", count.inner_text()), count.inner_text()
     check_page(page, "builder-compact-palette")

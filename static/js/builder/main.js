@@ -237,10 +237,12 @@ function renderPalette() {
     if (!groups.has(entry.category)) groups.set(entry.category, []);
     groups.get(entry.category).push(entry);
   }
-  // One folding group per category, its types as compact buttons that wrap.
+  // One folding group per category, its types as compact buttons that wrap; on a phone the
+  // groups start folded (the search box still finds every type).
+  const folded = window.matchMedia("(max-width: 720px)").matches;
   for (const [category, entries] of groups) {
     const headingId = `palette-${category}`;
-    const group = el("details", { class: "palette-group", open: "" });
+    const group = el("details", { class: "palette-group", open: !folded });
     group.append(el("summary", { id: headingId }, `${CATEGORY_TITLES[category] || category} (${entries.length})`));
     const list = el("ul", { class: "palette-list", "aria-labelledby": headingId });
     for (const entry of entries) {
