@@ -304,11 +304,46 @@ class EstimateSerializer(serializers.Serializer):
     batches_per_epoch = serializers.IntegerField()
     seconds_per_epoch = serializers.FloatField(help_text="Training batches only; validation is not counted.")
     first_step_seconds = serializers.FloatField(help_text="The warm-up batch (tracing, first use).")
-    peak_memory_bytes = serializers.IntegerField(help_text="Peak device memory on a GPU; on a CPU, the "
-                                                 "growth of the process's peak resident size.")  # fmt: skip
+    peak_memory_bytes = serializers.IntegerField(help_text="Peak device memory on a GPU; on a CPU, the growth of "
+                                                 "the process's peak resident size from before the framework was "
+                                                 "imported: runtime_memory_bytes + training_memory_bytes.")  # fmt: skip
     memory_measured_on = serializers.ChoiceField(choices=["gpu", "cpu"])
+    runtime_memory_bytes = serializers.IntegerField(
+        allow_null=True, help_text="CPU: what importing the framework and setting the device up took, paid once "
+        "per job whatever the model (most of the gap to model_memory_bytes). Null on a GPU.",
+    )  # fmt: skip
+    training_memory_bytes = serializers.IntegerField(
+        allow_null=True, help_text="What building and training the model took at this batch size: weights, "
+        "gradients, optimizer state and activations as the framework holds them, with its workspaces and caches.",
+    )  # fmt: skip
+    data_memory_bytes = serializers.IntegerField(
+        allow_null=True, help_text="The training and validation splits as a job holds them in memory (not in the "
+        "dry run's peak).",
+    )  # fmt: skip
+    model_memory_bytes = serializers.IntegerField(
+        allow_null=True, help_text="The validator's count at this batch size (what the memory limit is checked "
+        "against): float32 weights, gradients and two Adam moments, and one batch's activations and their "
+        "gradients; no framework runtime, workspaces or data.",
+    )  # fmt: skip
     total_params = serializers.IntegerField()
     weights_bytes = serializers.IntegerField(help_text="Size of the float32 weights.")
+    epochs_budget = serializers.IntegerField(help_text="The epochs asked for: the most the job trains.")
+    patience = serializers.IntegerField(allow_null=True, help_text="Early stopping's patience (null: off).")
+    epochs_early_stop = serializers.IntegerField(
+        help_text="The epochs early stopping is likely to leave: see epochs_early_stop_basis."
+    )
+    epochs_early_stop_basis = serializers.ChoiceField(
+        choices=["history", "patience", "budget"],
+        help_text="history: the median of your last finished jobs on this dataset with early stopping "
+        "(history_jobs of them); patience: none yet, so the fewest epochs early stopping allows (patience + 1), a "
+        "lower bound; budget: early stopping is off, every epoch runs.",
+    )  # fmt: skip
+    history_jobs = serializers.IntegerField(help_text="How many finished jobs epochs_early_stop was read from.")
+    seconds_early_stop = serializers.FloatField(
+        help_text="seconds_per_epoch x epochs_early_stop: the whole job's training time if early stopping ends it "
+        "there (the likely end of the range)."
+    )
+    seconds_budget = serializers.FloatField(help_text="seconds_per_epoch x epochs_budget: every epoch run.")
 
 
 class EstimateStatusSerializer(serializers.Serializer):
@@ -435,8 +470,10 @@ class PredictResponseSerializer(serializers.Serializer):
     class_names = serializers.ListField(child=serializers.CharField(), required=False)
     predictions = PredictionSerializer(many=True, help_text="One per input, in order.")
     warnings = WarningSerializer(
-        many=True, required=False, help_text="Table cells with a category training never saw (encoded as unknown)."
-    )
+        many=True, required=False, help_text="Inputs answered all the same, each named: a table cell with a category "
+        "training never saw (encoded as unknown), or a number beyond its column's training range by more than the "
+        "range's width (the message gives the range). Left out when there are none.",
+    )  # fmt: skip
 
 
 class EndpointCreateSerializer(serializers.Serializer):

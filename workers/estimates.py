@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import statistics
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -30,12 +31,16 @@ from kombu.exceptions import KombuError
 
 from webapp.celery import app
 from workers import liveness
-from workers.models import Estimate
+from workers.hyperparameters import Hyperparameters
+from workers.models import Estimate, TrainingJob
+from workers.placement import queue_for
 
 log = logging.getLogger(__name__)
 Status = Estimate.Status
 WATCH_SECONDS = 0.5  # how often a running estimate's row is read for a client that went away
 DEFAULT_RETRY_AFTER = 10  # seconds, before a user has any finished estimate to go by
+HISTORY_JOBS = 10  # the owner's finished jobs on a dataset that an estimate's likely epoch count reads
+DEFAULT_PATIENCE = Hyperparameters.model_fields["patience"].default  # a job stored without the key had it
 
 
 class TooManyEstimates(Exception):
@@ -59,11 +64,52 @@ def submit(owner: Any, request: dict[str, Any], sizes: dict[str, Any]) -> Estima
                 f"You already have {active} estimates queued or running (the limit is {limit}; one runs at a "
                 f"time). Poll those, or ask again in about {wait} seconds.", wait,
             )  # fmt: skip
-        estimate = Estimate.objects.create(
-            owner=owner, request=request, sizes=sizes, queue=settings.LAYERLOOM_TRAINING_QUEUE
-        )
+        device = (request.get("hyperparameters") or {}).get("device", "auto")
+        estimate = Estimate.objects.create(owner=owner, request=request, sizes=sizes, queue=queue_for(device))
         transaction.on_commit(lambda: dispatch(owner.pk))
     return estimate
+
+
+def epoch_plan(owner: Any, dataset: Any, hp: Any) -> dict[str, Any]:
+    """How many epochs a job of these settings is likely to train, for the estimate's range.
+
+    Early stopping (hp.patience) usually ends a job before its budget (hp.epochs); how soon
+    depends on the data and the model, so the likely count comes from the owner's own finished
+    jobs on this dataset that had early stopping on (the median of the last HISTORY_JOBS of
+    them: basis "history"). Without such a job it is the fewest epochs early stopping allows,
+    patience + 1 (the first epoch sets the best validation loss; basis "patience"): a lower
+    bound, not a forecast. Without early stopping every epoch runs (basis "budget").
+    """
+    budget, patience = int(hp.epochs), hp.patience
+    plan: dict[str, Any] = {"epochs_budget": budget, "patience": patience, "history_jobs": 0}
+    if patience is None:
+        return {**plan, "epochs_early_stop": budget, "epochs_early_stop_basis": "budget"}
+    earliest = min(budget, int(patience) + 1)
+    finished = TrainingJob.objects.filter(owner=owner, dataset=dataset, status=TrainingJob.Status.SUCCEEDED)
+    ran = [epoch for epoch, settings_ in finished.order_by("-finished_at", "-pk").values_list("epoch", "hyperparameters")[:100]
+           if isinstance(settings_, dict) and settings_.get("patience", DEFAULT_PATIENCE) is not None and epoch]  # fmt: skip
+    ran = ran[:HISTORY_JOBS]
+    if not ran:
+        return {**plan, "epochs_early_stop": earliest, "epochs_early_stop_basis": "patience"}
+    likely = min(budget, max(earliest, round(statistics.median(ran))))
+    return {**plan, "epochs_early_stop": likely, "epochs_early_stop_basis": "history", "history_jobs": len(ran)}
+
+
+def answer(estimate: Estimate) -> dict[str, Any]:
+    """A done estimate's answer: the dry run's measurements, the sizes and epoch plan taken at
+    submission, and the whole job's time at both ends of the range. One asked for before
+    estimates carried the plan gets it from its request's settings alone (no history read)."""
+    out = {**estimate.answer, **estimate.sizes}
+    if "epochs_budget" not in out:
+        asked = estimate.request.get("hyperparameters", {})
+        budget, patience = int(asked.get("epochs") or 1), asked.get("patience")
+        out.update(epochs_budget=budget, patience=patience, history_jobs=0,
+                   epochs_early_stop=budget if patience is None else min(budget, int(patience) + 1),
+                   epochs_early_stop_basis="budget" if patience is None else "patience")  # fmt: skip
+    per_epoch = float(out["seconds_per_epoch"])
+    out["seconds_early_stop"] = per_epoch * out["epochs_early_stop"]
+    out["seconds_budget"] = per_epoch * out["epochs_budget"]
+    return out
 
 
 def retry_after(owner: Any, active: int) -> int:

@@ -137,8 +137,11 @@ class JobViewSet(
         summary="Estimate a job before starting it: a dry run of a few batches on a worker, queued",
         description="Takes the same body as starting a job and gives the same 400s. The estimate is queued "
         "(202) and a training worker builds the model and times a few real training batches on the dataset "
-        "(nothing is stored): the expected time per epoch (training batches only) and the peak memory at this "
-        "batch size, with the parameter count and the weights' size. Poll `url` for the answer; an estimate "
+        "(nothing is stored): the expected time per epoch (training batches only) and for the whole job as a "
+        "range, from the epochs early stopping is likely to leave (your finished jobs on this dataset, else "
+        "patience + 1) to the full budget of epochs; the peak memory at this batch size, split into the "
+        "framework's runtime and the model's training, beside the validator's count of the model's tensors; "
+        "with the parameter count and the weights' size. Poll `url` for the answer; an estimate "
         "nobody polls for LAYERLOOM_ESTIMATE_ABANDON_SECONDS is cancelled. One of your estimates runs at a "
         "time and at most LAYERLOOM_MAX_ESTIMATES may be queued or running: more answer 429 with Retry-After.",
         request=JobCreateSerializer,
@@ -157,7 +160,9 @@ class JobViewSet(
         report = validate_spec(spec, limits=spec_limits(), batch_size=hp.batch_size)
         child_request = {"framework": inputs["framework"], "spec": spec, "dataset": inputs["dataset"].pk,
                          "hyperparameters": hp.model_dump()}  # fmt: skip
-        sizes = {"total_params": report.total_params, "weights_bytes": report.total_params * 4}
+        sizes = {"total_params": report.total_params, "weights_bytes": report.total_params * 4,
+                 "model_memory_bytes": report.memory_estimate_bytes,
+                 **estimates.epoch_plan(request.user, inputs["dataset"], hp)}  # fmt: skip
         try:
             made = estimates.submit(request.user, child_request, sizes)
         except estimates.TooManyEstimates as exc:
@@ -180,7 +185,7 @@ class JobViewSet(
     def _estimate_dict(self, made: Estimate) -> dict[str, Any]:
         url = reverse("api:job-estimate-detail", kwargs={"estimate_id": made.pk})
         ahead = Estimate.objects.filter(owner_id=made.owner_id, status__in=Estimate.ACTIVE, pk__lt=made.pk).count()
-        answer = {**made.answer, **made.sizes} if made.status == Estimate.Status.DONE and made.answer else None
+        answer = estimates.answer(made) if made.status == Estimate.Status.DONE and made.answer else None
         payload = {"id": made.pk, "url": self.request.build_absolute_uri(url), "status": made.status,
                    "answer": answer, "error": made.error, "queued_ahead": ahead if made.status == "queued" else 0,
                    "created": made.created, "started_at": made.started_at, "finished_at": made.finished_at}  # fmt: skip

@@ -159,7 +159,15 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     page.get_by_role("button", name="Estimate time and memory").click()
     page.locator("#estimate-result").wait_for(state="visible")
     assert "(8 batches of 16)" in page.locator("[data-estimate=epoch]").inner_text()  # 120 training rows
-    assert "for 40 epochs" in page.locator("[data-estimate=total]").inner_text()
+    # The whole job as a range: early stopping's soonest end (no finished job here yet) up to all 40 epochs.
+    total = page.locator("[data-estimate=total]").inner_text()
+    assert re.fullmatch(r"from .+, if early stopping ends it as soon as it can \(epoch 16: patience 15 \+ 1\), up to .+ "
+                        r"for 40 epochs; your finished jobs on this dataset will say how soon it usually does", total), total  # fmt: skip
+    # One peak, split into the framework's runtime and the model's training, beside the validator's count.
+    memory = page.locator("[data-estimate=memory]").inner_text()
+    assert re.match(r"[\d.]+ MB of the process: [\d.]+ MB the framework's runtime \(once per job, whatever the model\) "
+                    r"\+ [\d.]+ (KB|MB) building and training the model; the validator counts [\d.]+ KB for the "
+                    r"model's own tensors at batch 16; a job also holds", memory), memory  # fmt: skip
     assert page.locator("[data-estimate=device]").inner_text() == "CPU"
     with page.expect_response(re.compile(r"/api/jobs/$")) as created:
         page.get_by_role("button", name="Start training").click()

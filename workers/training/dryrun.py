@@ -9,7 +9,8 @@ answer on stdout. Nothing is stored: the model is built in a temporary folder th
 Measured: the mean time of DRY_RUN_BATCHES training steps after one warm-up step (which pays
 for graph tracing and first-use costs), times the batches in an epoch; validation passes are
 not counted. Peak memory is the device's peak allocation on a GPU, or on the CPU the growth of
-the process's peak resident size from just before the model is built.
+the process's peak resident size from just before the framework is imported, split into the
+framework's runtime and what building and training the model added (_memory).
 """
 
 from __future__ import annotations
@@ -75,21 +76,44 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
         take = min(rows, hp.batch_size * (DRY_RUN_BATCHES + 1))
         full = ctx.split("train")
         head = Split(full.X[:take], full.y[:take], None)
+        # A job holds its training and validation splits in memory, in these dtypes.
+        val_rows = (
+            len(load_split(ctx.dataset_dir, "val", mmap=True)[0]) if (ctx.dataset_dir / "X_val.npy").exists() else 0
+        )
+        data_bytes = (full.X.nbytes + full.y.nbytes) * (rows + val_rows) // max(1, rows)
         steps = max(1, -(-take // hp.batch_size))
         batches_per_epoch = max(1, -(-rows // hp.batch_size))
-        before = _peak_rss()
-        backend = backend_class(ctx.framework)(ctx)
+        before = _resident()
+        backend = backend_class(ctx.framework)(ctx)  # imports the framework and sets the device up
+        loaded = _resident()
         times, device_peak = backend.timed_steps(head)
         device = backend.device_name
+        peak = _peak_rss()
     timed = times[1:] or times  # the first step pays for tracing and first use
     per_batch = sum(timed) / len(timed)
     return {
         "framework": ctx.framework, "device": device, "batch_size": hp.batch_size, "batches_measured": len(timed),
         "steps_run": steps, "seconds_per_batch": per_batch, "batches_per_epoch": batches_per_epoch,
         "seconds_per_epoch": per_batch * batches_per_epoch, "first_step_seconds": times[0],
-        "peak_memory_bytes": device_peak if device_peak is not None else max(0, _peak_rss() - before),
-        "memory_measured_on": "gpu" if device_peak is not None else "cpu",
+        **_memory(before, loaded, peak, device_peak), "data_memory_bytes": data_bytes,
     }  # fmt: skip
+
+
+def _memory(before: int, loaded: int, peak: int, device_peak: int | None) -> dict[str, Any]:
+    """The peak, and what it is made of. On a GPU: the device's peak allocation, all of it the
+    model's training (the framework's own context is not allocated through it). On the CPU: the
+    process's peak resident size above what it held before the framework was imported, in two
+    parts: the framework's runtime (what the process holds once it is imported and the device
+    set up, paid once per job whatever the model) and building and training the model (the peak
+    above that: weights, gradients, optimizer state, a batch's activations, and the framework's
+    workspaces and caches for them)."""
+    if device_peak is not None:
+        return {"peak_memory_bytes": device_peak, "memory_measured_on": "gpu", "runtime_memory_bytes": None,
+                "training_memory_bytes": device_peak}  # fmt: skip
+    runtime = max(0, loaded - before)
+    training = max(0, peak - loaded)
+    return {"peak_memory_bytes": runtime + training, "memory_measured_on": "cpu", "runtime_memory_bytes": runtime,
+            "training_memory_bytes": training}  # fmt: skip
 
 
 def _context_like_a_job(probe: Any, dataset: Any) -> Any:
@@ -107,6 +131,15 @@ def _context_like_a_job(probe: Any, dataset: Any) -> Any:
 
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+
+
+def _resident() -> int:
+    """The process's resident size now (Linux /proc); the peak where it cannot be read."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return _peak_rss()
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def main() -> int:

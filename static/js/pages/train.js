@@ -68,6 +68,37 @@ function estimateProgress(estimate) {
   return "Training a few batches on a worker…";
 }
 
+// The whole job as a range: from where early stopping is likely to end it (the API says what
+// that is read from) up to every epoch asked for.
+function totalText(answer) {
+  const budget = `${duration(answer.seconds_budget)} for ${grouped(answer.epochs_budget)} epochs`;
+  const stop = grouped(answer.epochs_early_stop);
+  if (answer.epochs_early_stop_basis === "budget") return `about ${budget} (early stopping is off)`;
+  if (answer.epochs_early_stop >= answer.epochs_budget) {
+    return answer.epochs_early_stop_basis === "history"
+      ? `about ${budget} (your finished jobs on this dataset ran at least as many)`
+      : `about ${budget} (with patience ${grouped(answer.patience)}, early stopping cannot end it sooner)`;
+  }
+  if (answer.epochs_early_stop_basis === "history") {
+    const jobs = answer.history_jobs === 1 ? "your last finished job" : `your last ${grouped(answer.history_jobs)} finished jobs`;
+    return `likely about ${duration(answer.seconds_early_stop)}: early stopping ends it near epoch ${stop} ` +
+      `(the median of ${jobs} on this dataset); up to ${budget}`;
+  }
+  return `from ${duration(answer.seconds_early_stop)}, if early stopping ends it as soon as it can (epoch ${stop}: ` +
+    `patience ${grouped(answer.patience)} + 1), up to ${budget}; your finished jobs on this dataset will say how soon it usually does`;
+}
+
+// One peak, and what it is made of, beside the validator's count of the model's own tensors.
+function memoryText(answer) {
+  const model = `the validator counts ${size(answer.model_memory_bytes)} for the model's own tensors at batch ${answer.batch_size}`;
+  const data = `; a job also holds its training and validation data (${size(answer.data_memory_bytes)})`;
+  if (answer.memory_measured_on === "gpu") {
+    return `${size(answer.peak_memory_bytes)} GPU peak for training the model; ${model}${data}`;
+  }
+  return `${size(answer.peak_memory_bytes)} of the process: ${size(answer.runtime_memory_bytes)} the framework's runtime ` +
+    `(once per job, whatever the model) + ${size(answer.training_memory_bytes)} building and training the model; ${model}${data}`;
+}
+
 estimateButton?.addEventListener("click", async () => {
   clearErrors(form);
   const status = document.getElementById("estimate-status");
@@ -89,11 +120,10 @@ estimateButton?.addEventListener("click", async () => {
       return;
     }
     const answer = estimate.answer;
-    const epochs = sent.hyperparameters.epochs || 1;
     const fill = (key, text) => { result.querySelector(`[data-estimate=${key}]`).textContent = text; };
     fill("epoch", `${duration(answer.seconds_per_epoch)} (${grouped(answer.batches_per_epoch)} batches of ${answer.batch_size})`);
-    fill("total", `about ${duration(answer.seconds_per_epoch * epochs)} for ${grouped(epochs)} epochs`);
-    fill("memory", `${size(answer.peak_memory_bytes)} (${answer.memory_measured_on === "gpu" ? "GPU peak" : "growth of the process"})`);
+    fill("total", totalText(answer));
+    fill("memory", memoryText(answer));
     fill("device", answer.device);
     result.hidden = false;
     status.textContent = "";
