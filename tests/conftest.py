@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.cache import cache_is_redis, clear_cache
 from tests.support.workers import WorkerProcess, start_worker
+from workers.placement import training_queues
 
 # Fixtures through which a test reaches the database (and with it the broker's workers).
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
@@ -77,7 +78,7 @@ def alice_client(client: Any, alice: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, WorkerProcess]]:
-    holder = {"worker": start_worker(queues="default,training", concurrency=1)}
+    holder = {"worker": start_worker(queues=f"default,{training_queues()}", concurrency=1)}
     yield holder
     holder["worker"].kill()
 
@@ -92,7 +93,7 @@ def celery_worker(_session_worker: dict[str, WorkerProcess]) -> WorkerProcess:
     worker = _session_worker["worker"]
     if not worker.alive() or "Unrecoverable error" in worker.log():
         worker.stop()
-        worker = _session_worker["worker"] = start_worker(queues="default,training", concurrency=1)
+        worker = _session_worker["worker"] = start_worker(queues=f"default,{training_queues()}", concurrency=1)
     return worker
 
 
@@ -108,7 +109,7 @@ def _session_trainer_without_export(django_db_setup: None, django_db_blocker: An
 
 
 def _start_trainer_without_export() -> WorkerProcess:
-    return start_worker(queues=NO_EXPORT_QUEUE, concurrency=1, extra_env={"LAYERLOOM_EXPORT_ARTIFACTS": "0"})
+    return start_worker(queues=training_queues(NO_EXPORT_QUEUE), concurrency=1, extra_env={"LAYERLOOM_EXPORT_ARTIFACTS": "0"})
 
 
 @pytest.fixture

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import JSONField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, JSONField, OuterRef, QuerySet, Subquery
 from django.http import FileResponse, Http404, HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from builder import admin as builder_admin
 from builder.models import Dataset
-from workers import deletion, services
+from workers import deletion, placement, services
 from workers.models import Artifact, Metric, TrainingJob
 
 # Metric keys worth a column, best first.
@@ -69,7 +71,24 @@ class TrainingJobAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         download = self.admin_site.admin_view(self.download_artifact)
         route = path("<int:job_id>/artifacts/<int:artifact_id>/", download, name="workers_trainingjob_artifact")
-        return [route, *super().get_urls()]
+        trainers = path("trainers/", self.admin_site.admin_view(self.trainers_view), name="workers_trainers")
+        return [route, trainers, *super().get_urls()]
+
+    def trainers_view(self, request: HttpRequest) -> TemplateResponse:
+        """The live workers (those that answer Celery's remote control now), their queues and what
+        they have, and each training queue's waiting jobs beside the workers that read it."""
+        if not self.has_view_permission(request):
+            raise Http404("No such page.")
+        workers = placement.live_workers(timeout=1.0)
+        waiting = TrainingJob.objects.filter(status=TrainingJob.Status.QUEUED).values("queue").annotate(n=Count("pk"))
+        queues = {row["queue"]: row["n"] for row in waiting}
+        base = settings.LAYERLOOM_TRAINING_QUEUE
+        for device in placement.SUFFIX:
+            queues.setdefault(placement.queue_for(device, base), 0)
+        rows = [{"name": name, "waiting": n, "readers": placement.readers(name, workers)} for name, n in sorted(queues.items())]
+        context = {**self.admin_site.each_context(request), "title": "Live trainers", "workers": workers, "queues": rows,
+                   "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/workers/trainers.html", context)
 
     def download_artifact(self, request: HttpRequest, job_id: int, artifact_id: int) -> FileResponse:
         """Staff download any job's file (the API serves owners only); never outside the data root."""

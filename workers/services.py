@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from builder.codegen import frameworks
 from builder.models import Architecture, Dataset
-from workers import lifecycle
+from workers import lifecycle, placement
 from workers.admission import memory_errors, quota_errors
 from workers.compat import compatibility_errors
 from workers.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters, task_errors
@@ -105,7 +105,8 @@ def _create_queued(owner: Any, **fields: Any) -> TrainingJob:
             )  # fmt: skip
         if errors := quota_errors(owner, fields["spec"]):
             raise JobRejected(errors)
-        job = TrainingJob.objects.create(owner=owner, queue=settings.LAYERLOOM_TRAINING_QUEUE, **fields)
+        queue = placement.queue_for(fields["hyperparameters"].get("device", "auto"))  # cpu, gpu, or either
+        job = TrainingJob.objects.create(owner=owner, queue=queue, **fields)
         # Sent now if it is the owner's turn; otherwise it waits here for one of theirs to end.
         transaction.on_commit(lambda: lifecycle.dispatch(owner.pk))
     return job

@@ -13,7 +13,10 @@ from celery import current_app, shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
-from workers import estimates
+from workers import (
+    estimates,
+    placement,  # noqa: F401 - registers the worker's layerloom_trainer inspect command
+)
 from workers.recovery import dispatch_all
 from workers.recovery import reap_stale_jobs as reap
 from workers.supervisor import STANDBY, run_job

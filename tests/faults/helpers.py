@@ -13,6 +13,7 @@ import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for
 from workers.models import TrainingJob
+from workers.placement import training_queues
 from workers.services import submit_job
 
 # Workers for fault tests: a fast heartbeat, and no model export (these tests are about
@@ -33,7 +34,7 @@ def long_job(owner: Any, epochs: int = 8, n: int = 3000, **overrides: Any) -> Tr
 
 
 def fault_worker(worker_factory: Any, queue: str, name: str | None = None, **env: str) -> Any:
-    return worker_factory(queues=queue, concurrency=1, max_tasks_per_child=1, extra_env={**FAULT_ENV, **env},
+    return worker_factory(queues=training_queues(queue), concurrency=1, max_tasks_per_child=1, extra_env={**FAULT_ENV, **env},
                           name=name)  # fmt: skip
 
 

@@ -123,14 +123,14 @@ def test_a_job_whose_message_the_broker_lost_is_sent_again_and_runs(
     server = broker.pop("server", None)
     job = long_job(alice, epochs=1, n=200)  # no worker reads the private queue yet: it waits there
     job.refresh_from_db()
-    assert job.dispatched_at is not None and lifecycle.queue_depth(private_queue) == 1
+    assert job.dispatched_at is not None and lifecycle.queue_depth(job.queue) == 1
     settings.LAYERLOOM_RESEND_LOST_AFTER = 0
     assert recovery.dispatch_all()["jobs_resent"] == []  # its message is in the queue: nothing to resend
 
-    lose_the_queued_messages(private_queue, server)
-    assert lifecycle.queue_depth(private_queue) == 0
+    lose_the_queued_messages(job.queue, server)
+    assert lifecycle.queue_depth(job.queue) == 0
     assert recovery.dispatch_all()["jobs_resent"] == [job.pk]
-    assert lifecycle.queue_depth(private_queue) == 1
+    assert lifecycle.queue_depth(job.queue) == 1
     assert recovery.dispatch_all()["jobs_resent"] == []  # one message, not one per round
 
     worker = fault_worker(worker_factory, private_queue, **broker)

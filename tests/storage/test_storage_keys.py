@@ -15,6 +15,7 @@ from django.core.management import call_command
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
 from workers.models import TrainingJob
+from workers.placement import training_queues
 from workers.services import submit_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +45,7 @@ def _train(username: str, framework: str, seed: int, worker) -> TrainingJob:
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_a_new_job_with_a_reused_id_does_not_see_the_old_jobs_files(worker_factory, private_queue, framework):
     # Checkpoints kept, as after a crash or with LAYERLOOM_KEEP_CHECKPOINTS: the worst case.
-    worker = worker_factory(queues=private_queue, extra_env={"LAYERLOOM_KEEP_CHECKPOINTS": "1"})
+    worker = worker_factory(queues=training_queues(private_queue), extra_env={"LAYERLOOM_KEEP_CHECKPOINTS": "1"})
     _flush()
     old = _train("olduser", framework, seed=1, worker=worker)
     old_dataset_dir, old_job_dir = old.dataset.data_dir, old.job_dir

@@ -22,6 +22,7 @@ from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
 from workers import recovery
 from workers.hyperparameters import parse_hyperparameters
 from workers.models import Estimate, TrainingJob
+from workers.placement import training_queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = TrainingJob.Status
@@ -151,7 +152,7 @@ def test_a_job_whose_turn_was_not_passed_on_is_sent_by_the_periodic_dispatch(
 def test_an_estimate_nobody_polls_is_cancelled_and_its_dry_run_stopped(
     settings: Any, alice: Any, worker_factory: Any, private_queue: str
 ) -> None:
-    worker = worker_factory(queues=private_queue, extra_env={"LAYERLOOM_ESTIMATE_ABANDON_SECONDS": "4"})
+    worker = worker_factory(queues=training_queues(private_queue), extra_env={"LAYERLOOM_ESTIMATE_ABANDON_SECONDS": "4"})
     client = signed_in(alice)
     estimate_body = body(alice, framework="keras")  # the slower child to start: still running at 4 s
     first = client.post("/api/jobs/estimate/", estimate_body, content_type="application/json").json()
@@ -178,7 +179,7 @@ def test_an_estimate_nobody_polls_is_cancelled_and_its_dry_run_stopped(
 def test_a_dry_run_past_its_time_limit_is_killed_and_the_estimate_fails_saying_so(
     alice: Any, worker_factory: Any, private_queue: str
 ) -> None:
-    worker = worker_factory(queues=private_queue, extra_env={"LAYERLOOM_ESTIMATE_TIME_LIMIT": "2"})
+    worker = worker_factory(queues=training_queues(private_queue), extra_env={"LAYERLOOM_ESTIMATE_TIME_LIMIT": "2"})
     client = signed_in(alice)
     made = client.post("/api/jobs/estimate/", body(alice, framework="keras"), content_type="application/json").json()
     deadline = time.monotonic() + 60

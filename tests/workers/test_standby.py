@@ -11,6 +11,7 @@ import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for, wait_status
 from workers.models import TrainingJob
+from workers.placement import training_queues
 from workers.services import submit_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +36,7 @@ def standby_children(parent: int) -> list[int]:
 
 
 def test_jobs_run_in_the_waiting_process_and_a_new_one_waits_after(alice, worker_factory, private_queue):
-    worker = worker_factory(queues=private_queue, concurrency=1, extra_env=ENV)
+    worker = worker_factory(queues=training_queues(private_queue), concurrency=1, extra_env=ENV)
     ds = make_dataset(alice, "tabular")
     first = submit_job(alice, spec=SPECS["tabular"], dataset=ds, framework="torch", hyperparameters=hp(epochs=1))
     first = wait_status(first, *TrainingJob.FINISHED, timeout=120, worker=worker)

@@ -8,6 +8,7 @@ import pytest
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_status
 from workers.models import TrainingJob
+from workers.placement import training_queues
 from workers.services import submit_job
 from workers.training.backends import threads
 
@@ -21,7 +22,7 @@ ENV = {"LAYERLOOM_EXPORT_ARTIFACTS": "0", "LAYERLOOM_STANDBY_FRAMEWORKS": "none"
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.one_backend  # a process's threads do not depend on the database or broker
 def test_the_jobs_process_runs_with_the_configured_threads(alice, worker_factory, private_queue):
-    worker = worker_factory(queues=private_queue, concurrency=1, extra_env=ENV)
+    worker = worker_factory(queues=training_queues(private_queue), concurrency=1, extra_env=ENV)
     ds = make_dataset(alice, "tabular")
     for framework in ("torch", "keras"):
         job = submit_job(alice, spec=SPECS["tabular"], dataset=ds, framework=framework, hyperparameters=hp(epochs=1))
