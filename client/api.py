@@ -24,7 +24,7 @@ import requests
 from client.errors import CliError, TimedOut
 
 CHUNK = 1024 * 1024
-FINISHED = {"succeeded", "failed", "cancelled"}
+FINISHED = {"succeeded", "failed", "cancelled", "pruned"}
 RETRY_STATUSES = {429, 503}  # "too many requests" and "unavailable": both may say when to come back
 GATEWAY_ERRORS = {502, 503, 504}  # a proxy in front of a server that is restarting
 LOGS_TOP_FOLDER = "layerloom-logs"  # the folder GET /api/jobs/logs/ puts every job's logs under

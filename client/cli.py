@@ -7,6 +7,8 @@
     layerloom jobs --filter status=running
     layerloom download 12 --kind onnx
     layerloom logs 12 13 -o runs && tensorboard --logdir runs
+    layerloom sweep create --dataset 7 --architecture 3 --framework torch --vary learning_rate=0.0001..0.1:log \
+        --vary batch_size=16,32,64 --trials 12 --hp epochs=30 --follow
     layerloom logout
 
 The server URL and token come from --url/--token (before or after the command), then
@@ -25,6 +27,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +35,7 @@ from typing import Any
 
 from client import __version__
 from client.api import MAX_PAGE_SIZE, Client
-from client.errors import INTERRUPTED, OK, CliError, UsageError, WorkFailed
+from client.errors import INTERRUPTED, OK, CliError, TimedOut, UsageError, WorkFailed
 from client.output import FORMATS, default_format, emit
 
 FOLLOW_PATIENCE = 300  # seconds a follow waits out a server that went out of reach (a restart)
@@ -301,6 +304,121 @@ def cmd_logs(args: argparse.Namespace) -> None:
         f"compare them with `tensorboard --logdir {args.directory}`.")  # fmt: skip
 
 
+def parse_vary(items: list[str] | None) -> dict[str, Any]:
+    """--vary NAME=a,b,c (a choice) or NAME=LOW..HIGH[:log][:int][:step=S] (a range), as the API's space."""
+    space: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name or not text:
+            raise UsageError(f"--vary expects NAME=a,b,c or NAME=LOW..HIGH[:log][:int][:step=S], got {item!r}")
+        if ".." not in text:
+            space[name] = {"values": [parse_value(v) for v in text.split(",")]}
+            continue
+        bounds, *flags = text.split(":")
+        low, _, high = bounds.partition("..")
+        dim: dict[str, Any] = {"low": parse_value(low), "high": parse_value(high)}
+        for flag in flags:
+            if flag == "log":
+                dim["log"] = True
+            elif flag == "int":
+                dim["integer"] = True
+            elif flag.startswith("step="):
+                dim["step"] = parse_value(flag[5:])
+            else:
+                raise UsageError(f"--vary {name}: unknown flag {flag!r} (use log, int or step=S)")
+        space[name] = dim
+    return space
+
+
+def sweep_summary(sweep: dict[str, Any]) -> str:
+    """One line per trial and the sweep's state: what `sweep follow` prints as it changes."""
+    lines = [f"sweep {sweep['id']} {sweep['status_display'].lower()} (compared on {sweep['metric']}, validation "
+             "split only)"]  # fmt: skip
+    for t in sweep["trials"]:
+        value = t["value"] if t["value"] is not None else t["last_value"]
+        shown = f"{sweep['metric']}={value:.4g}" if isinstance(value, int | float) else ""
+        settings = " ".join(f"{k}={v}" for k, v in t["params"].items())
+        lines.append(f"  trial {t['number']} job {t['job'] or '-'} {t['status_display'].lower()} "
+                     f"epochs={t['epochs_run']} {shown} {settings}".rstrip())  # fmt: skip
+    if sweep.get("note"):
+        lines.append(sweep["note"])
+    return "\n".join(lines)
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    if args.action == "create":
+        if args.id is not None:
+            raise UsageError("sweep create takes no id; its options say what to sweep")
+        if not args.dataset or not args.architecture:
+            raise UsageError("sweep create needs --dataset ID and at least one --architecture ID")
+        space = read_json(args.space, "space file") if args.space else {}
+        space.update(parse_vary(args.vary))
+        body: dict[str, Any] = {
+            "dataset": args.dataset, "architectures": args.architecture, "framework": args.framework,
+            "method": args.method, "metric": args.metric, "parallel": args.parallel, "pruner": args.pruner,
+            "seed": args.seed, "space": space, "hyperparameters": pairs(args.hp, "--hp"),
+        }  # fmt: skip
+        for key, value in (("max_trials", args.trials), ("max_seconds", args.max_seconds), ("name", args.name)):
+            if value is not None:
+                body[key] = value
+        client = make_client(args)
+        sweep = client.request("POST", "sweeps/", json=body)
+        if not args.follow:
+            show(args, sweep)
+            return
+        say(f"Sweep {sweep['id']} started.")
+        follow_sweep(args, client, sweep["id"])
+        return
+    if args.action == "list" or (args.action == "show" and args.id is None):
+        list_or_show(args, "sweeps/", "sweeps")
+        return
+    if args.id is None:
+        raise UsageError(f"sweep {args.action} needs a sweep id: layerloom sweep {args.action} ID")
+    client = make_client(args)
+    if args.action == "show":
+        sweep = client.request("GET", f"sweeps/{args.id}/")
+        output = args.output or os.environ.get("LAYERLOOM_OUTPUT") or default_format()
+        if output == "table":
+            print(sweep_summary(sweep))
+        else:
+            show(args, sweep)
+    elif args.action == "follow":
+        follow_sweep(args, client, args.id)
+    elif args.action == "cancel":
+        show(args, client.request("POST", f"sweeps/{args.id}/cancel/"))
+    elif args.action == "publish":
+        if not args.name:
+            raise UsageError("sweep publish needs --name NAME, the endpoint's name")
+        show(args, client.request("POST", f"sweeps/{args.id}/publish/", json={"name": args.name}))
+
+
+def follow_sweep(args: argparse.Namespace, client: Client, sweep_id: int) -> None:
+    """Print each trial's line when it changes, until the sweep ends (exit 3 unless it finished)."""
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    shown: dict[Any, str] = {}
+    stop = (f"Stopped following sweep {sweep_id}; it goes on. Follow it again with `layerloom sweep follow "
+            f"{sweep_id}`, or stop it with `layerloom sweep cancel {sweep_id}`.")  # fmt: skip
+    with interrupted(stop):
+        while True:
+            sweep = client.request("GET", f"sweeps/{sweep_id}/")
+            lines = sweep_summary(sweep).split("\n")
+            for key, line in [("head", lines[0]), *((n, lines[n + 1]) for n in range(len(sweep["trials"])))]:
+                if shown.get(key) != line:
+                    shown[key] = line
+                    say(line)
+            if sweep["status"] not in ("running", "evaluating"):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimedOut(f"sweep {sweep_id} is still {sweep['status']} after {args.timeout:g} s (it goes on); "
+                               f"follow it again with `layerloom sweep follow {sweep_id}`.")  # fmt: skip
+            time.sleep(args.interval)
+    if sweep.get("note"):
+        say(sweep["note"])
+    show(args, {k: v for k, v in sweep.items() if k != "trials"})
+    if sweep["status"] != "finished":
+        raise WorkFailed(f"sweep {sweep_id} {sweep['status']}: {sweep.get('note') or 'no note recorded'}")
+
+
 def positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -413,6 +531,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", dest="directory", default="layerloom-logs",
                    help="The log folder to write into (default: layerloom-logs); a job's folder already there is "
                    "replaced.")  # fmt: skip
+
+    p = command("sweep", "Hyperparameter sweeps: create, list, show, follow, cancel, publish the winner.", cmd_sweep)
+    p.add_argument("action", choices=["create", "list", "show", "follow", "cancel", "publish"])
+    p.add_argument("id", nargs="?", type=int, help="The sweep (show, follow, cancel, publish).")
+    p.add_argument("--dataset", type=int)
+    p.add_argument("--architecture", type=int, action="append", help="Architecture id (repeatable: up to 5).")
+    p.add_argument("--framework", choices=["keras", "torch"], default="keras")
+    p.add_argument("--vary", action="append", metavar="NAME=SPEC",
+                   help="A setting that varies: NAME=a,b,c or NAME=LOW..HIGH[:log][:int][:step=S]; NAME is a "
+                   "hyperparameter or layers.<layer id>.<parameter> (repeatable).")  # fmt: skip
+    p.add_argument("--space", help="Or the search space as a JSON file (--vary adds to it).")
+    p.add_argument("--hp", action="append", metavar="KEY=VALUE", help="A setting every trial shares, e.g. epochs=30.")
+    p.add_argument("--method", choices=["grid", "random", "tpe"], default="random")
+    p.add_argument("--metric", default="val_loss", help="val_loss, val_accuracy, val_mae or val_rmse.")
+    p.add_argument("--trials", type=int, help="Most trials (default 10; a grid: its size).")
+    p.add_argument("--max-seconds", type=int, help="No trial starts after this long.")
+    p.add_argument("--parallel", type=int, default=2, help="Trials running at once (default 2).")
+    p.add_argument("--pruner", choices=["median", "none"], default="median")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", help="create: the sweep's name; publish: the endpoint's name.")
+    p.add_argument("--follow", action="store_true", help="create: follow the sweep until it ends (exit 3 unless "
+                   "it finished).")  # fmt: skip
+    p.add_argument("--interval", type=positive_seconds, default=2.0, help=argparse.SUPPRESS)
+    waiting(p, "the sweep (follow, create --follow)")
+    listing(p)
     return parser
 
 

@@ -36,6 +36,15 @@ COLUMNS: dict[str, list[tuple[str, Any]]] = {
         ("SIZE", lambda d: human_size(d.get("size_bytes"))),
         ("CREATED", "created"),
     ],
+    "sweeps": [
+        ("ID", "id"),
+        ("NAME", "title"),
+        ("STATUS", "status"),
+        ("METHOD", "method"),
+        ("TRIALS", lambda s: f"{len(s.get('trials') or [])}/{s.get('max_trials', '?')}"),
+        ("WINNER", "winner"),
+        ("CREATED", "created"),
+    ],
     "architectures": [
         ("ID", "id"),
         ("NAME", "name"),
