@@ -23,7 +23,7 @@ SPEC_EXAMPLE: dict[str, Any] = {
 }  # fmt: skip
 
 OPTIONS_EXAMPLE: dict[str, Any] = {
-    "target_column": "species", "column_types": {}, "encoding": "onehot", "task": "", "split": [0.8, 0.1, 0.1],
+    "target_column": "species", "column_types": {}, "encoding": "onehot", "task": "", "split": None,
     "seed": 0, "delimiter": None, "file_encoding": None, "decimal": None, "sheet": None,
 }  # fmt: skip
 
