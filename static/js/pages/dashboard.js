@@ -21,6 +21,17 @@ for (const form of document.querySelectorAll(".demo-form")) {
   });
 }
 
+// Back to this page from the browser's cache: the demo buttons work again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const form of document.querySelectorAll(".demo-form")) {
+    delete form.dataset.busy;
+    for (const button of form.querySelectorAll("button")) button.removeAttribute("aria-disabled");
+    form.querySelector(".demo-status [data-role=text]").textContent = "";
+    form.querySelector(".demo-status progress").hidden = true;
+  }
+});
+
 // "Added X; it is being prepared." turns into "X is ready." once its row says so.
 for (const message of document.querySelectorAll(".messages [class*=prepares-dataset-]")) {
   const pk = /prepares-dataset-(\d+)/.exec(message.className)[1];
