@@ -158,7 +158,7 @@ def test_a_newcomer_trains_evaluates_downloads_and_compares_in_the_browser(
     # Before committing: a dry run of a few batches on the worker estimates an epoch and the memory.
     page.get_by_role("button", name="Estimate time and memory").click()
     page.locator("#estimate-result").wait_for(state="visible")
-    assert "(8 batches of 16)" in page.locator("[data-estimate=epoch]").inner_text()  # 120 training rows
+    assert "(6 batches of 16)" in page.locator("[data-estimate=epoch]").inner_text()  # 90 training rows (60% of 150)
     # The whole job as a range: early stopping's soonest end (no finished job here yet) up to all 40 epochs.
     total = page.locator("[data-estimate=total]").inner_text()
     assert re.fullmatch(r"from .+, if early stopping ends it as soon as it can \(epoch 16: patience 15 \+ 1\), up to .+ "
