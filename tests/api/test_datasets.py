@@ -90,7 +90,7 @@ def test_delete_refused_while_jobs_use_it(alice_api: Any, alice: Any, alice_data
     make_job(alice, alice_dataset)
     job = make_job(alice, alice_dataset)
     response = alice_api.delete(f"/api/datasets/{alice_dataset.pk}/")
-    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    assert response.status_code == 409 and response.json()["code"] == "dataset_in_use"
     assert f"({job.pk - 1}, {job.pk})" in response.json()["message"]  # names the jobs
     assert Dataset.objects.filter(pk=alice_dataset.pk).exists()
 
