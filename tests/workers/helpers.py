@@ -6,6 +6,7 @@ Written directly with numpy so these tests do not depend on the ingestion pipeli
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,15 @@ import numpy as np
 from builder.datasets.preprocessing import fit_target_scaling
 from builder.models import Dataset
 from workers.models import TrainingJob
+
+# The device the suite's jobs ask for: cpu here; scripts/gpu_check.sh runs a selection with cuda.
+DEVICE = os.environ.get("LAYERLOOM_TEST_DEVICE", "cpu")
+
+
+def ran_on_the_test_device(job: TrainingJob) -> bool:
+    """The job's recorded device is the one the suite asked for ("CPU", or "GPU: <name>")."""
+    return job.device_name == "CPU" if DEVICE == "cpu" else job.device_name.startswith("GPU: ")
+
 
 SPECS: dict[str, dict[str, Any]] = {
     "tabular": {
@@ -119,6 +129,6 @@ def wait_status(job: TrainingJob, *statuses: str, timeout: float = 180, worker: 
 
 def hp(**overrides: Any) -> dict[str, Any]:
     # A fixed number of epochs (no early stopping): these jobs are about how a job runs.
-    base = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1, "device": "cpu", "patience": None}
+    base = {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "seed": 1, "device": DEVICE, "patience": None}
     base.update(overrides)
     return base
