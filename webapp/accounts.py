@@ -15,6 +15,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -107,7 +108,11 @@ def demo_account() -> dict[str, str] | None:
     if not settings.LAYERLOOM_DEMO_ACCOUNT:
         return None
     username = settings.LAYERLOOM_DEMO_USERNAME
-    if not get_user_model().objects.filter(username=username, is_active=True).exists():
+    try:
+        exists = get_user_model().objects.filter(username=username, is_active=True).exists()
+    except DatabaseError:  # the form still renders (its POST will say what is wrong)
+        return None
+    if not exists:
         return None
     password = settings.LAYERLOOM_DEMO_PASSWORD if settings.LAYERLOOM_DEMO_RESETS_PASSWORD else ""
     return {"username": username, "password": password}
