@@ -32,6 +32,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", job_views.job_detail, name="job_detail"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("sweeps/", include("sweeps.urls")),
     path("architectures/", architecture_views.architecture_list, name="architecture_list"),
     path("architectures/new/", architecture_views.architecture_new, name="architecture_new"),
     path("architectures/<int:pk>/", architecture_views.architecture_detail, name="architecture_detail"),

@@ -1,6 +1,7 @@
 """A sweep end to end on a real worker: trials are ordinary jobs (two queued at a time), weak ones are
 pruned by Optuna's median rule, the best on validation wins, and only the winner is evaluated on
-the test split; its endpoint is one action away, and Bob sees none of it."""
+the test split; its endpoint is one action away, and Bob sees none of it. (Cancelling a sweep is
+tested from its page: tests/e2e/test_sweep_pages.py.)"""
 
 from __future__ import annotations
 
@@ -83,19 +84,3 @@ def test_a_grid_sweep_prunes_picks_on_validation_and_tests_only_the_winner(
     assert alice_api.post(f"/api/sweeps/{sweep_id}/cancel/").status_code == 409
     print(f"sweep of 3 trials took {took:.1f}s")
 
-
-def test_cancelling_a_sweep_cancels_every_trial(celery_worker: Any, alice: Any, alice_api: Any) -> None:
-    dataset = make_dataset(alice, "tabular", n=60)
-    arch = Architecture.objects.create(owner=alice, name="tiny", spec=SPECS["tabular"])
-    body = {"dataset": dataset.pk, "architectures": [arch.pk], "framework": "torch", "parallel": 2, "max_trials": 4,
-            "space": {"learning_rate": {"low": 0.001, "high": 0.1, "log": True}},
-            "hyperparameters": hp(epochs=5000)}  # fmt: skip
-    sweep_id = alice_api.post("/api/sweeps/", body, format="json").json()["id"]
-    jobs = TrainingJob.objects.filter(sweep_trial__sweep_id=sweep_id)
-    wait_for(lambda: jobs.filter(status="running").exists(), 120, 0.2, "a trial running")
-    assert jobs.count() == 2  # parallel: two started, one of them waiting for the one worker
-    response = alice_api.post(f"/api/sweeps/{sweep_id}/cancel/")
-    assert response.status_code == 200 and response.json()["status"] == "cancelled"
-    wait_for(lambda: set(jobs.values_list("status", flat=True)) == {"cancelled"}, 30, 0.2, "every trial cancelled")
-    time.sleep(1)  # the steps the cancelled trials sent start nothing more
-    assert jobs.count() == 2 and Sweep.objects.get(pk=sweep_id).winner is None
