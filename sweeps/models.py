@@ -38,8 +38,9 @@ class Sweep(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sweeps")
     name = models.CharField(max_length=200, blank=True)
-    # PROTECT, as for jobs: a sweep's trials are meaningless without their data.
-    dataset = models.ForeignKey("builder.Dataset", on_delete=models.PROTECT, related_name="sweeps")
+    # A sweep goes with its dataset: deleting a dataset is refused while jobs use it (its trials'
+    # jobs among them, workers.deletion), and once they are deleted the sweep has nothing left.
+    dataset = models.ForeignKey("builder.Dataset", on_delete=models.CASCADE, related_name="sweeps")
     framework = models.CharField(max_length=8, choices=frameworks.CHOICES)
     # Frozen copies: [{"id": architecture id, "name": ..., "spec": {...}}, ...]; a trial's
     # "architecture" setting is the id of one of them.

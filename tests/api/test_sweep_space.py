@@ -59,3 +59,11 @@ def test_a_grid_counts_its_points(alice_api: Any, body: dict[str, Any], settings
     response = alice_api.post("/api/sweeps/", {**body, "method": "grid", "space": space}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["max_trials"] == 8 and response.json()["status"] == "running"
+
+
+def test_a_sweep_goes_with_its_dataset(alice_api: Any, body: dict[str, Any], settings: Any) -> None:
+    settings.LAYERLOOM_TRAINING_QUEUE = "sweep-tests-unconsumed"
+    sweep = alice_api.post("/api/sweeps/", body, format="json").json()
+    assert alice_api.delete(f"/api/datasets/{body['dataset']}/").status_code == 204
+    assert not Sweep.objects.filter(pk=sweep["id"]).exists()
+    assert alice_api.get(f"/api/sweeps/{sweep['id']}/").status_code == 404
