@@ -386,6 +386,8 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         follow_sweep(args, client, args.id)
     elif args.action == "cancel":
         show(args, client.request("POST", f"sweeps/{args.id}/cancel/"))
+    elif args.action == "retrain":
+        show(args, client.request("POST", f"sweeps/{args.id}/retrain/"))
     elif args.action == "publish":
         if not args.name:
             raise UsageError("sweep publish needs --name NAME, the endpoint's name")
@@ -532,9 +534,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="The log folder to write into (default: layerloom-logs); a job's folder already there is "
                    "replaced.")  # fmt: skip
 
-    p = command("sweep", "Hyperparameter sweeps: create, list, show, follow, cancel, publish the winner.", cmd_sweep)
-    p.add_argument("action", choices=["create", "list", "show", "follow", "cancel", "publish"])
-    p.add_argument("id", nargs="?", type=int, help="The sweep (show, follow, cancel, publish).")
+    p = command("sweep", "Hyperparameter sweeps: create, list, show, follow, cancel; retrain or publish the winner.",
+                cmd_sweep)  # fmt: skip
+    p.add_argument("action", choices=["create", "list", "show", "follow", "cancel", "retrain", "publish"])
+    p.add_argument("id", nargs="?", type=int, help="The sweep (show, follow, cancel, retrain, publish).")
     p.add_argument("--dataset", type=int)
     p.add_argument("--architecture", type=int, action="append", help="Architecture id (repeatable: up to 5).")
     p.add_argument("--framework", choices=["keras", "torch"], default="keras")

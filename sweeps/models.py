@@ -58,6 +58,10 @@ class Sweep(models.Model):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING, db_index=True)
     winner = models.ForeignKey(TrainingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The winner's settings trained again on the training and validation rows together (one action
+    # once the sweep has finished): workers.training.runner merges the two splits for this job.
+    retrained = models.OneToOneField(TrainingJob, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="retrain_of_sweep")  # fmt: skip
     note = models.TextField(blank=True, help_text="How the sweep ended, for a person.")
     created = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

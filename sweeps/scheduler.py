@@ -21,6 +21,7 @@ from django.utils import timezone
 from builder.models import Architecture
 from sweeps import search
 from sweeps.models import Sweep, SweepTrial
+from sweeps.outcome import kept_value
 from sweeps.services import send_step
 from sweeps.space import apply_layer_params, trial_settings
 from webapp.celery import app
@@ -68,7 +69,7 @@ def settle(sweep: Sweep, trials: list[SweepTrial]) -> None:
     curves = search.curves(sweep)
     for trial in trials:
         if trial.job is not None and trial.job.status == Status.SUCCEEDED and trial.value is None:
-            trial.value = search.kept_value(sweep, trial.job, curves.get(trial.job.pk, {}))
+            trial.value = kept_value(trial.job, curves.get(trial.job.pk, {}))
             if trial.value is not None:
                 SweepTrial.objects.filter(pk=trial.pk).update(value=trial.value)
 

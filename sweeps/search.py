@@ -16,6 +16,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from sweeps.models import Sweep, SweepTrial
+from sweeps.outcome import kept_value
 from sweeps.space import Choice, Range, check_space, grid_points
 from workers.models import Metric, TrainingJob
 
@@ -54,21 +55,6 @@ def curves(sweep: Sweep) -> dict[int, dict[int, float]]:
     return out
 
 
-def kept_value(sweep: Sweep, job: TrainingJob, curve: dict[int, float]) -> float | None:
-    """The metric of the weights the trial kept: the best validation-loss epoch's when the job
-    restores its best weights (workers.training.bookkeeping), else the last epoch's."""
-    if not curve:
-        return None
-    hp = job.hyperparameters or {}
-    epochs = sorted(curve)
-    if hp.get("restore_best_weights", True) and hp.get("patience", 15) is not None:
-        losses = {m.epoch: m.values.get("val_loss") for m in job.metrics.all()}
-        scored = [e for e in epochs if isinstance(losses.get(e), int | float)]
-        if scored:
-            return curve[min(scored, key=lambda e: (losses[e], e))]
-    return curve[epochs[-1]]
-
-
 def study_of(sweep: Sweep, trials: list[SweepTrial], number: int) -> optuna.Study:
     """An in-memory study holding the sweep's finished trials, its sampler seeded for trial `number`."""
     seed = sweep.seed + number
@@ -86,7 +72,7 @@ def study_of(sweep: Sweep, trials: list[SweepTrial], number: int) -> optuna.Stud
         if job is None or not set(trial.params) <= set(dists) or job.status in TrainingJob.ACTIVE:
             continue
         curve = by_job.get(job.pk, {})
-        value = trial.value if trial.value is not None else kept_value(sweep, job, curve)
+        value = trial.value if trial.value is not None else kept_value(job, curve)
         if job.status == Status.SUCCEEDED and value is not None:
             state = TrialState.COMPLETE
         elif job.status == Status.PRUNED:

@@ -19,7 +19,7 @@ from workers import lifecycle
 from workers.hyperparameters import Hyperparameters, field_errors, parse_hyperparameters
 from workers.lifecycle import JobStateError
 from workers.models import TrainingJob
-from workers.services import JobRejected, check_job
+from workers.services import JobRejected, check_job, submit_job
 
 log = logging.getLogger(__name__)
 MAX_TRIALS = 200
@@ -116,3 +116,27 @@ def cancel_sweep(sweep: Sweep) -> Sweep:
             continue  # it ended meanwhile
     sweep.refresh_from_db()
     return sweep
+
+
+def retrain_winner(sweep: Sweep) -> TrainingJob:
+    """The winner's spec and settings trained again on the training and validation rows together,
+    for as many epochs as the winner kept (no early stopping: nothing is left to validate on); an
+    ordinary job, evaluated on the test split. Once per sweep; JobStateError before it has finished."""
+    from sweeps.outcome import kept_epoch
+
+    with transaction.atomic():
+        locked = Sweep.objects.select_for_update().get(pk=sweep.pk)
+        if locked.status != Sweep.Status.FINISHED or locked.winner is None:
+            raise JobStateError(f"Sweep {sweep.pk} is {locked.status}: only a finished sweep's winner is retrained.")
+        if locked.retrained_id is not None:
+            raise JobStateError(f"Sweep {sweep.pk}'s winner is already retrained as job {locked.retrained_id}.")
+        winner = locked.winner
+        epochs = kept_epoch(winner) or (winner.hyperparameters or {}).get("epochs")
+        hp = {**(winner.hyperparameters or {}), "epochs": epochs, "patience": None}
+        job = submit_job(locked.owner, spec=winner.spec, dataset=locked.dataset, framework=winner.framework,
+                         hyperparameters=hp)  # fmt: skip
+        TrainingJob.objects.filter(pk=job.pk).update(architecture_id=winner.architecture_id)
+        Sweep.objects.filter(pk=sweep.pk).update(retrained=job)
+    sweep.refresh_from_db()
+    job.refresh_from_db()
+    return job

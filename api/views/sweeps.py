@@ -18,9 +18,10 @@ from rest_framework.response import Response
 
 from api.errors import Conflict
 from api.permissions import OwnedQuerysetMixin
-from api.serializers import EndpointSerializer
+from api.serializers import EndpointSerializer, JobSerializer
 from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
+from api.views.jobs import rejected as jobs_rejected
 from builder.codegen.frameworks import NAMES
 from builder.models import Architecture, Dataset
 from serving import endpoints
@@ -29,6 +30,7 @@ from sweeps import services
 from sweeps.models import Sweep, SweepTrial
 from sweeps.space import METRICS, SpaceRejected
 from workers.lifecycle import JobStateError
+from workers.services import JobRejected
 
 NOT_FOUND = {404: error("No such sweep among yours.")}
 
@@ -102,13 +104,16 @@ class SweepSerializer(serializers.ModelSerializer):
         help_text="The winner's evaluation on the test split: the sweep's only look at it (no other trial is "
         "evaluated on test). Null until it is done."
     )  # fmt: skip
+    retrained = serializers.IntegerField(source="retrained_id", allow_null=True,
+                                         help_text="The job that retrains the winner on train + validation, if asked.")
     trials = serializers.SerializerMethodField()
 
     class Meta:
         model = Sweep
         fields = ["id", "name", "title", "dataset", "framework", "architectures", "method", "space", "hyperparameters",
                   "metric", "direction", "seed", "max_trials", "max_seconds", "parallel", "pruner", "status",
-                  "status_display", "note", "winner", "winner_test_evaluation", "created", "finished_at", "trials"]
+                  "status_display", "note", "winner", "winner_test_evaluation", "retrained", "created", "finished_at",
+                  "trials"]
         read_only_fields = fields
 
     def get_architectures(self, sweep: Sweep) -> list[dict[str, Any]]:
@@ -200,6 +205,24 @@ class SweepViewSet(OwnedViewMixin, OwnedQuerysetMixin, mixins.ListModelMixin, mi
         except JobStateError as exc:
             raise Conflict(str(exc)) from None
         return Response(SweepSerializer(self.get_queryset().get(pk=sweep.pk)).data)
+
+    @extend_schema(summary="Retrain the winner on the training and validation rows together",
+                   description="A new job with the winner's spec and settings, for as many epochs as the winner "
+                   "kept, without early stopping (no rows are left to validate on), evaluated on the test split. "
+                   "Once per sweep.", request=None,
+                   responses={201: JobSerializer, 400: error("Your job limit or storage quota is reached."),
+                              **NOT_FOUND, 409: error("The sweep has not finished, or was retrained already."),
+                              **COMMON_ERRORS})  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def retrain(self, request: Request, pk: str | None = None) -> Response:
+        sweep = self.get_object()
+        try:
+            job = services.retrain_winner(sweep)
+        except JobStateError as exc:
+            raise Conflict(str(exc)) from None
+        except JobRejected as exc:
+            raise jobs_rejected(exc) from None
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Publish the sweep's winner as a named model endpoint", request=PublishSerializer,
                    responses={201: EndpointSerializer, 200: EndpointSerializer, 400: error("Invalid name."),

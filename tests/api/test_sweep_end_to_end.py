@@ -79,6 +79,19 @@ def test_a_grid_sweep_prunes_picks_on_validation_and_tests_only_the_winner(
     published = alice_api.post(f"/api/sweeps/{sweep_id}/publish/", {"name": "sweep-best"}, format="json")
     assert published.status_code == 201, published.json()
     assert ModelEndpoint.objects.get(owner=alice, name="sweep-best").job_id == winner.pk
+    # Retrained on train + validation with its settings, for the epochs it kept: an ordinary job.
+    retrain = alice_api.post(f"/api/sweeps/{sweep_id}/retrain/")
+    assert retrain.status_code == 201, retrain.json()
+    again = TrainingJob.objects.get(pk=retrain.json()["id"])
+    assert again.hyperparameters == {**winner.hyperparameters, "epochs": EPOCHS, "patience": None}
+    assert alice_api.post(f"/api/sweeps/{sweep_id}/retrain/").status_code == 409
+    wait_for(lambda: TrainingJob.objects.get(pk=again.pk).status not in TrainingJob.ACTIVE, 120, 0.5, "the retrain")
+    again.refresh_from_db()
+    assert again.status == "succeeded", again.error
+    assert again.evaluation["split"] == "test" and again.evaluation["samples"] == 48
+    first = again.metrics.get(epoch=1).values
+    assert "val_loss" not in first and first["samples_per_second"] > 0  # no validation rows left
+    assert alice_api.get(f"/api/sweeps/{sweep_id}/").json()["retrained"] == again.pk
     assert bob_api.get(f"/api/sweeps/{sweep_id}/").status_code == 404
     assert bob_api.post(f"/api/sweeps/{sweep_id}/cancel/").status_code == 404
     assert alice_api.post(f"/api/sweeps/{sweep_id}/cancel/").status_code == 409

@@ -102,3 +102,8 @@ def test_a_finished_sweeps_page_shows_the_winner_sorts_and_publishes(page: Any, 
     page.get_by_role("button", name="Publish").click()
     expect(page.locator("#publish-status")).to_contain_text("/api/models/sweep-best/predict/")
     assert ModelEndpoint.objects.get(owner=alice, name="sweep-best").job_id == winner.pk
+    page.get_by_role("button", name="Retrain on training + validation rows").click()
+    expect(page.locator("#retrain-status")).to_contain_text("Retrained as job #")
+    again = Sweep.objects.get(pk=sweep.pk).retrained
+    assert again.hyperparameters["epochs"] == 3 and again.hyperparameters["patience"] is None
+    expect(page.get_by_role("link", name=f"job #{again.pk}")).to_be_visible()

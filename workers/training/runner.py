@@ -21,7 +21,7 @@ from workers.models import TrainingJob
 from workers.retention import remove_finished_checkpoint
 from workers.training import artifacts
 from workers.training.backends import backend_class
-from workers.training.context import JobContext, JobError
+from workers.training.context import JobContext, JobError, Split
 from workers.training.reporter import Reporter
 from workers.training.tensorboard_logs import JobLogWriter
 
@@ -41,6 +41,8 @@ def run(job_id: int, token: str) -> int:
     trial = TrainingJob.objects.filter(pk=job_id, sweep_trial__isnull=False).exists()
     try:
         train_split, val = ctx.split("train", scaled=True), ctx.split("val", scaled=True)
+        if TrainingJob.objects.filter(pk=job_id, retrain_of_sweep__isnull=False).exists():
+            train_split, val = _train_and_validation(train_split, val)  # a sweep's winner, retrained
         test = None if trial else ctx.split("test")
         batches = -(-len(train_split.X) // ctx.hp.batch_size)
         logs = JobLogWriter.for_job(ctx.tensorboard_dir, job_id, job.dataset.name, ctx.framework, ctx.hp.model_dump())
@@ -155,6 +157,13 @@ def out_of_memory_message(exc: BaseException, batch_size: int, device: str) -> s
         f"Out of memory on {where} with batch size {batch_size}: the model's activations for one batch "
         f"did not fit. Try a batch size of {smaller} or less, or a smaller model. ({type(exc).__name__})"
     )
+
+
+def _train_and_validation(train: Split, val: Split) -> tuple[Split, Split]:
+    """Both splits' rows to train on and none to validate on (its epochs were chosen by the sweep)."""
+    ids = None if train.ids is None or val.ids is None else np.concatenate([train.ids, val.ids])
+    merged = Split(np.concatenate([train.X, val.X]), np.concatenate([train.y, val.y]), ids)
+    return merged, Split(val.X[:0], val.y[:0], None if val.ids is None else val.ids[:0])
 
 
 def _trial_check(job_id: int, trial: bool) -> Any:

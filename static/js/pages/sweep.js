@@ -135,6 +135,14 @@ function drawHead() {
     }
   }
   document.getElementById("publish-form").hidden = sweep.status !== "finished";
+  document.getElementById("retrain-box").hidden = sweep.status !== "finished";
+  if (sweep.retrained) showRetrained(sweep.retrained);
+}
+
+function showRetrained(jobId) {
+  document.getElementById("retrain").hidden = true;
+  const link = Object.assign(document.createElement("a"), { href: `/jobs/${jobId}/`, textContent: `job #${jobId}` });
+  document.getElementById("retrain-status").replaceChildren("Retrained as ", link, ".");
 }
 
 async function refresh() {
@@ -186,6 +194,16 @@ document.getElementById("sweep-cancel").addEventListener("click", async (event) 
   }
   event.target.disabled = false;
   poll();
+});
+
+document.getElementById("retrain").addEventListener("click", async (event) => {
+  event.target.disabled = true;
+  try {
+    showRetrained((await postJSON(event.target.dataset.url)).id);
+  } catch (err) {
+    document.getElementById("retrain-status").textContent = err.message;
+  }
+  event.target.disabled = false;
 });
 
 const publish = document.getElementById("publish-form");
