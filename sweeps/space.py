@@ -67,13 +67,17 @@ class Range(BaseModel):
     def ends(self) -> list[Scalar]:
         return [int(self.low), int(self.high)] if self.integer else [self.low, self.high]
 
-    def grid(self) -> list[Scalar] | None:
-        """The range's points for a grid: only a stepped range (or integers) has them."""
+    def count(self) -> int | None:
+        """How many points the range has on a grid: only a stepped range (or integers) has them."""
         step = self.step if self.step is not None else (1 if self.integer else None)
         if step is None or self.log:
             return None
-        count = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
-        points = [self.low + i * step for i in range(count)]
+        return int(math.floor((self.high - self.low) / step + 1e-9)) + 1
+
+    def grid(self) -> list[Scalar]:
+        """The range's points (check count() against MAX_GRID first: a tiny step has very many)."""
+        count, step = self.count() or 0, self.step if self.step is not None else 1
+        points = [self.low + i * step for i in range(min(count, MAX_GRID))]
         return [int(round(p)) for p in points] if self.integer else points
 
 
@@ -119,7 +123,7 @@ def check_space(space: Any, architectures: list[dict[str, Any]], base_hp: dict[s
         dims[ARCHITECTURE] = Choice(values=[a["id"] for a in architectures])
     if method == "grid" and not errors:
         for name, dim in dims.items():
-            if isinstance(dim, Range) and dim.grid() is None:
+            if isinstance(dim, Range) and dim.count() is None:
                 errors[f"space.{name}"] = ["A grid needs listed values: give values, a step, or integer: true "
                                            "(or use the random or tpe method for a continuous range)."]  # fmt: skip
         if not errors and grid_size(dims) > MAX_GRID:
@@ -195,14 +199,14 @@ def trial_settings(params: dict[str, Any], base_hp: dict[str, Any]) -> dict[str,
 def grid_points(dims: dict[str, Dimension]) -> list[dict[str, Any]]:
     """Every point of the grid, in a fixed order (the first names vary slowest)."""
     names = list(dims)
-    values = [d.values if isinstance(d, Choice) else (d.grid() or []) for d in dims.values()]
+    values = [d.values if isinstance(d, Choice) else d.grid() for d in dims.values()]
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
 def grid_size(dims: dict[str, Dimension]) -> int:
     size = 1
     for d in dims.values():
-        size *= len(d.values) if isinstance(d, Choice) else len(d.grid() or [])
+        size *= len(d.values) if isinstance(d, Choice) else (d.count() or 0)
     return size
 
 

@@ -179,7 +179,8 @@ class SweepViewSet(OwnedViewMixin, OwnedQuerysetMixin, mixins.ListModelMixin, mi
         dataset = owned_row(Dataset, data["dataset"], request.user, "dataset")
         if dataset.status != Dataset.Status.READY:
             raise exceptions.ValidationError({"dataset": [f"Dataset {dataset.pk} is {dataset.status}, not ready."]})
-        architectures = [owned_row(Architecture, pk, request.user, "architectures") for pk in data["architectures"]]
+        architectures = [owned_row(Architecture, pk, request.user, "architectures")
+                         for pk in dict.fromkeys(data["architectures"])]  # fmt: skip
         hp = data.get("hyperparameters") or {}
         if not isinstance(hp, dict):
             raise exceptions.ValidationError({"hyperparameters": ["Give the shared settings as an object."]})

@@ -34,6 +34,8 @@ CASES = [
     ({"space": {"layers.h.units": {"values": [8, 0]}}}, "space.layers.h.units", "0"),
     ({"space": {"learning_rate": {"low": 0.001, "high": 0.1}}, "method": "grid"}, "space.learning_rate",
      "A grid needs listed values"),
+    ({"space": {"learning_rate": {"low": 0.001, "high": 1, "step": 1e-9}}, "method": "grid"}, "space",
+     "The grid has"),
     ({"space": {}}, "space", "at least one setting"),
     ({"metric": "val_mae"}, "metric", "regression"),
     ({"parallel": 0}, "parallel", "at once"),
