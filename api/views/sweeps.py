@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from api.errors import Conflict
 from api.permissions import OwnedQuerysetMixin
-from api.serializers import EndpointSerializer, JobSerializer
+from api.serializers import EndpointSerializer, HyperparametersField, JobSerializer
 from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
 from api.views.jobs import rejected as jobs_rejected
@@ -33,6 +33,25 @@ from workers.lifecycle import JobStateError
 from workers.services import JobRejected
 
 NOT_FOUND = {404: error("No such sweep among yours.")}
+SPACE_EXAMPLE = {"learning_rate": {"low": 0.0001, "high": 0.1, "log": True}, "batch_size": {"values": [16, 32, 64]},
+                 "layers.hidden.units": {"low": 8, "high": 128, "integer": True, "step": 8}}  # fmt: skip
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "object"}, "example": SPACE_EXAMPLE,
+                      "description": 'What varies, by name: a hyperparameter or "layers.<layer id>.<parameter>", '
+                      'each {"values": [...]} or {"low", "high", "log", "integer", "step"} (docs/sweeps.md).'})
+class SpaceField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "example": {"learning_rate": 0.0042},
+                      "description": "One trial's settings, by their names in the space."})
+class ParamsField(serializers.JSONField):
+    pass
+
+
+TEST_EVALUATION = {"type": "object", "additionalProperties": True, "nullable": True,
+                   "example": {"split": "test", "task": "classification", "samples": 36, "accuracy": 0.97}}
 
 
 class SweepCreateSerializer(serializers.Serializer):
@@ -41,11 +60,8 @@ class SweepCreateSerializer(serializers.Serializer):
                                           help_text="1-5 of your architectures; with several, each trial trains "
                                           "one of them (the `architecture` setting).")  # fmt: skip
     framework = serializers.ChoiceField(choices=NAMES)
-    space = serializers.JSONField(
-        help_text='What varies, by name: a hyperparameter or "layers.<layer id>.<parameter>", each '
-        '{"values": [...]} or {"low", "high", "log": false, "integer": false, "step": null}.'
-    )
-    hyperparameters = serializers.JSONField(required=False, help_text="Settings every trial shares.")
+    space = SpaceField()
+    hyperparameters = HyperparametersField(required=False, help_text="Settings every trial shares.")
     method = serializers.ChoiceField(choices=Sweep.Method.values, default="random",
                                      help_text="grid, random (seeded) or tpe (model-based).")  # fmt: skip
     metric = serializers.ChoiceField(choices=list(METRICS), default="val_loss",
@@ -63,6 +79,7 @@ class SweepCreateSerializer(serializers.Serializer):
 
 
 class TrialSerializer(serializers.ModelSerializer):
+    params = ParamsField()
     job = serializers.IntegerField(source="job_id", allow_null=True)
     status = serializers.CharField(help_text="The job's status (queued, running, succeeded, pruned, failed, "
                                    "cancelled), or failed when no job was started.")  # fmt: skip
@@ -98,6 +115,8 @@ class SweepSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
     status_display = serializers.CharField(source="get_status_display")
     architectures = serializers.SerializerMethodField()
+    space = SpaceField()
+    hyperparameters = HyperparametersField()
     winner = serializers.IntegerField(source="winner_id", allow_null=True,
                                       help_text="The job with the best validation metric, once the sweep ended.")
     winner_test_evaluation = serializers.SerializerMethodField(
@@ -116,9 +135,12 @@ class SweepSerializer(serializers.ModelSerializer):
                   "trials"]
         read_only_fields = fields
 
+    @extend_schema_field({"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}}}})  # fmt: skip
     def get_architectures(self, sweep: Sweep) -> list[dict[str, Any]]:
         return [{"id": a["id"], "name": a["name"]} for a in sweep.architectures]
 
+    @extend_schema_field(TEST_EVALUATION)
     def get_winner_test_evaluation(self, sweep: Sweep) -> dict[str, Any] | None:
         job = sweep.winner
         if job is None or (job.evaluation or {}).get("split") != "test":
@@ -126,6 +148,7 @@ class SweepSerializer(serializers.ModelSerializer):
         keep = ("split", "task", "samples", "accuracy", "macro_f1", "loss", "mae", "rmse", "r2", "model")
         return {k: v for k, v in job.evaluation.items() if k in keep}
 
+    @extend_schema_field(TrialSerializer(many=True))
     def get_trials(self, sweep: Sweep) -> list[dict[str, Any]]:
         return TrialSerializer(sweep.trials.all(), many=True, context={"metric": sweep.metric}).data
 

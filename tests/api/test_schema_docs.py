@@ -40,7 +40,7 @@ def test_every_operation_documents_its_bodies(schema: dict[str, Any]) -> None:
             for code in success:
                 if code != "204":
                     assert responses[code].get("content"), f"{method} {path} {code} has no body schema"
-            if method in ("post", "put", "patch") and not path.endswith(("/cancel/", "/retry/", "/rotate/")):
+            if method in ("post", "put", "patch") and not path.endswith(("/cancel/", "/retry/", "/retrain/", "/rotate/")):
                 assert operation.get("requestBody"), f"{method} {path} has no request body"
             if path != "/api/auth/token/":
                 assert "401" in responses, f"{method} {path} does not document 401"
