@@ -2,6 +2,22 @@
 
     .venv/bin/python bench/bench_ingest.py            # 1 GiB numeric CSV
     .venv/bin/python bench/bench_ingest.py --size 200M
+    .venv/bin/python bench/bench_ingest.py --api --size 272M,1G --rounds 5
+
+Without --api, each measurement runs in its own process: the upload path (Django's multipart
+parser with our upload handler), ingest_tabular alone, and an epoch from the arrays.
+
+With --api, the whole path as a client sees it: the Procfile's web process (runserver) and a
+Celery worker on the ingest queue ("default", one process), on the embedded defaults (SQLite,
+the filesystem broker) in a throwaway LAYERLOOM_VAR_DIR. Each size's CSV is uploaded streamed
+through POST /api/datasets/ with a token (client.api.MultipartStream), and timed from the
+upload's answer to status "ready" (GET /api/datasets/{id}/ every --poll seconds); beside it,
+in the same run, one bare pyarrow.csv.read_csv of the same file. Rounds alternate (bare, api,
+bare, api...) so the machine's other load weighs on both sides alike; medians and their ratio
+are printed, with the task's own time from the worker's log, the web process's CPU time
+answering the polls, and its peak RSS growth during the upload (VmHWM, reset before it, or
+VmRSS sampled every 20 ms). The dataset is deleted after each round. A first small upload,
+untimed, lets the worker import what a running worker has already imported.
 
 Every figure is measured here, side by side, on this machine; docs/benchmarks.md records a run.
 """
@@ -11,11 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,7 +64,9 @@ def make_csv(path: Path, size: int, seed: int = 0) -> int:
     with open(path, "wb") as handle:
         handle.write((",".join([f"x{i}" for i in range(COLUMNS)] + ["label"]) + "\n").encode())
         while handle.tell() < size:
-            block = np.round(rng.normal(size=(200_000, COLUMNS)) * 10, 5)
+            # The last block only as long as the size needs (blocks are about 38 MB).
+            n = 200_000 if not rows else min(200_000, int((size - handle.tell()) * rows / handle.tell()) + 1)
+            block = np.round(rng.normal(size=(n, COLUMNS)) * 10, 5)
             labels = (block[:, 0] > 0).astype(np.int64) + (block[:, 1] > 5) * 2 + (block[:, 2] > 12)
             columns = {f"x{i}": block[:, i] for i in range(COLUMNS)} | {"label": labels}
             pacsv.write_csv(pa.table(columns), handle, options)
@@ -190,14 +210,214 @@ def run_child(*args: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+# --- API mode: the real web process and a real ingest worker ---------------------------------
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _proc_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Services:
+    """The Procfile's web and ingest worker on the embedded defaults (SQLite, filesystem broker),
+    in a throwaway LAYERLOOM_VAR_DIR."""
+
+    def __init__(self, var: Path) -> None:
+        import requests
+
+        self.var = var
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_", "LAYERLOOM_"))}
+        self.env.update(DJANGO_SETTINGS_MODULE="webapp.settings.base", LAYERLOOM_VAR_DIR=str(var), PYTHONUNBUFFERED="1")
+        self.procs: list[subprocess.Popen[bytes]] = []
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        create_user = "from django.contrib.auth import get_user_model as g; g().objects.create_user('bench', password='bench-pw-1')"
+        subprocess.run([*manage, "shell", "-c", create_user], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.web = self._start("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"])
+        # The Procfile's ingest worker (queue "default"), one process so every round meets the same warm one.
+        celery = [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "default", "-c", "1"]
+        self.worker = self._start("worker", [*celery, "-n", "bench@%h", "-l", "INFO"])
+        self.session = requests.Session()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if self.session.get(f"{self.url}/accounts/login/", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or self.web.poll() is not None:
+                raise RuntimeError((var / "web.log").read_text()[-3000:])
+            time.sleep(0.2)
+        while " ready." not in (var / "worker.log").read_text(errors="replace"):
+            if time.monotonic() > deadline or self.worker.poll() is not None:
+                raise RuntimeError((var / "worker.log").read_text()[-3000:])
+            time.sleep(0.2)
+        answer = self.session.post(f"{self.url}/api/auth/token/", json={"username": "bench", "password": "bench-pw-1"})
+        answer.raise_for_status()
+        self.session.headers["Authorization"] = f"Token {answer.json()['token']}"
+
+    def _start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.var / f"{name}.log", "wb")  # noqa: SIM115 - the child owns it
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def ingest(self, source: Path, poll: float) -> dict:
+        """Upload through POST /api/datasets/ (streamed), then poll until ready; the dataset is deleted after."""
+        from client.api import MultipartStream
+
+        fields = {"kind": "tabular", "name": "bench", "options": json.dumps({"target_column": "label"})}
+        body = MultipartStream(fields, "file", source)
+        pid = self.web.pid
+        base = _proc_kib(pid, "VmRSS")
+        try:  # restart the web process's high-water mark at its current RSS
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+        peak = [base]
+        sampling = threading.Event()
+
+        def sample() -> None:  # in case clear_refs is not allowed: VmRSS every 20 ms
+            while not sampling.wait(0.02):
+                peak[0] = max(peak[0], _proc_kib(pid, "VmRSS"))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        started = time.perf_counter()
+        answer = self.session.post(
+            f"{self.url}/api/datasets/", data=body, headers={"Content-Type": body.content_type}, timeout=(30, None)
+        )
+        answered = time.perf_counter()
+        sampling.set()
+        sampler.join()
+        growth = (max(peak[0], _proc_kib(pid, "VmHWM")) - base) / 1024
+        if answer.status_code != 201:
+            raise RuntimeError(f"upload answered {answer.status_code}: {answer.text[:500]}")
+        dataset = answer.json()
+        web_ticks = _cpu_ticks(pid)
+        while dataset["status"] not in ("ready", "failed"):
+            time.sleep(poll)
+            dataset = self.session.get(f"{self.url}/api/datasets/{dataset['id']}/").json()
+        ready = time.perf_counter()
+        web_cpu = (_cpu_ticks(pid) - web_ticks) / os.sysconf("SC_CLK_TCK")
+        ran = re.findall(
+            r"builder\.ingest_dataset\[[^]]+\] succeeded in ([0-9.]+)s", (self.var / "worker.log").read_text()
+        )
+        if dataset["status"] != "ready":
+            raise RuntimeError(f"ingestion failed: {dataset.get('error')}")
+        self.session.delete(f"{self.url}/api/datasets/{dataset['id']}/").raise_for_status()
+        return {"upload": answered - started, "ingest": ready - answered, "web_growth_mib": growth,
+                "task": float(ran[-1]) if ran else float("nan"), "web_cpu": web_cpu}  # fmt: skip
+
+
+def bare_parse(source: Path) -> float:
+    import pyarrow.csv as pacsv
+
+    started = time.perf_counter()
+    table = pacsv.read_csv(source)
+    elapsed = time.perf_counter() - started
+    del table
+    return elapsed
+
+
+def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
+    import statistics
+
+    print(f"{os.cpu_count()} CPUs, load average {_loadavg()} at start (other work on the machine slows every figure)")
+    work = Path(tempfile.mkdtemp(prefix="layerloom-bench-api-"))
+    services = None
+    try:
+        (work / "var").mkdir()
+        services = Services(work / "var")
+        warm = work / "warm.csv"
+        make_csv(warm, 2 * 1024**2, seed=1)
+        services.ingest(warm, poll)  # untimed: the worker's first task imports pyarrow, which a running worker has done
+        for size in sizes:
+            source = work / "data.csv"
+            started = time.perf_counter()
+            rows = make_csv(source, size)
+            actual = source.stat().st_size
+            print(f"\n{actual / 1e6:,.0f} MB, {rows:,} rows x {COLUMNS + 1} columns "
+                  f"(generated in {time.perf_counter() - started:.0f} s); load average {_loadavg()}")  # fmt: skip
+            bare_times, api_times, uploads, growths, tasks = [], [], [], [], []
+            for number in range(1, rounds + 1):
+                bare_times.append(bare_parse(source))
+                result = services.ingest(source, poll)
+                api_times.append(result["ingest"])
+                uploads.append(result["upload"])
+                growths.append(result["web_growth_mib"])
+                tasks.append(result["task"])
+                print(
+                    f"  round {number}: bare read_csv {bare_times[-1]:.2f} s | upload answered in {result['upload']:.2f} s, "
+                    f"then ready in {result['ingest']:.2f} s (the task ran {result['task']:.2f} s; the web process "
+                    f"answered the polls in {result['web_cpu']:.2f} CPU-s) | web process peak grew {result['web_growth_mib']:.1f} MiB "
+                    f"| load {_loadavg()}"
+                )
+            bare, api = statistics.median(bare_times), statistics.median(api_times)
+            print(
+                f"  medians: bare {bare:.2f} s, upload's answer -> ready {api:.2f} s: ratio {api / bare:.2f} "
+                f"(target 1.2); the task itself {statistics.median(tasks):.2f} s; upload {statistics.median(uploads):.2f} s "
+                f"({actual / 1e6 / statistics.median(uploads):,.0f} MB/s); web process peak growth "
+                f"{max(growths):.1f} MiB at most"
+            )
+            source.unlink()
+        print(f"\nload average {_loadavg()} at the end")
+    finally:
+        if services is not None:
+            services.stop()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="1G", help="CSV size, e.g. 200M or 1G (default 1G)")
+    parser.add_argument("--size", default="1G", help="CSV size, e.g. 200M or 1G (default 1G); --api: a list, 272M,1G")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--api", action="store_true", help="through the real web process and ingest worker")
+    parser.add_argument("--rounds", type=int, default=5, help="--api: alternating rounds per size (default 5)")
+    parser.add_argument("--poll", type=float, default=0.1, help="--api: seconds between status polls (default 0.1)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         {"ingest": child_ingest, "upload": child_upload, "epoch": child_epoch}[args.child[0]](*args.child[1:])
+        return
+    if args.api:
+        run_api([parse_size(s) for s in args.size.split(",")], args.rounds, args.poll, args.keep)
         return
 
     size = parse_size(args.size)
