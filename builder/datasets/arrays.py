@@ -44,7 +44,9 @@ class NpyWriter:
     def write(self, block: np.ndarray) -> None:
         if block.shape[1:] != self.shape[1:]:
             raise ValueError(f"{self.path.name}: block shape {block.shape} does not match {self.shape}")
-        self._file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        data = np.ascontiguousarray(block, dtype=self.dtype)
+        if data.size:  # the array's own bytes, without the copy that tobytes() makes
+            self._file.write(memoryview(data).cast("B"))
         self.rows_written += len(block)
 
     def close(self) -> None:

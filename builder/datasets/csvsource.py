@@ -96,7 +96,7 @@ class ByteScan:
     splittable: bool
 
 
-def scan_bytes(path: Path, chunk_bytes: int = 16 * 1024 * 1024) -> ByteScan:
+def scan_bytes(path: Path, chunk_bytes: int = 1024 * 1024) -> ByteScan:
     """One fast pass over the raw bytes: UTF-8 validity, and whether rows can span lines."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
@@ -105,7 +105,9 @@ def scan_bytes(path: Path, chunk_bytes: int = 16 * 1024 * 1024) -> ByteScan:
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_bytes):
             try:
-                decoder.decode(chunk)
+                # ASCII is UTF-8: a chunk of it (with no sequence left open before it) needs no decoding.
+                if not (chunk.isascii() and not decoder.getstate()[0]):
+                    decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 pending = len(decoder.getstate()[0])
                 position = max(offset - pending + exc.start, 0)

@@ -109,8 +109,10 @@ def encode_numeric_block(values: np.ndarray, features: Sequence[Mapping[str, Any
     missing = np.isnan(out)
     if missing.any():  # a missing value becomes its standardised imputed value
         np.copyto(out, np.broadcast_to((impute - mean) / std, out.shape), where=missing)
-    too_large = ~(np.abs(out) <= FLOAT32_MAX)  # inf, or past float32: the model would see infinity
-    if too_large.any():
+    # inf, NaN or past float32: the model would see infinity. min and max first (NaN propagates
+    # through them), so a block that is fine costs two reductions and no temporary arrays.
+    if out.size and not (out.max() <= FLOAT32_MAX and out.min() >= -FLOAT32_MAX):
+        too_large = ~(np.abs(out) <= FLOAT32_MAX)
         row, col = (int(i[0]) for i in np.nonzero(too_large))
         name = features[col]["name"]
         raise InputError(

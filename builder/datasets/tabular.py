@@ -4,14 +4,20 @@ Three streamed passes keep memory bounded by one block plus the per-row target:
 1. scan: column types, missing values, infinities, the target and its classes;
 2. fit: means, standard deviations and categories, on the training rows only;
 3. write: every row through preprocessing.transform_columns into its split's files.
+Pass 1 keeps the parsed values on disk (RawStore); passes 2 and 3 read them back in row chunks,
+summarised or transformed on several threads and merged or written in file order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +42,9 @@ from builder.datasets.tablefile import prepare_table
 from builder.datasets.targets import Target, TargetCollector
 
 _DISTINCT_TRACKED = 1000
+# Threads for the passes over the stored values (fit, write): pyarrow's count, as its parse uses.
+PARALLEL_CHUNKS = max(1, min(pa.cpu_count(), 8))
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,8 +72,14 @@ class RunningMoments:
 
     def add(self, block: np.ndarray) -> None:
         """block: (rows, columns) float64, NaN where missing."""
+        self.merge(self.of_block(block))
+
+    @staticmethod
+    def of_block(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(count, mean, sum of squared deviations) per column of one block; None when it has no rows.
+        Blocks may be summarised on several threads; merging them in order gives the same figures."""
         if not len(block):
-            return
+            return None
         present = ~np.isnan(block)
         if present.all():
             n_b = np.full(block.shape[1], float(len(block)))
@@ -74,6 +89,12 @@ class RunningMoments:
             n_b = present.sum(axis=0).astype(np.float64)
             mean_b = np.where(present, block, 0.0).sum(axis=0) / np.maximum(n_b, 1.0)
             m2_b = (np.where(present, block - mean_b, 0.0) ** 2).sum(axis=0)
+        return n_b, mean_b, m2_b
+
+    def merge(self, summary: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+        if summary is None:
+            return
+        n_b, mean_b, m2_b = summary
         total = self.n + n_b
         safe = np.maximum(total, 1.0)
         delta = mean_b - self.mean
@@ -130,8 +151,10 @@ class RawStore:
         self._codes = open(self.codes_path, "wb")  # noqa: SIM115
 
     def append(self, numbers: np.ndarray, codes: np.ndarray) -> None:
-        self._numbers.write(np.ascontiguousarray(numbers, dtype=np.float64).tobytes())
-        self._codes.write(np.ascontiguousarray(codes, dtype=np.int32).tobytes())
+        for handle, block, dtype in ((self._numbers, numbers, np.float64), (self._codes, codes, np.int32)):
+            data = np.ascontiguousarray(block, dtype=dtype)
+            if data.size:  # the array's own bytes, without a copy
+                handle.write(memoryview(data).cast("B"))
         self.rows += len(numbers)
 
     def encode(self, name: str, array: pa.Array) -> np.ndarray:
@@ -147,17 +170,51 @@ class RawStore:
         self._codes.close()
 
     def chunks(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        for start in range(0, self.rows, rows_per_chunk):
+            yield self.chunk(start, min(rows_per_chunk, self.rows - start))
+
+    def chunk(self, start: int, n: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Rows start..start+n (numbers, codes); positioned reads, so several threads may read at once."""
         k_num, k_cat = len(self.numeric), len(self.categorical)
-        with open(self.numbers_path, "rb") as numbers, open(self.codes_path, "rb") as codes:
-            for start in range(0, self.rows, rows_per_chunk):
-                n = min(rows_per_chunk, self.rows - start)
-                block_n = np.frombuffer(numbers.read(n * k_num * 8), dtype=np.float64).reshape(n, k_num)
-                block_c = np.frombuffer(codes.read(n * k_cat * 4), dtype=np.int32).reshape(n, k_cat)
-                yield start, block_n, block_c
+        return (
+            start,
+            _read_rows(self.numbers_path, start * k_num * 8, n * k_num * 8, np.float64).reshape(n, k_num),
+            _read_rows(self.codes_path, start * k_cat * 4, n * k_cat * 4, np.int32).reshape(n, k_cat),
+        )
+
+    def map_chunks(self, work: Callable[[int, np.ndarray, np.ndarray], T], rows_per_chunk: int = 65_536) -> Iterator[T]:
+        """work(start, numbers, codes) for each chunk in order, computed on PARALLEL_CHUNKS threads (numpy
+        and the reads release the GIL) with a few chunks in flight, so memory stays bounded."""
+        starts = iter(range(0, self.rows, rows_per_chunk))
+
+        def job(start: int) -> T:
+            return work(*self.chunk(start, min(rows_per_chunk, self.rows - start)))
+
+        with ThreadPoolExecutor(PARALLEL_CHUNKS, thread_name_prefix="ingest") as pool:
+            pending: deque[Future[T]] = deque(pool.submit(job, start) for start in islice(starts, PARALLEL_CHUNKS + 1))
+            try:
+                while pending:
+                    result = pending.popleft().result()
+                    for start in islice(starts, 1):
+                        pending.append(pool.submit(job, start))
+                    yield result
+            finally:
+                for future in pending:
+                    future.cancel()
 
     def remove(self) -> None:
         for path in (self.numbers_path, self.codes_path):
             path.unlink(missing_ok=True)
+
+
+def _read_rows(path: Path, offset: int, size: int, dtype: Any) -> np.ndarray:
+    if not size:
+        return np.empty(0, dtype=dtype)
+    with open(path, "rb", buffering=0) as handle:
+        data = os.pread(handle.fileno(), size, offset)
+    if len(data) != size:
+        raise OSError(f"{path.name}: short read at {offset}")
+    return np.frombuffer(data, dtype=dtype)
 
 
 def _scan(
@@ -183,18 +240,19 @@ def _scan(
         for j, column in enumerate(numeric):
             values = _to_float(batch.column(column.name))
             numbers[:, j] = values
-            infinite = np.isinf(values)
-            if infinite.any():
-                line = rows + int(np.nonzero(infinite)[0][0]) + 2
-                raise DatasetError(
-                    f"Column {column.name!r} has an infinite value on line {line:,}. "
-                    "Replace it with a number, or leave the cell empty to mark it missing."
-                )
-            present = values[~np.isnan(values)]
+            missing = np.isnan(values)
+            present = values[~missing] if missing.any() else values
             column.missing += n - len(present)
             if len(present):
-                column.minimum = min(column.minimum, float(present.min()))
-                column.maximum = max(column.maximum, float(present.max()))
+                low, high = float(present.min()), float(present.max())
+                if np.isinf(low) or np.isinf(high):
+                    line = rows + int(np.nonzero(np.isinf(values))[0][0]) + 2
+                    raise DatasetError(
+                        f"Column {column.name!r} has an infinite value on line {line:,}. "
+                        "Replace it with a number, or leave the cell empty to mark it missing."
+                    )
+                column.minimum = min(column.minimum, low)
+                column.maximum = max(column.maximum, high)
                 column.total += float(present.sum())
                 column.count += len(present)
             if not column.distinct_capped:
@@ -279,14 +337,22 @@ def _fit(
     counts = {
         name: np.zeros(len(store.dictionaries[name]), dtype=np.int64) for name in store.categorical if name in used
     }
-    for start, numbers, codes in store.chunks():
+
+    def summarise(start: int, numbers: np.ndarray, codes: np.ndarray) -> tuple[Any, dict[str, np.ndarray]]:
         train = split[start : start + len(numbers)] == TRAIN
-        moments.add(numbers[train][:, numeric_used] if len(numeric_used) < numbers.shape[1] else numbers[train])
+        block = numbers[train][:, numeric_used] if len(numeric_used) < numbers.shape[1] else numbers[train]
         train_codes = codes[train]
+        found = {}
         for j, name in enumerate(store.categorical):
             if name in counts:
                 column_codes = train_codes[:, j]
-                counts[name] += np.bincount(column_codes[column_codes >= 0], minlength=len(counts[name]))
+                found[name] = np.bincount(column_codes[column_codes >= 0], minlength=len(counts[name]))
+        return RunningMoments.of_block(block), found
+
+    for summary, found in store.map_chunks(summarise):  # merged in file order: the same figures as one thread
+        moments.merge(summary)
+        for name, column_counts in found.items():
+            counts[name] += column_counts
     stds = moments.std()
     position = {store.numeric[j]: p for p, j in enumerate(numeric_used)}
     fitted: list[dict[str, Any]] = []
@@ -343,9 +409,15 @@ def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Targ
     categorical_at = {name: j for j, name in enumerate(store.categorical)}
     # Code -> original text; the last slot (code -1) is a missing cell.
     values_of = {name: np.array([*store.dictionaries[name], None], dtype=object) for name in store.categorical}
-    try:
-        for start, numbers, codes in store.chunks():
-            n = len(numbers)
+
+    # Every stored column, in order, is a numeric feature: the stored block is what transform_columns
+    # would stack, so it goes to the same numeric encoding without being taken apart and stacked again.
+    stacked = [f["name"] for f in doc["features"]] == store.numeric
+
+    def transform(start: int, numbers: np.ndarray, codes: np.ndarray) -> tuple[int, np.ndarray]:
+        if stacked:
+            X = preprocessing.encode_numeric_block(numbers, doc["features"])
+        else:
             columns: dict[str, Any] = {}
             for feature in doc["features"]:
                 name = feature["name"]
@@ -354,10 +426,16 @@ def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Targ
                 else:
                     columns[name] = values_of[name][codes[:, categorical_at[name]]]
             X = preprocessing.transform_columns(doc, columns)
-            if not np.isfinite(X).all():
-                raise DatasetError(
-                    "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."
-                )
+        if not np.isfinite(X).all():
+            raise DatasetError(
+                "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."
+            )
+        return start, X
+
+    try:
+        # Chunks are transformed on threads and written here, in order.
+        for start, X in store.map_chunks(transform):
+            n = len(X)
             writers.write(split[start : start + n], X, y_all[start : start + n], np.arange(start, start + n))
     except BaseException:
         writers.abort()
