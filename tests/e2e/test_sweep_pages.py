@@ -1,5 +1,6 @@
-"""A sweep from the browser against a real worker: the form for an architecture starts it, its page
-fills its trials table by itself, and its cancel button cancels every trial; Bob gets a 404."""
+"""A sweep from the browser against a real worker: the builder's "Sweep" opens the form for its
+architecture, which starts it; its page fills its trials table by itself, and its cancel button
+cancels every trial; Bob gets a 404. The list page starts one for a chosen architecture."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ def test_start_a_sweep_watch_its_trials_and_cancel_it(page: Any, sign_in: Any, a
     sign_in(alice)
     dataset = make_dataset(alice, "tabular", n=120)
     arch = Architecture.objects.create(owner=alice, name="tiny", spec=SPECS["tabular"], dataset=dataset)
-    page.goto("/sweeps/")
-    page.get_by_label("Architecture").select_option(str(arch.pk))
-    page.get_by_role("button", name="Choose what varies").click()
-    page.wait_for_url(f"**/sweeps/new/?architecture={arch.pk}")
+    page.goto(f"/architectures/{arch.pk}/")  # the builder: "Sweep" beside "Train"
+    page.get_by_role("link", name="Sweep ▸").click()
+    page.wait_for_url(f"**/sweeps/new/?architecture={arch.pk}&dataset={dataset.pk}")
+    expect(page.get_by_label("Dataset")).to_have_value(str(dataset.pk))
     check_page(page, "sweep-new")
     # A bad range comes back on its own row.
     page.get_by_label("PyTorch").check()
@@ -56,6 +57,11 @@ def test_start_a_sweep_watch_its_trials_and_cancel_it(page: Any, sign_in: Any, a
     jobs = TrainingJob.objects.filter(sweep_trial__sweep=sweep)
     wait_for(lambda: set(jobs.values_list("status", flat=True)) == {"cancelled"}, 30, 0.2, "every trial cancelled")
     expect(page.locator("#trials .badge-cancelled")).to_have_count(2)
+    page.goto("/sweeps/")
+    expect(page.get_by_role("link", name="tiny on tiny tabular")).to_be_visible()
+    page.get_by_label("Architecture").select_option(str(arch.pk))
+    page.get_by_role("button", name="Choose what varies").click()
+    page.wait_for_url(f"**/sweeps/new/?architecture={arch.pk}")
     client.force_login(bob)
     assert client.get(f"/sweeps/{sweep.pk}/").status_code == 404
     assert client.get(f"/sweeps/new/?architecture={arch.pk}").status_code == 404

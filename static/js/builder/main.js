@@ -574,6 +574,9 @@ function showSaved() {
   const train = $("train");
   train.href = trainUrl();
   train.hidden = !state.archId;
+  const sweep = $("sweep"); // the same architecture and dataset, with settings to vary
+  sweep.href = trainUrl().replace("/jobs/new/", "/sweeps/new/");
+  sweep.hidden = !state.archId;
   $("duplicate").hidden = !state.archId;
   $("delete-open").hidden = !state.archId;
   if (state.archId) $("delete-confirm").dataset.url = `/api/architectures/${state.archId}/`;
