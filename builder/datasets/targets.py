@@ -46,17 +46,21 @@ class TargetCollector:
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
+        encoded = None if self._too_many else array.dictionary_encode()
         if self._numeric:
             try:
-                self._numbers.append(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+                if encoded is not None:  # each distinct value cast once, then taken per row
+                    numbers = pc.take(pc.cast(encoded.dictionary, pa.float64()), encoded.indices)
+                else:
+                    numbers = pc.cast(array, pa.float64())
+                self._numbers.append(numbers.to_numpy(zero_copy_only=False))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 self._numeric = False
                 self._numbers = []
                 valid = array.drop_null()
                 self._example_text = str(valid[0]) if len(valid) else ""
-        if self._too_many:
+        if encoded is None:
             return
-        encoded = array.dictionary_encode()
         dictionary = encoded.dictionary.to_pylist()
         mapping = np.empty(len(dictionary) + 1, dtype=np.int64)
         for position, value in enumerate(dictionary):
