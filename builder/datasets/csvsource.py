@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -34,6 +34,7 @@ MAX_NAME_CHARS = 1000
 _CONVERSION_RE = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", re.S)
 
 csv.field_size_limit(16 * 1024 * 1024)
+T = TypeVar("T")
 
 
 class ColumnTypeMismatch(Exception):
@@ -290,7 +291,9 @@ def iter_batches(
     )
     try:
         if splittable:
-            yield from _prefetch(_split_batches(path, limits, parse_options, convert_options))
+            # The next piece is parsed while this one's batches are worked on.
+            for table in _prefetch(_split_tables(path, limits, parse_options, convert_options)):
+                yield from table.to_batches()
         else:
             read_options = pacsv.ReadOptions(block_size=limits.csv_block_bytes, use_threads=True)
             reader = pacsv.open_csv(
@@ -301,9 +304,9 @@ def iter_batches(
         raise translate_error(exc, path, header, limits.csv_block_bytes) from None
 
 
-def _split_batches(
+def _split_tables(
     path: Path, limits: Limits, parse_options: pacsv.ParseOptions, convert_options: pacsv.ConvertOptions
-) -> Iterator[pa.RecordBatch]:
+) -> Iterator[pa.Table]:
     piece_bytes = limits.csv_block_bytes * 2
     read_options = pacsv.ReadOptions(block_size=max(limits.csv_block_bytes // 4, 1 << 20), use_threads=True)
     with open(path, "rb") as handle:
@@ -325,11 +328,11 @@ def _split_batches(
                 convert_options=convert_options,
             )
             del buffer
-            yield from table.to_batches()
+            yield table
 
 
-def _prefetch(reader: Iterator[pa.RecordBatch], depth: int = 1) -> Iterator[pa.RecordBatch]:
-    """Parse the next blocks on a thread (pyarrow releases the GIL) while the caller works on this one."""
+def _prefetch(reader: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Parse the next blocks (or pieces) on a thread (pyarrow releases the GIL) while the caller works on this one."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
