@@ -14,8 +14,9 @@ through POST /api/datasets/ with a token (client.api.MultipartStream), and timed
 upload's answer to status "ready" (GET /api/datasets/{id}/ every --poll seconds); beside it,
 in the same run, one bare pyarrow.csv.read_csv of the same file. Rounds alternate (bare, api,
 bare, api...) so the machine's other load weighs on both sides alike; medians and their ratio
-are printed, with the task's own time from the worker's log, the web process's CPU time
-answering the polls, and its peak RSS growth during the upload (VmHWM, reset before it, or
+are printed, with the task's own time from the worker's log, the CPU seconds of the task (the
+worker's pool process) against those of the bare parse (a figure that load distorts less than
+wall time), the web process's CPU time answering the polls, and its peak RSS growth during the upload (VmHWM, reset before it, or
 VmRSS sampled every 20 ms). The dataset is deleted after each round. A first small upload,
 untimed, lets the worker import what a running worker has already imported.
 
@@ -328,11 +329,15 @@ class Services:
             raise RuntimeError(f"upload answered {answer.status_code}: {answer.text[:500]}")
         dataset = answer.json()
         web_ticks = _cpu_ticks(pid)
+        pool = [int(n) for task in Path(f"/proc/{self.worker.pid}/task").iterdir()
+                for n in (task / "children").read_text().split()]  # fmt: skip
+        pool_ticks = sum(_cpu_ticks(p) for p in pool)
         while dataset["status"] not in ("ready", "failed"):
             time.sleep(poll)
             dataset = self.session.get(f"{self.url}/api/datasets/{dataset['id']}/").json()
         ready = time.perf_counter()
         web_cpu = (_cpu_ticks(pid) - web_ticks) / os.sysconf("SC_CLK_TCK")
+        worker_cpu = (sum(_cpu_ticks(p) for p in pool) - pool_ticks) / os.sysconf("SC_CLK_TCK")
         ran = re.findall(
             r"builder\.ingest_dataset\[[^]]+\] succeeded in ([0-9.]+)s", (self.var / "worker.log").read_text()
         )
@@ -340,17 +345,19 @@ class Services:
             raise RuntimeError(f"ingestion failed: {dataset.get('error')}")
         self.session.delete(f"{self.url}/api/datasets/{dataset['id']}/").raise_for_status()
         return {"upload": answered - started, "ingest": ready - answered, "web_growth_mib": growth,
-                "task": float(ran[-1]) if ran else float("nan"), "web_cpu": web_cpu}  # fmt: skip
+                "task": float(ran[-1]) if ran else float("nan"), "web_cpu": web_cpu,
+                "worker_cpu": worker_cpu}  # fmt: skip
 
 
-def bare_parse(source: Path) -> float:
+def bare_parse(source: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one pyarrow.csv.read_csv of the file, in this process."""
     import pyarrow.csv as pacsv
 
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     table = pacsv.read_csv(source)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     del table
-    return elapsed
+    return elapsed, cpu
 
 
 def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
@@ -372,24 +379,31 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
             actual = source.stat().st_size
             print(f"\n{actual / 1e6:,.0f} MB, {rows:,} rows x {COLUMNS + 1} columns "
                   f"(generated in {time.perf_counter() - started:.0f} s); load average {_loadavg()}")  # fmt: skip
-            bare_times, api_times, uploads, growths, tasks = [], [], [], [], []
+            bare_times, api_times, uploads, growths, tasks, bare_cpus, worker_cpus = [], [], [], [], [], [], []
             for number in range(1, rounds + 1):
-                bare_times.append(bare_parse(source))
+                bare_wall, bare_cpu = bare_parse(source)
+                bare_times.append(bare_wall)
+                bare_cpus.append(bare_cpu)
                 result = services.ingest(source, poll)
                 api_times.append(result["ingest"])
                 uploads.append(result["upload"])
                 growths.append(result["web_growth_mib"])
                 tasks.append(result["task"])
+                worker_cpus.append(result["worker_cpu"])
                 print(
-                    f"  round {number}: bare read_csv {bare_times[-1]:.2f} s | upload answered in {result['upload']:.2f} s, "
-                    f"then ready in {result['ingest']:.2f} s (the task ran {result['task']:.2f} s; the web process "
+                    f"  round {number}: bare read_csv {bare_wall:.2f} s ({bare_cpu:.2f} CPU-s) | upload answered in "
+                    f"{result['upload']:.2f} s, "
+                    f"then ready in {result['ingest']:.2f} s (the task ran {result['task']:.2f} s, "
+                    f"{result['worker_cpu']:.2f} CPU-s; the web process "
                     f"answered the polls in {result['web_cpu']:.2f} CPU-s) | web process peak grew {result['web_growth_mib']:.1f} MiB "
                     f"| load {_loadavg()}"
                 )
             bare, api = statistics.median(bare_times), statistics.median(api_times)
             print(
                 f"  medians: bare {bare:.2f} s, upload's answer -> ready {api:.2f} s: ratio {api / bare:.2f} "
-                f"(target 1.2); the task itself {statistics.median(tasks):.2f} s; upload {statistics.median(uploads):.2f} s "
+                f"(target 1.2); the task itself {statistics.median(tasks):.2f} s; CPU-s: the task "
+                f"{statistics.median(worker_cpus):.2f}, bare {statistics.median(bare_cpus):.2f} (ratio "
+                f"{statistics.median(worker_cpus) / statistics.median(bare_cpus):.2f}); upload {statistics.median(uploads):.2f} s "
                 f"({actual / 1e6 / statistics.median(uploads):,.0f} MB/s); web process peak growth "
                 f"{max(growths):.1f} MiB at most"
             )
