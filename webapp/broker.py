@@ -7,16 +7,27 @@ running task), and stays down until something restarts it. A folder that is brie
 here it reads as "no messages yet": the worker keeps polling and consumes again once the
 folder is back. Publishing while the folder is missing still fails loudly (a `ChannelError`
 from kombu), so a submission is never silently dropped and /healthz reports the broker down.
+
+A message is written under a name no reader takes and then renamed into place: kombu's own
+`_put` creates the file before it writes it, and a worker polling in between moves the empty
+file away, fails to parse it and exits ("Unrecoverable error: JSONDecodeError"), and the
+message is lost with it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+import uuid
+from contextlib import suppress
 from queue import Empty
 from typing import Any
 
+from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
+from kombu.utils.encoding import str_to_bytes
+from kombu.utils.json import dumps
 
 log = logging.getLogger(__name__)
 WARN_EVERY = 30.0  # seconds between repeated warnings while the folder stays missing
@@ -37,6 +48,20 @@ class Channel(filesystem.Channel):
             raise
         self._folder_back()
         return message
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        """Write to `<name>.part` (readers take only names ending in `<queue>.msg`), then rename."""
+        name = f"{int(round(time.monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        partial = f"{final}.part"
+        try:
+            with open(partial, "wb") as handle:
+                handle.write(str_to_bytes(dumps(payload)))
+            os.replace(partial, final)  # atomic: a reader sees the whole message or none
+        except OSError as exc:
+            with suppress(OSError):
+                os.remove(partial)
+            raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
     def _size(self, queue: str) -> int:
         try:

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from queue import Empty
 
@@ -60,3 +62,44 @@ def test_the_embedded_default_uses_this_transport(tmp_path):
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.stdout.strip().splitlines()[-1:] == ["webapp.broker"], result.stderr
+
+
+def test_a_message_is_read_whole_or_not_at_all_while_it_is_written(tmp_path):
+    """kombu's own _put created the file before writing it: a worker polling in between read an
+    empty message and exited. Here a message is written under a name readers skip, then renamed."""
+    with connection(tmp_path) as conn:
+        channel = conn.default_channel
+        queue = tmp_path / "queue"
+        (queue / "1_partial.jobs.msg.part").write_bytes(b"")  # what a writer leaves mid-write
+        with pytest.raises(Empty):
+            channel._get("jobs")
+        assert channel._size("jobs") == 0
+
+        received: list[int] = []
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            with connection_to(tmp_path) as reader:
+                deadline = time.monotonic() + 60
+                while len(received) < 2000 and time.monotonic() < deadline:
+                    try:
+                        received.append(reader.default_channel._get("jobs")["n"])
+                    except Empty:
+                        continue
+                    except BaseException as exc:  # noqa: BLE001 - the reader must report, not die silently
+                        errors.append(exc)
+                        return
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        for n in range(2000):
+            channel._put("jobs", {"n": n})
+        thread.join(90)
+        assert errors == [] and sorted(received) == list(range(2000))
+
+
+def connection_to(folder: Path) -> Connection:
+    """A second connection to the folders `connection` made (a worker beside the publisher)."""
+    options = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
+               "control_folder": str(folder / "control"), "store_processed": False}  # fmt: skip
+    return Connection("filesystem://", transport="webapp.broker:Transport", transport_options=options)
