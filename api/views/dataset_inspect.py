@@ -41,7 +41,9 @@ class InspectRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A CSV's first 64 KiB, or a whole Parquet or Excel file (up to 16 MiB).")
     options = serializers.CharField(
         required=False,
-        help_text='JSON object with any of "delimiter", "file_encoding", "decimal", "sheet" (as for the upload).',
+        allow_blank=True,  # a form sends an empty field for "no options": the same as leaving it out
+        help_text='JSON object with any of "delimiter", "file_encoding", "decimal", "sheet" (as for the upload); '
+        "empty or left out: all detected.",
     )
 
 
