@@ -22,7 +22,7 @@ from api.serializers import EndpointSerializer, HyperparametersField, JobSeriali
 from api.throttles import SubmitThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error, owned_row
 from api.views.jobs import rejected as jobs_rejected
-from builder.codegen.frameworks import NAMES
+from builder.codegen.frameworks import CHOICES as FRAMEWORK_CHOICES
 from builder.models import Architecture, Dataset
 from serving import endpoints
 from serving.predict import NotServable
@@ -59,7 +59,7 @@ class SweepCreateSerializer(serializers.Serializer):
     architectures = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=5,
                                           help_text="1-5 of your architectures; with several, each trial trains "
                                           "one of them (the `architecture` setting).")  # fmt: skip
-    framework = serializers.ChoiceField(choices=NAMES)
+    framework = serializers.ChoiceField(choices=FRAMEWORK_CHOICES)  # the same choice set as a job's: one enum in the schema
     space = SpaceField()
     hyperparameters = HyperparametersField(required=False, help_text="Settings every trial shares.")
     method = serializers.ChoiceField(choices=Sweep.Method.values, default="random",

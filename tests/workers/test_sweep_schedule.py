@@ -20,7 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sweep_of(alice: Any, private_queue: str) -> Any:
+def sweep_of(alice: Any, private_queue: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # This test takes every step itself: the step a new sweep sends would otherwise be run at the
+    # same time by a session worker that an earlier test started (it reads the default queue).
+    monkeypatch.setattr(services, "send_step", lambda sweep_id: None)
     dataset = make_dataset(alice, "tabular", n=60)
     arch = Architecture.objects.create(owner=alice, name="tiny", spec=SPECS["tabular"])
 
