@@ -1,6 +1,6 @@
 """How many bytes of the data root each user's rows hold, and the per-user storage quota.
 
-Use is measured on disk (the upload, the materialised arrays, every job folder with its
+Use is measured in the file store (the upload, the materialised arrays, every job folder with its
 checkpoint, logs and artifacts), so it is what a delete gives back.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from builder.datasets.limits import human_bytes
+from webapp import filestore
 
 MiB = 1024**2
 
@@ -55,10 +56,15 @@ def quota_bytes() -> int | None:
     return megabytes * MiB if megabytes > 0 else None
 
 
+def stored_bytes(folder: Path) -> int:
+    """What the file store holds under a row's folder (the folder on disk with local files)."""
+    return folder_bytes(folder) if filestore.is_local() else filestore.prefix_bytes(filestore.key_of(folder))
+
+
 def storage_usage(owner: Any) -> Usage:
     # The reverse relations keep builder free of an import of the workers app.
-    datasets = sum(folder_bytes(d.data_dir) for d in owner.datasets.only("storage_key"))
-    jobs = sum(folder_bytes(j.job_dir) for j in owner.training_jobs.only("storage_key"))
+    datasets = sum(stored_bytes(d.data_dir) for d in owner.datasets.only("storage_key"))
+    jobs = sum(stored_bytes(j.job_dir) for j in owner.training_jobs.only("storage_key"))
     return Usage(datasets, jobs, quota_bytes())
 
 

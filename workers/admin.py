@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, JSONField, OuterRef, QuerySet, Subquery
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from builder import admin as builder_admin
 from builder.models import Dataset
 from workers import deletion, placement, services
+from workers.downloads import MissingFile, artifact_response
 from workers.models import Artifact, Metric, TrainingJob
 
 # Metric keys worth a column, best first.
@@ -90,15 +91,17 @@ class TrainingJobAdmin(admin.ModelAdmin):
                    "opts": self.model._meta}  # fmt: skip
         return TemplateResponse(request, "admin/workers/trainers.html", context)
 
-    def download_artifact(self, request: HttpRequest, job_id: int, artifact_id: int) -> FileResponse:
+    def download_artifact(self, request: HttpRequest, job_id: int, artifact_id: int) -> HttpResponse:
         """Staff download any job's file (the API serves owners only); never outside the data root."""
         if not self.has_view_permission(request):
             raise Http404("No such artifact.")
         artifact = Artifact.objects.filter(job_id=job_id, pk=artifact_id).first()
-        file = artifact.stored_file() if artifact else None
-        if file is None:
-            raise Http404("No such artifact, or its file is missing.")
-        return FileResponse(file.open("rb"), as_attachment=True, filename=artifact.filename)
+        try:
+            if artifact is None:
+                raise MissingFile(str(artifact_id))
+            return artifact_response(artifact)
+        except MissingFile:
+            raise Http404("No such artifact, or its file is missing.") from None
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs are submitted through the API or the site, which check them

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from builder.codegen import frameworks
+from webapp import filestore
 
 
 class TrainingJob(models.Model):
@@ -123,8 +124,9 @@ class TrainingJob(models.Model):
 
     @property
     def dataset_dir(self) -> Path:
-        """The materialised arrays of the dataset version this job was submitted with."""
-        return self.dataset.data_dir / f"v{self.dataset_version}"
+        """The materialised arrays of the dataset version this job was submitted with: the stored
+        folder on local files, this host's cached copy of it when the store is remote."""
+        return self.dataset.stored_version_dir(self.dataset_version)
 
     @property
     def job_dir(self) -> Path:
@@ -190,11 +192,20 @@ class Artifact(models.Model):
         """The artifact's file, or None when it is missing or would lie outside the data root.
 
         The path is written by the worker, but whatever reads or sends the file (downloads,
-        the admin, the predict endpoint) must never leave the data root.
+        the admin, the predict endpoint) must never leave the data root. On a remote store
+        this is the host's copy, downloaded when it has none.
         """
-        path = self.absolute_path.resolve()
-        inside = path.is_relative_to(Path(settings.LAYERLOOM_DATA_ROOT).resolve())
-        return path if inside and path.is_file() else None
+        if not self.inside_data_root():
+            return None
+        try:
+            path = filestore.local_file(self.path, self.size_bytes).resolve()
+        except FileNotFoundError:
+            return None
+        return path if path.is_file() else None
+
+    def inside_data_root(self) -> bool:
+        root = Path(settings.LAYERLOOM_DATA_ROOT).resolve()
+        return self.absolute_path.resolve().is_relative_to(root)
 
 
 class Estimate(models.Model):

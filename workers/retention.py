@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 from django.conf import settings
 
+from webapp import filestore
 from workers.models import TrainingJob
 
 
@@ -15,4 +14,4 @@ def remove_finished_checkpoint(job_id: int) -> None:
         return
     job = TrainingJob.objects.filter(pk=job_id, status=TrainingJob.Status.SUCCEEDED).only("storage_key").first()
     if job is not None:
-        shutil.rmtree(job.checkpoint_dir, ignore_errors=True)
+        filestore.delete_prefix(filestore.key_of(job.checkpoint_dir))

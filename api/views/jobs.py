@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -42,6 +42,7 @@ from builder.spec import validate_spec
 from serving.predict import predict
 from serving.sessions import PREDICT_FIELDS, onnx_annotations
 from workers import deletion, estimates, services
+from workers.downloads import MissingFile, artifact_response
 from workers.examples import NoExamples, cell_examples
 from workers.hyperparameters import Hyperparameters
 from workers.models import Artifact, Estimate, TrainingJob
@@ -296,18 +297,15 @@ class JobViewSet(
         detail=True, methods=["get"], url_path=r"artifacts/(?P<artifact_id>[0-9]+)", url_name="artifact-download",
         content_negotiation_class=AnyAccept,
     )  # fmt: skip
-    def download(self, request: Request, pk: str | None = None, artifact_id: str | None = None) -> FileResponse:
+    def download(self, request: Request, pk: str | None = None, artifact_id: str | None = None) -> HttpResponse:
         job = self.get_object()
         artifact = Artifact.objects.filter(job=job, pk=artifact_id).first()
         if artifact is None:
             raise exceptions.NotFound("No such artifact for this job.")
-        path = artifact.stored_file()
-        if path is None:
-            raise exceptions.NotFound("The artifact's file is missing.")
-        response = FileResponse(path.open("rb"), as_attachment=True, filename=artifact.filename,
-                                content_type="application/octet-stream")  # fmt: skip
-        response["X-Checksum-SHA256"] = artifact.sha256
-        return response
+        try:
+            return artifact_response(artifact)
+        except MissingFile:
+            raise exceptions.NotFound("The artifact's file is missing.") from None
 
     @predict_schema("Predict with a job's model", "No such job among yours.")
     # Only the per-user rate: a prediction is not a job submission.

@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from webapp import filestore
+
 
 def kind_choices() -> list[tuple[str, str]]:
     """The registered dataset kinds (builder.datasets.kinds): a new kind needs no migration."""
@@ -64,4 +66,10 @@ class Dataset(models.Model):
 
     @property
     def version_dir(self) -> Path:
+        """Where this host writes (ingestion) the current version's arrays."""
         return self.data_dir / f"v{self.version}"
+
+    def stored_version_dir(self, version: int | None = None) -> Path:
+        """A local folder holding a stored version's arrays (the current one by default): the
+        stored folder itself on local files, this host's cached copy when the store is remote."""
+        return filestore.local_dir(f"datasets/{self.storage_key}/v{version or self.version}")

@@ -5,7 +5,9 @@ Every value can be overridden from the environment; README.md lists each variabl
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -176,8 +178,41 @@ STORAGES = {
 }
 
 # --- Layerloom ------------------------------------------------------------------------
-# Uploaded datasets, materialised arrays, checkpoints and artifacts live under here.
+# Uploaded datasets, materialised arrays, checkpoints and artifacts live under here: the file
+# store itself by default, or this host's working copy of what it writes and reads when the
+# store is an S3 bucket (webapp/filestore.py).
 LAYERLOOM_DATA_ROOT = Path(env_str("LAYERLOOM_DATA_ROOT", str(VAR_DIR / "data")))
+# The file store, STORAGES["layerloom"]: an S3-compatible bucket when LAYERLOOM_S3_BUCKET is set
+# (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or boto3's other sources), else
+# local files under LAYERLOOM_DATA_ROOT. Every host of a deployment must name the same store.
+LAYERLOOM_S3_BUCKET = env_str("LAYERLOOM_S3_BUCKET", "")
+LAYERLOOM_S3_ENDPOINT_URL = env_str("LAYERLOOM_S3_ENDPOINT_URL", "")  # MinIO, Ceph, moto...; empty: AWS
+LAYERLOOM_S3_REGION = env_str("LAYERLOOM_S3_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+# "path" (bucket in the URL's path; what most self-hosted stores need) or "virtual"; empty: boto3's choice.
+LAYERLOOM_S3_ADDRESSING_STYLE = env_str("LAYERLOOM_S3_ADDRESSING_STYLE", "path" if LAYERLOOM_S3_ENDPOINT_URL else "")
+# Artifact downloads redirect to a presigned URL of the store (1), or are streamed through the web process (0).
+LAYERLOOM_S3_PRESIGNED_DOWNLOADS = env_bool("LAYERLOOM_S3_PRESIGNED_DOWNLOADS", True)
+LAYERLOOM_S3_URL_EXPIRE = env_int("LAYERLOOM_S3_URL_EXPIRE", 300)
+# A host's cache of dataset versions pulled from the bucket (least recently used goes first).
+LAYERLOOM_CACHE_DIR = Path(env_str("LAYERLOOM_CACHE_DIR", str(VAR_DIR / "cache")))
+LAYERLOOM_CACHE_MAX_MB = env_int("LAYERLOOM_CACHE_MAX_MB", 20 * 1024)
+
+
+def file_store() -> dict[str, Any]:
+    """STORAGES["layerloom"] from the settings above."""
+    if not LAYERLOOM_S3_BUCKET:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(LAYERLOOM_DATA_ROOT)}}  # fmt: skip
+    options: dict[str, Any] = {
+        "bucket_name": LAYERLOOM_S3_BUCKET, "region_name": LAYERLOOM_S3_REGION or None,
+        "endpoint_url": LAYERLOOM_S3_ENDPOINT_URL or None, "file_overwrite": True, "default_acl": None,
+        "querystring_auth": True, "querystring_expire": LAYERLOOM_S3_URL_EXPIRE,
+        "addressing_style": LAYERLOOM_S3_ADDRESSING_STYLE or None, "signature_version": "s3v4",
+    }  # fmt: skip
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES["layerloom"] = file_store()
 LAYERLOOM_MAX_UPLOAD_BYTES = env_int("LAYERLOOM_MAX_UPLOAD_BYTES", 2 * 1024**3)
 # Bytes of the data root one user's datasets and jobs may hold (MiB); 0 = no quota.
 LAYERLOOM_USER_STORAGE_QUOTA_MB = env_int("LAYERLOOM_USER_STORAGE_QUOTA_MB", 10 * 1024)

@@ -24,6 +24,7 @@ from webapp.settings.base import (  # noqa: E402
     CELERY_BROKER_TRANSPORT_OPTIONS,
     DATABASES,
     VAR_DIR,
+    file_store,
 )
 
 RUN_ID = os.environ["LAYERLOOM_TEST_RUN_ID"]
@@ -39,4 +40,5 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "layerloom": file_store(),
 }

@@ -1,8 +1,9 @@
 """Artifact files of a job and their rows: metrics.csv, the TensorBoard logs, the thumbnails of
 the worst-misclassified test images (image datasets), the exports.
 
-Files live under LAYERLOOM_DATA_ROOT/jobs/<id>/artifacts/; each has an Artifact row with
-its size and sha256, so a download can be checked.
+Files are written under LAYERLOOM_DATA_ROOT/jobs/<id>/artifacts/ and stored in the file store
+(webapp.filestore) under the same key before their row is written; each has an Artifact row
+with its size and sha256, so a download can be checked.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from django.conf import settings
 
 from builder.datasets.arrays import load_split
+from webapp import filestore
 from workers.models import Artifact, Metric, TrainingJob
 from workers.training import thumbnails
 from workers.training.context import JobContext, JobError
@@ -35,10 +37,10 @@ def sha256_of(path: Path) -> str:
 
 
 def record(job_id: int, kind: str, path: Path, size: int | None = None, sha256: str | None = None) -> Artifact:
-    relative = path.resolve().relative_to(Path(settings.LAYERLOOM_DATA_ROOT).resolve())
+    key = filestore.push_file(path)
     artifact, _ = Artifact.objects.update_or_create(
         job_id=job_id, filename=path.name,
-        defaults={"kind": kind, "path": str(relative), "size_bytes": size if size is not None else path.stat().st_size,
+        defaults={"kind": kind, "path": key, "size_bytes": size if size is not None else path.stat().st_size,
                   "sha256": sha256 or sha256_of(path)},
     )  # fmt: skip
     return artifact

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from webapp import filestore
 from workers.lifecycle import finish, update_run
 from workers.models import TrainingJob
 from workers.retention import remove_finished_checkpoint
@@ -99,8 +100,8 @@ def evaluate(ctx: JobContext, test: Any, outputs: np.ndarray) -> dict[str, Any]:
     units = ctx.target_units(outputs)  # regression: the model learned a standardised target
     result = compute(ctx.task, test.y, units, ctx.output_kind, ctx.class_names, test.ids)
     try:  # only the job page's per-cell example lists need them: their loss must not fail the job
-        save_predictions(ctx.job_dir / "evaluation", ctx.task, units, ctx.output_kind)
-    except OSError:
+        filestore.push_file(save_predictions(ctx.job_dir / "evaluation", ctx.task, units, ctx.output_kind))
+    except Exception:  # noqa: BLE001 - a full disk or an unreachable store alike
         log.warning("job %s: per-example predictions not saved", ctx.job_id, exc_info=True)
     result["split"] = "test"
     result["baselines"] = baselines(ctx, result)

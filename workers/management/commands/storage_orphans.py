@@ -11,7 +11,8 @@ from workers.orphans import find_orphans, remove
 
 
 class Command(BaseCommand):
-    help = "List files and folders under LAYERLOOM_DATA_ROOT that no row owns; --delete removes them."
+    help = ("List stored files and folders (under LAYERLOOM_DATA_ROOT, or in the S3 bucket when one is "
+            "configured) that no row owns; --delete removes them.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--delete", action="store_true", help="remove what is listed")
