@@ -16,9 +16,10 @@ from django.views.decorators.http import require_GET
 from builder.datasets.access import get_owned_dataset, owned_datasets
 from builder.datasets.kinds import all_kinds, get_kind
 from builder.datasets.split import split_choice
-from builder.datasets.storage import data_root
+from builder.datasets.storage import stored_source
 from builder.demo import DEMOS
 from builder.models import Dataset
+from webapp import filestore
 
 
 @require_GET
@@ -39,7 +40,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_owned_dataset(request.user, pk)
     kind = get_kind(dataset.kind)
     profile = dataset.profile or {}
-    source = data_root() / dataset.source if dataset.source else None
+    source = stored_source(dataset)
     context = {
         "dataset": dataset,
         "kind": kind,
@@ -62,9 +63,10 @@ def dataset_thumbnail(request: HttpRequest, pk: int, name: str) -> FileResponse:
     """
     dataset = get_owned_dataset(request.user, pk)
     media = get_kind(dataset.kind).sample_media(dataset.version_dir, name)
-    if media is None or not media.path.is_file():
+    path = filestore.fetched(media.path) if media is not None else None
+    if media is None or path is None or not path.is_file():
         raise Http404("No such file.")
-    return FileResponse(media.path.open("rb"), content_type=media.content_type)
+    return FileResponse(path.open("rb"), content_type=media.content_type)
 
 
 def delete_dialog(dataset: Dataset) -> dict[str, Any]:

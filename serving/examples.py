@@ -13,7 +13,7 @@ from typing import Any
 
 from builder.datasets.arrays import load_ids
 from builder.datasets.kinds import Example, kind_of
-from builder.datasets.storage import data_root
+from builder.datasets.storage import data_root, stored_source
 from workers.models import TrainingJob
 
 __all__ = ["Example", "first_test_input"]
@@ -30,8 +30,10 @@ def first_test_input(job: TrainingJob, doc: dict[str, Any]) -> Example | None:
             return None
         first = int(ids.min())
         root = data_root().resolve()
-        source = (root / dataset.source).resolve()
-        if not source.is_relative_to(root):  # only ever our own stored upload
+        if not (root / dataset.source).resolve().is_relative_to(root):  # only ever our own stored upload
+            return None
+        source = stored_source(dataset)
+        if source is None:
             return None
         return kind_of(doc).read_example(doc, source, job.dataset_dir, first)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, csv.Error, UnicodeDecodeError):

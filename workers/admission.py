@@ -9,6 +9,7 @@ job's process runs under), otherwise this machine's physical memory.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from typing import Any
 
@@ -19,6 +20,7 @@ from builder.limits import spec_limits
 from builder.models import Dataset
 from builder.spec import validate_spec
 from builder.usage import over_quota_message
+from webapp import filestore
 
 MiB = 1024**2
 # What a job writes, in copies of its float32 weights (about ten, rounded up): the checkpoint
@@ -40,6 +42,9 @@ def memory_limit_bytes() -> tuple[int, str]:
 
 def dataset_bytes(dataset: Dataset, version: int) -> int:
     folder = dataset.data_dir / f"v{version}"
+    if not filestore.is_local():  # sizes from the store's listing: nothing is downloaded
+        return sum(e.size for e in filestore.list_prefix(filestore.key_of(folder))
+                   if fnmatch.fnmatch(e.name, "[Xy]_*.npy"))  # fmt: skip
     return sum(p.stat().st_size for p in folder.glob("[Xy]_*.npy")) if folder.is_dir() else 0
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from builder.datasets.arrays import load_ids, load_split
 from builder.datasets.kinds import get_kind
-from builder.datasets.storage import data_root
+from builder.datasets.storage import stored_source
+from webapp import filestore
 from workers.models import TrainingJob
 
 MAX_EXAMPLES = 50
@@ -29,7 +30,11 @@ class NoExamples(Exception):
 def predictions_path(job: TrainingJob) -> Path:
     from workers.training.evaluation import PREDICTIONS_FILE
 
-    return job.job_dir / "evaluation" / PREDICTIONS_FILE
+    path = job.job_dir / "evaluation" / PREDICTIONS_FILE
+    try:
+        return filestore.local_file(filestore.key_of(path))
+    except FileNotFoundError:
+        return path
 
 
 def cell_examples(job: TrainingJob, true: int, predicted: int, limit: int = MAX_EXAMPLES) -> dict[str, Any]:
@@ -53,7 +58,7 @@ def cell_examples(job: TrainingJob, true: int, predicted: int, limit: int = MAX_
     ids = load_ids(job.dataset_dir, "test")
     kind = get_kind(job.dataset.kind)
     examples = [{"index": int(i), "id": int(ids[i]), "confidence": float(confidence[i])} for i in rows]
-    source = data_root() / job.dataset.source if job.dataset.source else None
+    source = stored_source(job.dataset)
     kind.describe_examples(examples, source, lambda: load_split(job.dataset_dir, "test", mmap=True)[0])
     count = int(((np.asarray(y) == true) & (pred == predicted)).sum())
     return {"available": True, "reason": "", "true": names[true], "predicted": names[predicted], "kind": kind.name,

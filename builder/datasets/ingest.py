@@ -18,7 +18,7 @@ from django.utils import timezone
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
-from builder.datasets.storage import data_root, remove_dataset_files
+from builder.datasets.storage import publish_version, remove_dataset_files, stored_source
 from builder.usage import quota_room
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,11 @@ def run_ingest(dataset_id: int) -> str:
     dataset = Dataset.objects.get(pk=dataset_id)
     try:
         limits = replace(Limits.from_settings(), storage_room_bytes=quota_room(dataset.owner))
-        result = materialise(dataset.kind, data_root() / dataset.source, dataset.options, dataset.version_dir, limits)
+        source = stored_source(dataset)
+        if source is None:
+            return _fail(dataset, "The uploaded file is no longer stored. Upload it again.")
+        result = materialise(dataset.kind, source, dataset.options, dataset.version_dir, limits)
+        publish_version(dataset)
     except DatasetError as exc:
         return _fail(dataset, str(exc))
     except Exception:

@@ -28,7 +28,7 @@ from builder.datasets.errors import OptionsError
 from builder.datasets.kinds import get_kind
 from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.options import validate_options
-from builder.datasets.storage import data_root, incoming_dir, remove_dataset_files
+from builder.datasets.storage import data_root, incoming_dir, publish_source, remove_dataset_files
 from builder.usage import over_quota_message
 
 INGEST_QUEUE = "default"
@@ -261,6 +261,7 @@ def create_dataset_from_upload(
             shutil.move(staged.path, destination)
             dataset.source = str(destination.relative_to(data_root()))
             dataset.save(update_fields=["source"])
+            publish_source(dataset, destination)
             dataset_id = dataset.pk
             transaction.on_commit(lambda: enqueue_ingest(dataset_id))
     except BaseException:

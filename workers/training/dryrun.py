@@ -67,7 +67,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="layerloom-dryrun-") as tmp:
         probe = JobContext(
             job_id=0, framework=request["framework"], spec=request["spec"], hp=hp, task="", class_names=[],
-            output_kind="", loss="", input_dtype="", dataset_dir=dataset.version_dir, job_dir=Path(tmp),
+            output_kind="", loss="", input_dtype="", dataset_dir=dataset.stored_version_dir(), job_dir=Path(tmp),
             checkpoint_owner={},  # a dry run writes no checkpoint
         )  # fmt: skip
         ctx = _context_like_a_job(probe, dataset)

@@ -253,10 +253,12 @@ class TabularKind(DatasetKind):
 
 def column_rows(dataset: Any) -> list[dict[str, Any]]:
     """The profile's columns, each with the categories the preprocessing document learned."""
+    from webapp import filestore
+
     profile = dataset.profile or {}
     categories = {}
     doc_path = dataset.version_dir / "preprocessing.json"
-    if dataset.status == "ready" and doc_path.is_file():
+    if dataset.status == "ready" and (doc_path := filestore.fetched(doc_path)).is_file():
         doc = json.loads(doc_path.read_text())
         categories = {f["name"]: f.get("categories") or [] for f in doc.get("features", [])}
     target = (profile.get("target") or {}).get("column")
