@@ -198,6 +198,10 @@ def run_is_dead(job: TrainingJob) -> bool:
 
 
 # --- a run's own transitions (the supervisor and the job's process) -------------------------
+# What a run that is over leaves: clearing run_token fences the old run out (any write it
+# still makes matches nothing).
+FENCED: dict[str, Any] = dict(run_token="", run_owner="", heartbeat_at=None, worker_pid=None, eta_seconds=None)
+
 def claim(job_id: int, node: str) -> str | None:
     """Take the job: queued -> running, or take over a run whose process is dead. Returns the run token.
 
@@ -247,6 +251,25 @@ def interrupted(job_id: int, token: str, what: str) -> str | None:
     return recover(job, what) if job is not None else None
 
 
+def hand_over(job_id: int, token: str, what: str) -> str | None:
+    """The run's trainer is shutting down: running -> queued for the next free trainer, not counted as an attempt.
+
+    The job resumes from its last checkpoint; a job asked to cancel ends instead.
+    """
+    job = TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).first()
+    if job is None:
+        return None
+    if job.cancel_requested:
+        return recover(job, what)
+    with transaction.atomic():
+        done = TrainingJob.objects.filter(pk=job_id, run_token=token, status=Status.RUNNING).update(
+            status=Status.QUEUED, interruption=what, attempts=F("attempts") - 1, **FENCED
+        )
+        if done:
+            transaction.on_commit(lambda: enqueue(job_id))
+    return Status.QUEUED if done else None
+
+
 # --- a run whose process is gone ----------------------------------------------------------
 def dead_run_description(job: TrainingJob) -> str:
     """What happened to a run found dead, for the job's `interruption` (and its error if it ends)."""
@@ -273,15 +296,13 @@ def recover(job: TrainingJob, what: str) -> str | None:
     """running -> queued (resume) | failed | cancelled for a run that is over; the new status, or None if raced."""
     status, message = dead_run_outcome(job, what)
     owned = TrainingJob.objects.filter(pk=job.pk, status=Status.RUNNING, run_token=job.run_token)
-    # Clearing run_token fences the old run out: any write it still makes matches nothing.
-    fenced = dict(run_token="", run_owner="", heartbeat_at=None, worker_pid=None, eta_seconds=None)
     if status != Status.QUEUED:
-        done = owned.update(status=status, error=message, finished_at=timezone.now(), **fenced)
+        done = owned.update(status=status, error=message, finished_at=timezone.now(), **FENCED)
         if done:
             _after_end(job.pk)
         return status if done else None
     with transaction.atomic():
-        done = owned.update(status=Status.QUEUED, interruption=message, **fenced)
+        done = owned.update(status=Status.QUEUED, interruption=message, **FENCED)
         if done:
             transaction.on_commit(lambda: enqueue(job.pk))
     return status if done else None

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from builder.codegen.frameworks import NAMES as FRAMEWORKS
 from workers.exits import describe_exit, oom_kills
-from workers.lifecycle import claim, finish, interrupted, update_run
+from workers.lifecycle import claim, finish, hand_over, interrupted, update_run
 from workers.models import TrainingJob
 from workers.training.backends import threads
 
@@ -58,6 +58,14 @@ def run_job(job_id: int, node: str) -> str:
         limit = settings.LAYERLOOM_JOB_TIME_LIMIT
         finish(job_id, token, Status.FAILED, f"Stopped: the job reached its time limit of {limit} seconds.")
         return "time limit"
+    except TrainerShuttingDown:
+        # At once: Celery's main process may exit first, and this process goes with it. Checkpoints
+        # are written whole (a rename), so what the child saved stays; only the epoch in progress is lost.
+        log.warning("job %s: the trainer is shutting down; handing the job back to its queue", job_id)
+        stop_child(child, grace=0)
+        hand_over(job_id, token, f"Attempt {attempt(job_id)} stopped: its trainer ({node}) was shut down. "
+                                 "Resumed from its last checkpoint on the next free trainer.")  # fmt: skip
+        return "handed over"
     finally:
         heartbeat.stop()
         if STANDBY.rewarm:
@@ -148,25 +156,46 @@ class TimeLimitReached(Exception):
     """The job ran for LAYERLOOM_JOB_TIME_LIMIT seconds."""
 
 
+class TrainerShuttingDown(Exception):
+    """The worker is in a warm shutdown: hand the running job back to the queue."""
+
+
+# Set in a training worker's pool process when its worker begins a warm shutdown (SIGTERM):
+# Celery would wait for the job to end, which may take hours; the job goes back to the queue
+# instead and resumes from its checkpoint on the next free trainer (workers.tasks connects it).
+HANDOVER = threading.Event()
+HANDOVER_SIGNAL = signal.SIGUSR2
+
+
+def request_handover(signum: int = 0, frame: object = None) -> None:
+    HANDOVER.set()
+
+
 def wait_for(child: subprocess.Popen[bytes], deadline: float) -> int:
     # The supervisor keeps the time limit itself (Celery's soft and hard limits stay as a
-    # backstop); short waits also let Celery's soft-limit signal through promptly.
+    # backstop); short waits also let Celery's soft-limit signal and a handover through promptly.
     while True:
         try:
             return child.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
+            if HANDOVER.is_set():
+                raise TrainerShuttingDown from None
             if time.monotonic() > deadline:
                 raise TimeLimitReached from None
 
 
 def stop_child(child: subprocess.Popen[bytes], grace: float = 5) -> None:
+    """SIGTERM, then SIGKILL after grace seconds (at once with grace=0)."""
     if child.poll() is None:
-        child.terminate()
-        try:
-            child.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        if grace > 0:
+            child.terminate()
+            try:
+                child.wait(timeout=grace)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        child.kill()
+        child.wait()
 
 
 class Heartbeat(threading.Thread):

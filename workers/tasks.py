@@ -7,10 +7,13 @@ the job itself runs in a child process started by workers.supervisor.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from typing import Any
 
+import billiard
 from celery import current_app, shared_task
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_shutting_down
 from django.conf import settings
 
 from workers import (
@@ -19,7 +22,7 @@ from workers import (
 )
 from workers.recovery import dispatch_all
 from workers.recovery import reap_stale_jobs as reap
-from workers.supervisor import STANDBY, run_job
+from workers.supervisor import HANDOVER_SIGNAL, STANDBY, request_handover, run_job
 
 ONE_TASK_PER_CHILD = "LAYERLOOM_POOL_ONE_TASK"  # set by the worker for the pool processes it forks
 
@@ -27,6 +30,9 @@ ONE_TASK_PER_CHILD = "LAYERLOOM_POOL_ONE_TASK"  # set by the worker for the pool
 @shared_task(name="workers.train_job", bind=True, acks_late=True, ignore_result=True)
 def train_job(self: Any, job_id: int) -> str:
     """Take the job (atomically) and run it; a message for a job that is taken or done is a no-op."""
+    if threading.current_thread() is threading.main_thread():
+        # Here, not at the pool process's start: billiard resets every signal after its initializer.
+        signal.signal(HANDOVER_SIGNAL, request_handover)
     return run_job(job_id, node=self.request.hostname or "")
 
 
@@ -55,11 +61,30 @@ def _note_max_tasks_per_child(sender: Any = None, **kwargs: Any) -> None:
         os.environ[ONE_TASK_PER_CHILD] = "1"
 
 
+def _is_trainer() -> bool:
+    queues = list(current_app.amqp.queues.consume_from or ())
+    base = settings.LAYERLOOM_TRAINING_QUEUE
+    return any(name == base or name.startswith(f"{base}-") for name in queues)
+
+
 @worker_process_init.connect
 def _start_standby_children(**kwargs: Any) -> None:
     """In a training worker's new pool process: start the children that wait, frameworks imported."""
-    queues = list(current_app.amqp.queues.consume_from or ())
-    base = settings.LAYERLOOM_TRAINING_QUEUE
-    if not any(name == base or name.startswith(f"{base}-") for name in queues):
+    if not _is_trainer():
         return
     STANDBY.enable(settings.LAYERLOOM_STANDBY_FRAMEWORKS, rewarm=os.environ.get(ONE_TASK_PER_CHILD) != "1")
+
+
+@worker_shutting_down.connect
+def _hand_running_jobs_over(how: str = "", **kwargs: Any) -> None:
+    """A trainer's warm shutdown (SIGTERM): its pool processes hand their jobs back to the queue.
+
+    Celery itself would wait for each running task to end; a job may run for hours. The
+    handover keeps every checkpointed epoch, and the job resumes on the next free trainer.
+    """
+    if how != "Warm" or not _is_trainer():
+        return
+    # An idle pool process has billiard's handler for the signal and just exits: nothing to hand over.
+    for process in billiard.process.active_children():
+        if process.pid:
+            os.kill(process.pid, HANDOVER_SIGNAL)

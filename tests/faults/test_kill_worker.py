@@ -1,8 +1,9 @@
 """Runs stopped from outside resume from their checkpoint and end as if never interrupted.
 
-Each case of a run killed mid-epoch, with real worker processes: kill -9 of the whole worker,
+Each case of a run stopped mid-epoch, with real worker processes: kill -9 of the whole worker,
 of its pool process only, of the job's own training process, a stop and start of the worker
-under the same node name, cancel of a stuck job and an operator's requeue after it. Every job
+under the same node name, a warm shutdown (SIGTERM) that hands the job to another trainer, cancel
+of a stuck job and an operator's requeue after it. Every job
 ends succeeded, failed with a clear message or cancelled within a bounded time, and a resumed
 job has the same per-epoch metrics, evaluation and final weights (1e-6) as the same job run
 without interruption. `reap_stale_jobs` is called here as beat calls it in production.
@@ -124,9 +125,7 @@ def test_a_worker_stopped_and_started_under_the_same_name_does_not_keep_the_dead
     first = fault_worker(worker_factory, private_queue, name=name)
     job = submit(alice, make_dataset(alice, "tabular", n=ROWS), "torch")
     frozen_after_a_checkpoint(job, EPOCHS)
-    # As `make run` stops: SIGTERM, then SIGKILL for whatever has not exited a moment later.
-    first.proc.send_signal(signal.SIGTERM)
-    time.sleep(1)
+    # Killed outright (a warm shutdown would hand the job over instead: the next test).
     first.kill()
     checkpoint = checkpoint_epoch(job)
     second = fault_worker(worker_factory, private_queue, name=name)
@@ -153,3 +152,22 @@ def test_cancel_of_a_stuck_job_ends_it_and_a_requeue_really_runs_it(alice, worke
     second = fault_worker(worker_factory, private_queue)
     job = succeeded(job, second)
     assert job.attempts == 2 and job.resumed_from_epoch == checkpoint
+
+
+def test_a_warm_shutdown_hands_the_running_job_to_another_trainer(alice, worker_factory, private_queue):
+    first = fault_worker(worker_factory, private_queue)
+    reference, job, _child = reference_then_frozen(alice, "torch", first)
+    second = fault_worker(worker_factory, private_queue)
+    # Celery's warm shutdown alone would wait for the job (here, frozen: forever); the trainer
+    # hands it back to the queue and exits.
+    first.proc.send_signal(signal.SIGTERM)
+    first.proc.wait(timeout=60)
+    checkpoint = checkpoint_epoch(job)
+    job = succeeded(job, second)
+    assert job.worker_host.startswith(second.name.split("@")[0]), job.worker_host
+    # Every checkpointed epoch kept, and the handover is not counted against the job's attempts.
+    assert job.attempts == 1 and job.resumed_from_epoch == checkpoint >= 1, (job.attempts, job.interruption)
+    assert job.interruption.startswith(f"Attempt 1 stopped: its trainer ({first.name.split('@')[0]}@")
+    assert job.interruption.endswith("was shut down. Resumed from its last checkpoint on the next free trainer.")
+    assert list(job.metrics.values_list("epoch", flat=True)) == list(range(1, EPOCHS + 1))
+    assert_same_run(job, reference)
