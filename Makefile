@@ -39,6 +39,13 @@ test: setup
 	scripts/ensure_espeak.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Every benchmark in bench/, then docs/benchmarks.md from what they measured (about 30 minutes on
+# 2 cores; needs PostgreSQL and Redis for serving). BENCH=ingest,serving runs only those areas.
+BENCH ?=
+bench: setup
+	scripts/ensure_espeak.sh
+	$(PY) bench/run_all.py $(if $(BENCH),--only $(BENCH),)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 

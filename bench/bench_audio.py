@@ -53,6 +53,7 @@ from scipy.signal import ShortTimeFFT, get_window, resample_poly  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import accuracy_score  # noqa: E402
 
+from bench.figures import Figure, record  # noqa: E402
 from builder.datasets.arrays import load_split  # noqa: E402
 from builder.datasets.kinds import get_kind  # noqa: E402
 from builder.datasets.kinds.audio import features  # noqa: E402
@@ -197,6 +198,9 @@ def main() -> None:
         print(f"audio_cnn preset, {framework}, default hyperparameters: test accuracy {accuracy:.4f} "
               f"({epochs} epochs, {took:.0f} s; {accuracy - reference:+.4f} against logistic regression)", flush=True)  # fmt: skip
         figures[f"audio_cnn_{framework}"] = {"accuracy": accuracy, "epochs": epochs, "seconds": round(took, 1)}
+        record(Figure(f"audio_cnn preset, {framework}, test accuracy ({epochs} epochs, {took:.0f} s)", f"{accuracy:.3f}",
+                      f"logistic regression on the same features: {reference:.3f}", accuracy / reference,
+                      "above logistic regression", accuracy > reference))  # fmt: skip
 
     sides = {
         "ingestion": lambda: ingestion(source, work),
@@ -216,6 +220,8 @@ def main() -> None:
     bare = max(rates["bare scipy"], rates["bare librosa"])
     ratio = bare / rates["ingestion"]
     print(f"ingestion takes {ratio:.2f}x the time of the faster bare loop (target: within 1.3x)")
+    record(Figure(f"ingestion of {clips} clips, median of {args.rounds}", f"{rates['ingestion']:,.0f} clips/s",
+                  f"the faster bare loop: {bare:,.0f} clips/s", ratio, "within 1.3x", ratio <= 1.3))  # fmt: skip
     figures.update({"clips_per_second": {k: round(v, 1) for k, v in rates.items()}, "ingestion_over_bare": ratio})
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     print(json.dumps(figures))

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_training import CASES, PLATFORM, ROOT, job_hyperparameters, make_case_dataset  # noqa: E402 - sets up Django
 
+from bench.figures import Figure, record  # noqa: E402
 from workers.training.backends import threads  # noqa: E402
 
 SPIN = "while True:\n    pass\n"
@@ -127,6 +128,11 @@ def main() -> None:
                   f"{row['contended']:.3f}s, ratio {row['ratio']:.2f}; CPU seconds per epoch {row['quiet_cpu']:.3f} / "
                   f"{row['contended_cpu']:.3f} (mean load average at the starts "
                   f"{row['quiet_load']:.1f} / {row['contended_load']:.1f})", flush=True)  # fmt: skip
+            after = setting == "after"
+            record(Figure(f"{framework} {args.model}, {'the trainer' if after else 'the frameworks'}' threads: "
+                          "median epoch beside one busy process", f"{row['contended']:.3f} s",
+                          f"quiet: {row['quiet']:.3f} s", row["ratio"], "at most 2.5x" if after else "",
+                          row["ratio"] <= 2.5 if after else None))  # fmt: skip
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     print(json.dumps(results))
 

@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_training import CASES, job_hyperparameters, make_case_dataset  # noqa: E402 - sets up Django
 
+from bench.figures import Figure, record  # noqa: E402
+
 Parts = defaultdict[str, float]
 
 
@@ -142,6 +144,9 @@ def main() -> None:
     for suffix in ("", " (CPU)"):
         outside = statistics.median(row["whole" + suffix] - row["epoch_seconds" + suffix] for row in rows)
         print(f"  {'outside epoch_seconds' + suffix:34} {outside:.4f}")
+        whole = statistics.median(row["whole" + suffix] for row in rows)
+        record(Figure(f"{args.framework} {args.model}: the job's own work around training per epoch{suffix}, median",
+                      f"{outside:.4f} s", f"the whole epoch: {whole:.4f} s", outside / whole))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.figures import Figure, record  # noqa: E402
+
 SPEC = {"format": 1, "name": "gpu-smoke-cnn", "input": {"shape": [32, 32, 3]}, "layers": [
     {"id": "c1", "type": "Conv2D", "params": {"filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"}},
     {"id": "p1", "type": "MaxPooling2D", "params": {"pool_size": 2}},
@@ -85,11 +89,16 @@ def main() -> int:
     if not cuda_available():
         print("GPU smoke benchmark NOT RUN: no CUDA device is visible on this machine (torch.cuda.is_available() "
               "is False). No GPU figures were produced.")  # fmt: skip
+        record(Figure("GPU training", "not run: no CUDA device on this machine"))
         return 0
     for framework, code in (("keras", KERAS), ("torch", TORCH)):
+        rates = {}
         for device in ("cuda", "cpu"):
             result = measure(code, device, args.samples if device == "cuda" else args.samples // 4, args.epochs)
+            rates[device] = result["samples_per_second"]
             print(f"{framework:6} {device:4} {result['device']}: {result['samples_per_second']:.0f} samples/s")
+        record(Figure(f"{framework} small CNN on the GPU", f"{rates['cuda']:,.0f} samples/s",
+                      f"on the CPU: {rates['cpu']:,.0f} samples/s", rates["cuda"] / rates["cpu"]))  # fmt: skip
     return 0
 
 

@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_training import CNN, MLP, make_dataset  # noqa: E402 - sets up Django and the data folder
 
+from bench.figures import Figure, record  # noqa: E402
+
 
 def pairs_of_epochs(owner, name: str, pairs: int) -> dict[str, list[tuple[float, float]]]:  # type: ignore[no-untyped-def]
     import keras
@@ -132,6 +134,9 @@ def main() -> None:
             print(f"keras {name:3} {label:4} s/epoch: platform {statistics.median(plat):.3f}, hand "
                   f"{statistics.median(hand):.3f}; paired ratio median {statistics.median(ratios):.3f} "
                   f"(pairs: {' '.join(f'{r:.2f}' for r in ratios)})", flush=True)  # fmt: skip
+            record(Figure(f"keras {name}, {label} seconds per epoch, median of {len(ratios)} pairs",
+                          f"{statistics.median(plat):.3f} s", f"plain model.fit: {statistics.median(hand):.3f} s",
+                          statistics.median(ratios), "at most 1.05x", statistics.median(ratios) <= 1.05))  # fmt: skip
 
 
 if __name__ == "__main__":

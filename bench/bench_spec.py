@@ -18,6 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import Figure, record  # noqa: E402
 from builder.codegen import generate_keras, generate_torch  # noqa: E402
 from builder.spec import validate_spec  # noqa: E402
 
@@ -83,6 +84,8 @@ def main() -> int:
         ratio = measured / target
         missed |= ratio > 1
         print(f"{name:<26}{measured:>9.2f} ms{target:>7.0f} ms{ratio:>8.2f}")
+        record(Figure(f"{name}, median of {args.repeat}", f"{measured:.2f} ms", f"the target, {target:.0f} ms", ratio,
+                      f"under {target:.0f} ms", ratio <= 1))  # fmt: skip
     return 1 if args.check and missed else 0
 
 

@@ -37,6 +37,8 @@ import numpy as np  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.figures import Figure, record  # noqa: E402
+
 SPEC = {"format": 1, "name": "wine-mlp", "input": {"shape": [13]}, "layers": [
     {"id": "hidden", "type": "Dense", "params": {"units": 32, "activation": "relu"}},
     {"id": "out", "type": "Dense", "params": {"units": 3, "activation": "softmax"}}]}  # fmt: skip
@@ -130,8 +132,10 @@ def main() -> None:
     owner = get_user_model().objects.create_user("bench-sweep")
     dataset = wine_dataset(owner)
     arch = Architecture.objects.create(owner=owner, name="wine-mlp", spec=SPEC)
+    sweeps = {}
     for pruner in ("median", "none"):
-        print(json.dumps(one_sweep(owner, dataset, arch, args.framework, args.trials, pruner)), flush=True)
+        sweeps[pruner] = one_sweep(owner, dataset, arch, args.framework, args.trials, pruner)
+        print(json.dumps(sweeps[pruner]), flush=True)
     started = time.perf_counter()
     job = submit_job(owner, spec=SPEC, dataset=dataset, framework=args.framework, hyperparameters={"device": "cpu"})
     run_job(job.pk, "bench")
@@ -139,6 +143,16 @@ def main() -> None:
     print(json.dumps({"default_settings": True, "status": job.status, "epochs": job.epoch,
                       "seconds": round(time.perf_counter() - started, 1),
                       "test_accuracy": job.evaluation.get("accuracy")}))  # fmt: skip
+    pruned, full = sweeps["median"], sweeps["none"]
+    record(
+        Figure(f"{args.trials}-trial sweep, median pruner: epochs trained ({pruned['pruned']} trials pruned)",
+               str(pruned["epochs"]), f"without pruning: {full['epochs']}", pruned["epochs"] / full["epochs"]),
+        Figure("the same sweeps' wall time", f"{pruned['seconds']:.0f} s", f"without pruning: {full['seconds']:.0f} s",
+               pruned["seconds"] / full["seconds"]),
+        Figure("the pruned sweep's winner, test accuracy", f"{pruned['winner_test_accuracy']:.3f}",
+               f"one job, default settings: {job.evaluation.get('accuracy'):.3f}",
+               pruned["winner_test_accuracy"] / job.evaluation.get("accuracy")),
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

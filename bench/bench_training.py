@@ -47,6 +47,8 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.figures import Figure, record  # noqa: E402
+
 MLP = {"format": 1, "name": "bench-mlp", "input": {"shape": [32]}, "layers": [
     {"id": "h1", "type": "Dense", "params": {"units": 256, "activation": "relu"}},
     {"id": "h2", "type": "Dense", "params": {"units": 256, "activation": "relu"}},
@@ -268,6 +270,10 @@ def overhead(owner, quick: bool, frameworks: list[str], models: list[str], round
                    "ratio_cpu": _median(plat, 1) / _median(hand, 1),
                    "ratio_rounds": paired, "platform_all": plat, "hand_all": hand}  # fmt: skip
             rows.append(row)
+            record(Figure(f"{framework} {name} (batch {case.batch}), whole epoch, median",
+                          f"{row['platform_s']:.3f} s (CPU {row['ratio_cpu']:.2f}x)",
+                          f"hand-written loop: {row['hand_s']:.3f} s", row["ratio"], "at most 1.05x",
+                          row["ratio"] <= 1.05))  # fmt: skip
             print(f"{framework:6} {name:4} batch {case.batch:3}: whole epochs: platform {row['platform_s']:.3f}s, "
                   f"hand loop {row['hand_s']:.3f}s, ratio {row['ratio']:.3f} (fastest epochs "
                   f"{row['ratio_fastest']:.3f}; CPU seconds {_median(plat, 1):.3f}/{_median(hand, 1):.3f}: "
@@ -323,7 +329,7 @@ def first_batch_latency(owner, tries: int) -> dict[str, list[float]]:  # type: i
     from workers.models import TrainingJob
     from workers.services import submit_job
 
-    ds = make_dataset(owner, "latency", (32,), 4000)
+    ds = make_dataset(owner, "latency", (32,), 4000, classes=10)
     workers = {"cold": Worker("training-bench-cold", False), "standby": Worker("training-bench-standby", True)}
     results: dict[str, list[float]] = {}
     try:
@@ -390,6 +396,12 @@ def main() -> None:
     for case, times in latencies.items():
         print(f"submission to first batch ({case}, idle worker, filesystem broker): "
               + ", ".join(f"{t:.2f}s" for t in times) + f"; median {statistics.median(times):.2f}s", flush=True)  # fmt: skip
+    for framework in ("torch", "keras"):
+        standby, cold = latencies.get(f"{framework} standby"), latencies.get(f"{framework} cold")
+        if standby and cold:
+            standby_s, cold_s = statistics.median(standby), statistics.median(cold)
+            record(Figure(f"{framework}: submission to first trained batch, standby process, median",
+                          f"{standby_s:.2f} s", f"a fresh process per job: {cold_s:.2f} s", standby_s / cold_s))  # fmt: skip
     frameworks = [f for f in args.frameworks.split(",") if f in ("keras", "torch")]
     models = [m for m in args.models.split(",") if m in CASES]
     rows = overhead(owner, args.quick, frameworks, models, args.rounds, args.epochs)
