@@ -149,10 +149,11 @@ def main() -> None:
                str(pruned["epochs"]), f"without pruning: {full['epochs']}", pruned["epochs"] / full["epochs"]),
         Figure("the same sweeps' wall time", f"{pruned['seconds']:.0f} s", f"without pruning: {full['seconds']:.0f} s",
                pruned["seconds"] / full["seconds"]),
-        Figure("the pruned sweep's winner, test accuracy", f"{pruned['winner_test_accuracy']:.3f}",
-               f"one job, default settings: {job.evaluation.get('accuracy'):.3f}",
-               pruned["winner_test_accuracy"] / job.evaluation.get("accuracy")),
     )  # fmt: skip
+    winner, default = pruned["winner_test_accuracy"], (job.evaluation or {}).get("accuracy")
+    record(Figure("the pruned sweep's winner, test accuracy", "no winner evaluated" if winner is None else f"{winner:.3f}",
+                  f"one job, default settings: {default}" if default is None else f"one job, default settings: {default:.3f}",
+                  winner / default if winner and default else None))  # fmt: skip
 
 
 if __name__ == "__main__":
