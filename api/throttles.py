@@ -11,8 +11,11 @@ whole: two requests at once both read it and one write is lost, so bursts of con
 requests went past the rate, and each request moved a list of up to `rate` floats through
 the cache. Here a sliding window is estimated from two fixed-window counters (Cloudflare's
 method): the current window's count plus the previous window's, weighted by how much of
-that window the sliding one still covers. Each request is one atomic increment (the cache's
-incr: Redis INCR, or webapp.cache's locked row) and one read.
+that window the sliding one still covers. With Redis, each request is one round trip: a Lua
+script increments the current window's counter (giving a new one its expiry), reads the
+previous one, judges the request and takes a refused one back out, atomically (Django's
+cache API took three: EXISTS and INCR for the increment, GET for the previous window). With
+the database cache it is one atomic increment (webapp.cache's locked row) and one read.
 """
 
 from __future__ import annotations
@@ -25,10 +28,30 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from webapp.cache import CACHE_ERRORS, increment
+from webapp.cache import CACHE_ERRORS, increment, redis_client
 from webapp.client_address import client_address
 
 log = logging.getLogger(__name__)
+
+# KEYS: this window's counter, the previous window's. ARGV: the counter's expiry (seconds), the
+# limit, the share of the previous window still inside the sliding one. Returns {allowed, count,
+# previous}; a refused request is taken back out of the count.
+SLIDING_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local previous = tonumber(redis.call('GET', KEYS[2])) or 0
+if previous * tonumber(ARGV[3]) + count <= tonumber(ARGV[2]) then return {1, count, previous} end
+redis.call('DECR', KEYS[1])
+return {0, count, previous}
+"""
+_SCRIPTS: dict[int, Any] = {}
+
+
+def _sliding_window(client: Any) -> Any:
+    script = _SCRIPTS.get(id(client))
+    if script is None:
+        script = _SCRIPTS.setdefault(id(client), client.register_script(SLIDING_WINDOW))
+    return script
 
 
 class ScopedUserThrottle(SimpleRateThrottle):
@@ -56,6 +79,19 @@ class ScopedUserThrottle(SimpleRateThrottle):
         now = self.timer()
         window, elapsed = divmod(now, duration)
         current = f"{key}:{int(window)}"
+        covered = 1 - elapsed / duration  # the share of the previous window still inside the sliding one
+        client = redis_client()
+        if client is not None:
+            try:
+                keys = [self.cache.make_key(current), self.cache.make_key(f"{key}:{int(window) - 1}")]
+                allowed, count, previous = _sliding_window(client)(keys=keys, args=[2 * duration, limit, repr(covered)])
+            except CACHE_ERRORS as exc:
+                log.warning("%s throttle not applied: the cache cannot be reached (%s)", self.scope, exc)
+                return True
+            if allowed:
+                return True
+            self._wait = _seconds_until_allowed(previous, count - 1, limit, elapsed, duration)
+            return False
         try:
             # Counted before it is judged, atomically: concurrent requests each see their own count.
             count = increment(current, timeout=2 * duration)  # it is also the next window's "previous"
@@ -65,7 +101,6 @@ class ScopedUserThrottle(SimpleRateThrottle):
             # answering (sign-in, which is a lock, refuses instead: webapp.signin_limits).
             log.warning("%s throttle not applied: the cache cannot be reached (%s)", self.scope, exc)
             return True
-        covered = 1 - elapsed / duration  # the share of the previous window still inside the sliding one
         if previous * covered + count <= limit:
             return True
         with contextlib.suppress(ValueError):  # (gone only if the cache was cleared meanwhile)

@@ -16,9 +16,11 @@ import base64
 import pickle
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connections, router, transaction
+from redis import Redis
 from redis.exceptions import RedisError
 
 # What a cache call raises when its store cannot be reached (Redis down, the cache table gone).
@@ -56,3 +58,21 @@ def increment(key: str, timeout: float) -> int:
     except ValueError:  # expired between the add and the increment
         cache.set(key, 1, timeout=timeout)
         return 1
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def redis_client() -> Any | None:
+    """The default cache's Redis server as one client per process, or None when the cache is
+    not Redis. Django's RedisCache makes a new client object for every call and keeps its
+    connection pools per thread; scripts (api.throttles) and the request cache (api.request_cache)
+    share this one thread-safe pool."""
+    store = caches["default"]
+    if not isinstance(store, RedisCache):
+        return None
+    location = store._servers[0]
+    client = _CLIENTS.get(location)
+    if client is None:
+        client = _CLIENTS.setdefault(location, Redis.from_url(location))
+    return client
