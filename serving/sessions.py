@@ -116,6 +116,11 @@ def onnx_annotations(job: str = "pk") -> dict[str, Subquery]:
     return {"onnx_id": Subquery(newest.values("pk")[:1]), "onnx_sha256": Subquery(newest.values("sha256")[:1])}
 
 
+def servable(job: TrainingJob) -> bool:
+    """A job read with onnx_annotations() that has a model to serve: it succeeded and has an ONNX file."""
+    return job.status == TrainingJob.Status.SUCCEEDED and getattr(job, "onnx_id", None) is not None
+
+
 def onnx_identity(job: TrainingJob) -> tuple[int, str]:
     """(artifact id, sha256) of the job's model; NotServable when it has none to serve."""
     if job.status != TrainingJob.Status.SUCCEEDED:

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api import request_cache
 from api.errors import Conflict
 from api.permissions import OwnedQuerysetMixin
 from api.serializers import EndpointCreateSerializer, EndpointSerializer
@@ -23,7 +24,7 @@ from builder.datasets.kinds import get_kind
 from serving import endpoints
 from serving.models import NAME_PATTERN, ModelEndpoint
 from serving.predict import NotServable, predict
-from serving.sessions import PREDICT_FIELDS, onnx_annotations
+from serving.sessions import PREDICT_FIELDS, onnx_annotations, servable
 from workers.models import TrainingJob
 
 NOT_FOUND = {404: error("No model endpoint of yours has this name.")}
@@ -83,15 +84,20 @@ class EndpointViewSet(
         endpoint = self.get_queryset().get(pk=endpoint.pk)
         return Response(EndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED if created else 200)
 
+    def _endpoint(self) -> ModelEndpoint:
+        endpoint = self.get_object()
+        endpoint.job.onnx_id, endpoint.job.onnx_sha256 = endpoint.onnx_id, endpoint.onnx_sha256
+        return endpoint
+
     def perform_destroy(self, instance: ModelEndpoint) -> None:
         endpoints.unpublish(instance)
 
     @predict_schema("Predict with the job a name points at", "No model endpoint of yours has this name.")
     @action(detail=True, methods=["post"], parser_classes=PARSERS)
     def predict(self, request: Request, name: str | None = None) -> Response:
-        endpoint = self.get_object()
-        job = endpoint.job
-        job.onnx_id, job.onnx_sha256 = endpoint.onnx_id, endpoint.onnx_sha256
+        endpoint = request_cache.owned_row(request, "endpoint", str(name), self._endpoint, lambda e: servable(e.job))
+        self.check_object_permissions(request, endpoint)
+        job = request_cache.clone(endpoint.job)
         return predict_response(
             request, lambda data, files: predict(job, data, files, endpoint.name), lambda: get_kind(job.dataset.kind)
         )

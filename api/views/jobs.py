@@ -18,6 +18,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api import request_cache
 from api.errors import Conflict, SignInLocked
 from api.filters import Filter
 from api.permissions import OwnedQuerysetMixin
@@ -40,7 +41,7 @@ from builder.limits import spec_limits
 from builder.models import Architecture, Dataset
 from builder.spec import validate_spec
 from serving.predict import predict
-from serving.sessions import PREDICT_FIELDS, onnx_annotations
+from serving.sessions import PREDICT_FIELDS, onnx_annotations, servable
 from workers import deletion, estimates, services
 from workers.downloads import MissingFile, artifact_response
 from workers.examples import NoExamples, cell_examples
@@ -311,7 +312,8 @@ class JobViewSet(
     # Only the per-user rate: a prediction is not a job submission.
     @action(detail=True, methods=["post"], parser_classes=PARSERS, throttle_classes=[UserThrottle])
     def predict(self, request: Request, pk: str | None = None) -> Response:
-        job = self.get_object()
+        job = request_cache.owned_row(request, "job", str(pk), self.get_object, servable)
+        self.check_object_permissions(request, job)
         return predict_response(
             request, lambda data, files: predict(job, data, files), lambda: get_kind(job.dataset.kind)
         )

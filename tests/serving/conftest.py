@@ -1,4 +1,4 @@
-"""Each test starts with no model loaded (ids repeat between tests' databases)."""
+"""Each test starts with no model loaded and no request cached (ids repeat between tests' databases)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from api import request_cache
 from serving.sessions import CACHE
 from tests.api.conftest import alice_api, bob_api  # noqa: F401 - token clients for alice and bob
 
@@ -13,5 +14,7 @@ from tests.api.conftest import alice_api, bob_api  # noqa: F401 - token clients 
 @pytest.fixture(autouse=True)
 def _no_loaded_models() -> Iterator[None]:
     CACHE.clear()
+    request_cache.clear()
     yield
     CACHE.clear()
+    request_cache.clear()

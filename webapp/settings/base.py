@@ -366,7 +366,8 @@ REST_FRAMEWORK.update(
         "EXCEPTION_HANDLER": "api.errors.exception_handler",
         # Token first, so an anonymous request gets 401 with `WWW-Authenticate: Token`, not a bare 403.
         "DEFAULT_AUTHENTICATION_CLASSES": [
-            "rest_framework.authentication.TokenAuthentication",
+            # DRF's TokenAuthentication, with the token's user kept per process (api.request_cache).
+            "api.request_cache.CachedTokenAuthentication",
             "rest_framework.authentication.SessionAuthentication",
         ],
         "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
@@ -415,6 +416,11 @@ LAYERLOOM_PREDICT_MAX_PIXELS = env_int("LAYERLOOM_PREDICT_MAX_PIXELS", 50_000_00
 LAYERLOOM_SERVING_CACHE_BYTES = env_int("LAYERLOOM_SERVING_CACHE_BYTES", 512 * 1024**2)
 # ONNX Runtime threads per model: the web server already runs requests side by side.
 LAYERLOOM_SERVING_THREADS = env_int("LAYERLOOM_SERVING_THREADS", 1)
+# With Redis, each web process keeps a token's user and a predict request's job or named
+# endpoint while nothing they copy has changed (api.request_cache); an entry is dropped this
+# many seconds after it was stored even so: the longest a revoked token could still be
+# accepted if Redis lost the change's notice.
+LAYERLOOM_REQUEST_CACHE_SECONDS = env_int("LAYERLOOM_REQUEST_CACHE_SECONDS", 30)
 # --- end Serving
 # --- Browser pages ----------------------------------------------------------------------
 # WhiteNoise also serves files straight from static/ (not only collectstatic's copy), so
