@@ -14,6 +14,12 @@ epoch trains. A crash before a checkpoint lands resumes from the one before it, 
 epochs after it are trained again exactly as they were (each epoch's shuffle and random
 state come from the checkpoint and the epoch number), replacing their metric rows.
 
+On a remote file store (webapp.filestore) each checkpoint is also pushed to the store once it is
+written (the weights, the best weights when they changed, then state.json, then the previous
+epoch's weights are deleted there), and a run pulls the job's stored checkpoint before it looks
+for one, so a job resumes on whichever host takes it, and on the same host after its data
+folder was wiped.
+
 A checkpoint records the job that wrote it (`owner`: the job's id, its creation time and its
 storage key where the row has one). A job resumes only its own: one found in its folder that
 another job wrote (a data folder that outlived its database, a reused id) is ignored with a
@@ -60,10 +66,47 @@ def save_state(folder: Path, owner: dict[str, Any], state: dict[str, Any], rng: 
     """rng: the host generators' state as `host_rng_state()` gave it when the epoch ended (now by default)."""
     full = {**state, "owner": owner, "rng": rng if rng is not None else host_rng_state()}
     atomic_write(folder / STATE, lambda tmp: tmp.write_text(json.dumps(full)))
+    publish(folder, state)
+
+
+# Best-weights files already pushed, with the modification time pushed (one process = one job).
+_pushed_best: dict[Path, int] = {}
+
+
+def publish(folder: Path, state: dict[str, Any]) -> None:
+    """Store the checkpoint just written (nothing to do on local files): weights before state.json,
+    so a reader that finds the new state.json finds its weights; older weights go after it."""
+    from webapp import filestore
+
+    if filestore.is_local():
+        return
+    weights = state.get("weights")
+    if weights:
+        filestore.push_file(folder / weights)
+    for name in (BEST_KERAS, BEST_TORCH):
+        best = folder / name
+        if best.is_file() and _pushed_best.get(best) != best.stat().st_mtime_ns:
+            filestore.push_file(best)
+            _pushed_best[best] = best.stat().st_mtime_ns
+    prefix = filestore.push_file(folder / STATE).rsplit("/", 1)[0]
+    for entry in filestore.list_prefix(prefix):
+        if entry.name != weights and (entry.name.startswith("weights-") or entry.name.startswith("state-")):
+            filestore.delete(f"{prefix}/{entry.name}")
+
+
+def pull(folder: Path) -> None:
+    """Replace the local checkpoint folder with the job's stored checkpoint (remote stores only)."""
+    from webapp import filestore
+
+    if not filestore.is_local():
+        filestore.pull_dir(filestore.key_of(folder), folder)
 
 
 def load_state(folder: Path, framework: str, owner: dict[str, Any]) -> dict[str, Any] | None:
-    """The last complete checkpoint's state, or None when there is none of this job's for this framework."""
+    """The last complete checkpoint's state, or None when there is none of this job's for this framework.
+    On a remote store the stored checkpoint is pulled first: the one another host (or this one
+    before its folder was wiped) wrote."""
+    pull(folder)
     path = folder / STATE
     if not path.exists():
         return None
