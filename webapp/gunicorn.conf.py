@@ -27,6 +27,13 @@ preload_app = False
 
 
 def post_worker_init(worker: Any) -> None:
-    """Django and the app are loaded: keep their objects out of every later full garbage
-    collection, which would otherwise scan them all and stall whichever request triggered it."""
+    """Django and the app are loaded. Import the URLconf, and with it every view and what the
+    views import (the dataset kinds pull in SciPy), now instead of in the first request; then
+    keep all those objects out of every later full garbage collection, which would otherwise
+    scan them all and stall whichever request triggered it."""
+    from django.apps import apps
+    from django.urls import get_resolver
+
+    if apps.ready:  # (not when this configuration serves another WSGI application)
+        get_resolver().url_patterns  # noqa: B018 - the import is the point
     gc.freeze()
