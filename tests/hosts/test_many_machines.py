@@ -50,6 +50,7 @@ from tests.support.redis_server import free_port
 from tests.support.s3_server import S3Server
 from tests.support.workers import ROOT
 from tests.workers.helpers import hp, wait_for
+from workers import liveness
 from workers.models import TrainingJob
 from workers.placement import training_queues
 
@@ -386,8 +387,10 @@ def test_a_trainer_host_killed_outright_is_recovered_by_the_heartbeat_rule(hosts
     checkpoint = stored_epoch(d, pk)
     job = TrainingJob.objects.get(pk=pk)
     last_beat = job.heartbeat_at
-    # The run's owner was on another machine: nothing here can see that it died, and until the
-    # heartbeat is HEARTBEAT_TIMEOUT seconds old the check leaves the job alone.
+    # The run's owner was on another machine (this process's namespace is the web host's): nothing
+    # here can see that it died, and until the heartbeat is HEARTBEAT_TIMEOUT seconds old the
+    # check leaves the job alone.
+    assert job.run_owner and liveness.is_alive(job.run_owner) is None, job.run_owner
     assert (timezone.now() - last_beat).total_seconds() < HEARTBEAT_TIMEOUT - 3, "the host took too long to die"
     assert pk not in d.reap()["requeued"]
     wait_for(lambda: pk in d.reap()["requeued"], HEARTBEAT_TIMEOUT + 60, 0.5, "the recovery check to requeue the job")

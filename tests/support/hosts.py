@@ -11,6 +11,7 @@ would.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -24,7 +25,13 @@ from tests.faults.helpers import children_of
 from tests.support.workers import ROOT, worker_env
 
 FOLDERS = ("work", "var", "data", "cache", "home", "tmp")
-NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--uts"]
+NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--uts", "--kill-child"]
+
+
+def _die_with_parent() -> None:
+    """In a host's first process: SIGKILL when the test process ends, however it ends (and with
+    unshare's --kill-child the namespace goes with it), so no host outlives a killed test run."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def namespaces_refused() -> str:
@@ -79,7 +86,8 @@ class Host:
         with open(self.path("host.log"), "ab") as log:
             log.write(f"--- start {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
             self.proc = subprocess.Popen(argv, cwd=self.path("work"), env=self.environment(), stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent)  # fmt: skip
 
     def log(self) -> str:
         path = self.path("host.log")
@@ -174,7 +182,8 @@ class Reaper:
         log = open(host.path("reaper.log"), "ab")  # noqa: SIM115 - the process owns it
         self.host = host
         self.proc = subprocess.Popen([sys.executable, "-c", REAPER], cwd=host.path("work"), env=host.environment(),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)  # fmt: skip
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+                                     preexec_fn=_die_with_parent)  # fmt: skip
         self._expect("READY")
 
     def _expect(self, prefix: str) -> str:
