@@ -4,8 +4,9 @@ Each entry is a folder named by the hash of its content (every object's name, si
 store's content tag), under LAYERLOOM_CACHE_DIR; its `.entry.json` says which prefix it came
 from, its size, and (by its modification time) when it was last used. When the cache holds more
 than LAYERLOOM_CACHE_MAX_MB, the least recently used entries go first; the one being handed out
-never does. A process that still has an evicted entry's arrays memory-mapped keeps reading
-them (the files go when the last mapping does).
+never does, nor one a running job has pinned (its training process holds a shared lock on the
+entry's mark until it exits). A process that still has an evicted entry's arrays memory-mapped
+keeps reading them (the files go when the last mapping does).
 
 Only a remote store uses it (`webapp.filestore.local_dir`): on local files the stored folder is
 read in place. `manage.py layerloom_cache` lists and clears it.
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 
@@ -32,6 +34,8 @@ from webapp import filestore
 MARK = ".entry.json"
 # prefix -> folder, for this process: a dataset version never changes once stored.
 _known: dict[str, Path] = {}
+# Entries this process has pinned: their marks, open with a shared lock, until the process ends.
+_pins: dict[Path, IO[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,42 @@ def _touch(path: Path) -> None:
     os.utime(path / MARK, ns=(now, now))
 
 
-def folder(prefix: str) -> Path:
-    """The local folder holding what is stored under prefix: from the cache, else downloaded."""
+def _pin(entry: Path) -> None:
+    if entry not in _pins:
+        mark = open(entry / MARK)  # noqa: SIM115 - held until the process ends
+        fcntl.flock(mark, fcntl.LOCK_SH)
+        _pins[entry] = mark
+
+
+def _pinned_elsewhere(entry: Path) -> bool:
+    """Another process holds the entry (a running job): it must not be evicted."""
+    if entry in _pins:
+        return False
+    try:
+        with open(entry / MARK) as mark:
+            fcntl.flock(mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(mark, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def folder(prefix: str, pin: bool = False) -> Path:
+    """The local folder holding what is stored under prefix: from the cache, else downloaded.
+    pin: keep it from eviction while this process lives (a job's training process)."""
     prefix = prefix.strip("/")
     known = _known.get(prefix)
     if known is not None and (known / MARK).is_file():
         _touch(known)
-        return known
+        if pin:
+            with _locked():
+                if (known / MARK).is_file():
+                    _pin(known)
+                    return known
+        else:
+            return known
     entries = filestore.list_prefix(prefix)
     if not entries:
         raise FileNotFoundError(f"nothing stored under {prefix}")
@@ -99,6 +132,8 @@ def folder(prefix: str) -> Path:
             finally:
                 shutil.rmtree(build, ignore_errors=True)
         _touch(target)
+        if pin:
+            _pin(target)
         evict(keep=digest)
     _known[prefix] = target
     return target
@@ -152,7 +187,7 @@ def evict(keep: str = "", limit: int | None = None) -> list[CacheEntry]:
     for entry in reversed(held):  # least recently used first
         if total <= limit:
             break
-        if entry.digest == keep:
+        if entry.digest == keep or entry.path in _pins or _pinned_elsewhere(entry.path):
             continue
         shutil.rmtree(entry.path, ignore_errors=True)
         total -= entry.size_bytes

@@ -78,7 +78,9 @@ def push_file(path: str | os.PathLike[str], key: str | None = None) -> str:
         return key
     st = storage()
     with open(path, "rb") as fh:
-        st.save(key, File(fh, name=key))
+        saved = st.save(key, File(fh, name=key))
+    if saved != key:  # a storage that renames would break every reader of the key
+        raise RuntimeError(f"the file store saved {key} as {saved}")
     return key
 
 
@@ -204,14 +206,15 @@ def fetched(path: Path) -> Path:
         return path
 
 
-def local_dir(prefix: str) -> Path:
+def local_dir(prefix: str, pin: bool = False) -> Path:
     """A local folder holding every object under prefix (a materialised dataset version): the
-    stored folder itself on local storage, else its entry in the bounded content-hash cache."""
+    stored folder itself on local storage, else its entry in the bounded content-hash cache
+    (pin: kept from eviction while this process lives)."""
     if is_local():
         return local_path(prefix)
     from webapp import filecache
 
-    return filecache.folder(prefix)
+    return filecache.folder(prefix, pin=pin)
 
 
 def pull_dir(prefix: str, folder: Path) -> int:

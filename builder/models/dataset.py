@@ -69,7 +69,8 @@ class Dataset(models.Model):
         """Where this host writes (ingestion) the current version's arrays."""
         return self.data_dir / f"v{self.version}"
 
-    def stored_version_dir(self, version: int | None = None) -> Path:
+    def stored_version_dir(self, version: int | None = None, pin: bool = False) -> Path:
         """A local folder holding a stored version's arrays (the current one by default): the
-        stored folder itself on local files, this host's cached copy when the store is remote."""
-        return filestore.local_dir(f"datasets/{self.storage_key}/v{version or self.version}")
+        stored folder itself on local files, this host's cached copy when the store is remote
+        (pin: kept from eviction while this process lives, as a job's training process does)."""
+        return filestore.local_dir(f"datasets/{self.storage_key}/v{version or self.version}", pin=pin)

@@ -11,6 +11,7 @@ nothing of theirs in the bucket; `storage_orphans` finds and removes an object n
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -38,7 +39,8 @@ from workers.models import TrainingJob
 from workers.placement import training_queues
 from workers.training import checkpoints
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real trainings (a job resumed after its trainer was killed is two): minutes on a busy shared CPU.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1200)]
 
 SPEC = {"format": 1, "name": "tiny", "input": {"shape": [4]}, "layers": [
     {"id": "h", "type": "Dense", "params": {"units": 8, "activation": "relu"}},
@@ -228,6 +230,15 @@ def test_the_dataset_cache_keeps_its_bound_least_recently_used_first(
     assert all(p in out.getvalue() for p in prefixes)
     call_command("layerloom_cache", "--clear", stdout=io.StringIO())
     assert filecache.entries() == []
+    # A version that a running job's process holds (a shared lock on its mark) is never evicted.
+    settings.LAYERLOOM_CACHE_MAX_MB = 1
+    held = filestore.local_dir(prefixes[1])
+    with open(held / filecache.MARK) as mark:
+        fcntl.flock(mark, fcntl.LOCK_SH)
+        filestore.local_dir(prefixes[2])
+        assert {e.prefix for e in filecache.entries()} == {prefixes[1], prefixes[2]}
+    filestore.local_dir(prefixes[0])
+    assert [e.prefix for e in filecache.entries()] == [prefixes[0]]
     # A version whose content changed is fetched again under a new hash.
     old = filestore.local_dir(prefixes[0]).name
     s3.client().put_object(Bucket=s3.bucket, Key=f"{prefixes[0]}/preprocessing.json", Body=b"{}")

@@ -56,7 +56,8 @@ class JobContext:
             job_id=job.pk, framework=job.framework, spec=job.spec, hp=hp, task=task,
             class_names=[str(c) for c in job.dataset.class_names or []], output_kind=kind,
             loss=hp.resolved_loss(task, output_units(resolved)), input_dtype=resolved.input_dtype,
-            dataset_dir=job.dataset_dir, job_dir=job.job_dir, checkpoint_owner=checkpoints.owner_of(job),
+            dataset_dir=job.dataset.stored_version_dir(job.dataset_version, pin=True),  # kept while the job runs
+            job_dir=job.job_dir, checkpoint_owner=checkpoints.owner_of(job),
         )  # fmt: skip
 
     @property
