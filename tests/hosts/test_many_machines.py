@@ -380,6 +380,7 @@ def test_a_trainer_host_killed_outright_is_recovered_by_the_heartbeat_rule(hosts
     d = hosts
     api = d.api(alice)
     dataset = d.upload(api, rows=ROWS, seed=1)
+    assert d.reap()["requeued"] == []  # the check's process starts now: later calls answer at once
     pk = d.submit(api, dataset, "torch", **TRAINING)
     lost, _child = frozen_after_a_stored_checkpoint(d, pk, EPOCHS)
     (other,) = (h for h in d.trainers.values() if h is not lost)
@@ -391,8 +392,8 @@ def test_a_trainer_host_killed_outright_is_recovered_by_the_heartbeat_rule(hosts
     # here can see that it died, and until the heartbeat is HEARTBEAT_TIMEOUT seconds old the
     # check leaves the job alone.
     assert job.run_owner and liveness.is_alive(job.run_owner) is None, job.run_owner
-    assert (timezone.now() - last_beat).total_seconds() < HEARTBEAT_TIMEOUT - 3, "the host took too long to die"
     assert pk not in d.reap()["requeued"]
+    assert (timezone.now() - last_beat).total_seconds() < HEARTBEAT_TIMEOUT, "the check came too late to tell"
     wait_for(lambda: pk in d.reap()["requeued"], HEARTBEAT_TIMEOUT + 60, 0.5, "the recovery check to requeue the job")
     waited = (timezone.now() - last_beat).total_seconds()
     assert HEARTBEAT_TIMEOUT <= waited <= HEARTBEAT_TIMEOUT + 10, waited
