@@ -88,3 +88,42 @@ class SplitWriters:
         for writers in self._writers.values():
             for writer in writers:
                 writer._file.close()
+
+
+class PositionedNpy:
+    """An .npy file of known shape whose rows are written at their places (os.pwrite), in any order."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any) -> None:
+        self.path = path
+        self.shape = shape
+        self.dtype = np.dtype(dtype)
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.rows_written = 0
+        self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self._file, header)
+        self._file.flush()
+        self.offset = self._file.tell()
+        self._file.truncate(self.offset + shape[0] * self.row_bytes)
+
+    def write_rows(self, at: np.ndarray, block: np.ndarray) -> None:
+        """block's rows to rows `at` of the array; consecutive places are written in one call."""
+        data = np.ascontiguousarray(block, dtype=self.dtype)
+        if not len(at):
+            return
+        breaks = np.flatnonzero(np.diff(at) != 1) + 1
+        fd = self._file.fileno()
+        for first, last in zip([0, *breaks.tolist()], [*breaks.tolist(), len(at)], strict=True):
+            run = memoryview(data[first:last]).cast("B")
+            written = os.pwrite(fd, run, self.offset + int(at[first]) * self.row_bytes)
+            if written != len(run):
+                raise OSError(f"{self.path.name}: short write")
+        self.rows_written += len(at)
+
+    def __enter__(self) -> PositionedNpy:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._file.close()
+        if kind is None and self.rows_written != self.shape[0]:
+            raise ValueError(f"{self.path.name}: wrote {self.rows_written} rows, expected {self.shape[0]}")

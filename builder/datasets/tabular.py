@@ -1,11 +1,13 @@
 """Tables: a CSV file with a target column -> standardised, encoded float32 arrays.
 
-Three streamed passes keep memory bounded by one block plus the per-row target:
-1. scan: column types, missing values, infinities, the target and its classes;
-2. fit: means, standard deviations and categories, on the training rows only;
-3. write: every row through preprocessing.transform_columns into its split's files.
-Pass 1 keeps the parsed values on disk (RawStore); passes 2 and 3 read them back in row chunks,
-summarised or transformed on several threads and merged or written in file order.
+One parse and one short pass after it, memory bounded by a block plus per-row ids and targets:
+1. parse (streamed, pieces parsed on pyarrow's threads): column types, missing values, infinities,
+   the target and its classes; each row's split is decided as it arrives (split.BlockSplitter: in
+   blocks per class, so no pass over the whole target is needed first); the row is stored in its
+   split's RawStore (numbers as float64, categories as codes), and the training rows' moments
+   (Chan et al.) and category counts are merged in as they come, so the fit is known at the end;
+2. write: each split's stored rows through the shared transform (preprocessing), on several
+   threads, each row written at its place in file order.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from builder.datasets import preprocessing
-from builder.datasets.arrays import SplitWriters
+from builder.datasets.arrays import NpyWriter, PositionedNpy
 from builder.datasets.capacity import arrays_bytes, check_room, table_cap
 from builder.datasets.csvsource import (
     ColumnTypeMismatch,
@@ -36,14 +38,19 @@ from builder.datasets.csvsource import (
 )
 from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits, human_bytes
+from builder.datasets.preprocessing import FLOAT32_MAX
 from builder.datasets.result import IngestResult, write_json
-from builder.datasets.split import TRAIN, assign_splits, split_counts
+from builder.datasets.split import PENDING, SPLIT_NAMES, TRAIN, BlockSplitter
 from builder.datasets.tablefile import prepare_table
 from builder.datasets.targets import Target, TargetCollector
 
 _DISTINCT_TRACKED = 1000
 # Threads for the passes over the stored values (fit, write): pyarrow's count, as its parse uses.
 PARALLEL_CHUNKS = max(1, min(pa.cpu_count(), 8))
+CHUNK_ROWS = 65_536
+# Parsed rows an ingestion keeps in memory (the rest go to disk until the last pass reads them back):
+# a 285 MB table of 20 numeric columns fits, a 1 GiB one spills about three quarters.
+RAW_MEMORY_BYTES = 256 * 1024**2
 T = TypeVar("T")
 
 
@@ -75,16 +82,18 @@ class RunningMoments:
         self.merge(self.of_block(block))
 
     @staticmethod
-    def of_block(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def of_block(block: np.ndarray, complete: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(count, mean, sum of squared deviations) per column of one block; None when it has no rows.
-        Blocks may be summarised on several threads; merging them in order gives the same figures."""
+        complete: the caller knows no value is missing. Merging blocks in order gives the same figures
+        wherever they were summarised."""
         if not len(block):
             return None
-        present = ~np.isnan(block)
-        if present.all():
+        present = None if complete else ~np.isnan(block)
+        if present is None or present.all():
             n_b = np.full(block.shape[1], float(len(block)))
             mean_b = block.mean(axis=0)
-            m2_b = ((block - mean_b) ** 2).sum(axis=0)
+            centred = block - mean_b
+            m2_b = np.einsum("ij,ij->j", centred, centred)
         else:
             n_b = present.sum(axis=0).astype(np.float64)
             mean_b = np.where(present, block, 0.0).sum(axis=0) / np.maximum(n_b, 1.0)
@@ -137,72 +146,122 @@ def _to_float(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 class RawStore:
-    """Pass 1 keeps the parsed values on disk (numbers as float64, categories as codes), so the
-    CSV text is parsed once; later passes read row ranges back with plain reads, not mmap."""
+    """One split's parsed rows (numbers as float64, categories as codes), in the order they were decided,
+    in chunks of CHUNK_ROWS rows: kept in memory while the ingestion's RAW_MEMORY_BYTES last, then on
+    disk (read back with plain reads, not mmap); their row ids and targets in memory."""
 
-    def __init__(self, folder: Path, numeric: list[str], categorical: list[str]) -> None:
+    def __init__(self, folder: Path, name: str, numeric: int, categorical: int, budget: list[int]) -> None:
         self.numeric = numeric
         self.categorical = categorical
-        self.numbers_path = folder / "raw-numbers.bin"
-        self.codes_path = folder / "raw-codes.bin"
-        self.dictionaries: dict[str, dict[str, int]] = {name: {} for name in categorical}
+        self.numbers_path = folder / f"raw-numbers-{name}.bin"
+        self.codes_path = folder / f"raw-codes-{name}.bin"
         self.rows = 0
-        self._numbers = open(self.numbers_path, "wb")  # noqa: SIM115 - closed in seal()
-        self._codes = open(self.codes_path, "wb")  # noqa: SIM115
+        self.ids: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+        self._budget = budget  # bytes of memory left, shared by the splits' stores
+        self._chunks: list[tuple[int, int, tuple[np.ndarray, np.ndarray] | int]] = []  # start, rows, arrays or disk row
+        self._disk_rows = 0
+        self._files: tuple[Any, Any] | None = None
+        self._numbers, self._codes = self._buffers()
+        self._filled = 0
 
-    def append(self, numbers: np.ndarray, codes: np.ndarray) -> None:
-        for handle, block, dtype in ((self._numbers, numbers, np.float64), (self._codes, codes, np.int32)):
-            data = np.ascontiguousarray(block, dtype=dtype)
-            if data.size:  # the array's own bytes, without a copy
-                handle.write(memoryview(data).cast("B"))
-        self.rows += len(numbers)
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.empty((CHUNK_ROWS, self.numeric)), np.empty((CHUNK_ROWS, self.categorical), dtype=np.int32))
 
-    def encode(self, name: str, array: pa.Array) -> np.ndarray:
-        """Codes into this column's dictionary of every value seen; -1 for missing."""
-        encoded = array.dictionary_encode()
-        lookup = self.dictionaries[name]
-        values = encoded.dictionary.to_pylist()
-        mapping = np.array([lookup.setdefault(v, len(lookup)) for v in values] + [-1], dtype=np.int32)
-        return mapping[encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)]
+    def append(
+        self,
+        numbers: np.ndarray,
+        codes: np.ndarray,
+        at: np.ndarray | None,
+        ids: np.ndarray,
+        targets: np.ndarray,
+        on_rows: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    ) -> None:
+        """Rows `at` of numbers and codes (all with None), gathered straight into the chunk being filled;
+        on_rows(numbers, codes) sees each part as stored."""
+        count = len(numbers) if at is None else len(at)
+        done = 0
+        while done < count:
+            take = min(CHUNK_ROWS - self._filled, count - done)
+            into = slice(self._filled, self._filled + take)
+            if at is None:
+                self._numbers[into] = numbers[done : done + take]
+                self._codes[into] = codes[done : done + take]
+            else:
+                rows = at[done : done + take]
+                np.take(numbers, rows, axis=0, out=self._numbers[into], mode="clip")
+                np.take(codes, rows, axis=0, out=self._codes[into], mode="clip")
+            if on_rows is not None:
+                on_rows(self._numbers[into], self._codes[into])
+            self._filled += take
+            done += take
+            if self._filled == CHUNK_ROWS:
+                self._store_chunk()
+        self.ids.append(ids)
+        self.targets.append(targets)
+        self.rows += count
+
+    def _store_chunk(self) -> None:
+        n = self._filled
+        start = self._chunks[-1][0] + self._chunks[-1][1] if self._chunks else 0
+        size = n * (self.numeric * 8 + self.categorical * 4)
+        if size <= self._budget[0]:  # kept as it is; the next chunk gets new buffers
+            self._budget[0] -= size
+            self._chunks.append((start, n, (self._numbers[:n], self._codes[:n])))
+            self._numbers, self._codes = self._buffers()
+        else:
+            if self._files is None:
+                self._files = (open(self.numbers_path, "wb"), open(self.codes_path, "wb"))  # noqa: SIM115
+            for handle, block in zip(self._files, (self._numbers[:n], self._codes[:n]), strict=True):
+                if block.size:  # the array's own bytes, without a copy
+                    handle.write(memoryview(block).cast("B"))
+            self._chunks.append((start, n, self._disk_rows))
+            self._disk_rows += n
+        self._filled = 0
 
     def seal(self) -> None:
-        self._numbers.close()
-        self._codes.close()
+        if self._filled:
+            self._store_chunk()
+        if self._files is not None:
+            for handle in self._files:
+                handle.close()
+            self._files = None
 
-    def chunks(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        for start in range(0, self.rows, rows_per_chunk):
-            yield self.chunk(start, min(rows_per_chunk, self.rows - start))
-
-    def chunk(self, start: int, n: int) -> tuple[int, np.ndarray, np.ndarray]:
-        """Rows start..start+n (numbers, codes); positioned reads, so several threads may read at once."""
-        k_num, k_cat = len(self.numeric), len(self.categorical)
+    def chunk(
+        self, start: int, n: int, where: tuple[np.ndarray, np.ndarray] | int
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """One stored chunk (numbers, codes); positioned reads, so several threads may read at once."""
+        if not isinstance(where, int):
+            return start, *where
+        k_num, k_cat = self.numeric, self.categorical
         return (
             start,
-            _read_rows(self.numbers_path, start * k_num * 8, n * k_num * 8, np.float64).reshape(n, k_num),
-            _read_rows(self.codes_path, start * k_cat * 4, n * k_cat * 4, np.int32).reshape(n, k_cat),
+            _read_rows(self.numbers_path, where * k_num * 8, n * k_num * 8, np.float64).reshape(n, k_num),
+            _read_rows(self.codes_path, where * k_cat * 4, n * k_cat * 4, np.int32).reshape(n, k_cat),
         )
 
-    def map_chunks(self, work: Callable[[int, np.ndarray, np.ndarray], T], rows_per_chunk: int = 65_536) -> Iterator[T]:
+    def map_chunks(self, work: Callable[[int, np.ndarray, np.ndarray], T]) -> Iterator[T]:
         """work(start, numbers, codes) for each chunk in order, computed on PARALLEL_CHUNKS threads (numpy
         and the reads release the GIL) with a few chunks in flight, so memory stays bounded."""
-        starts = iter(range(0, self.rows, rows_per_chunk))
+        chunks = iter(self._chunks)
 
-        def job(start: int) -> T:
-            return work(*self.chunk(start, min(rows_per_chunk, self.rows - start)))
+        def job(entry: tuple[int, int, Any]) -> T:
+            return work(*self.chunk(*entry))
 
         with ThreadPoolExecutor(PARALLEL_CHUNKS, thread_name_prefix="ingest") as pool:
-            pending: deque[Future[T]] = deque(pool.submit(job, start) for start in islice(starts, PARALLEL_CHUNKS + 1))
+            pending: deque[Future[T]] = deque(pool.submit(job, entry) for entry in islice(chunks, PARALLEL_CHUNKS + 1))
             try:
                 while pending:
                     result = pending.popleft().result()
-                    for start in islice(starts, 1):
-                        pending.append(pool.submit(job, start))
+                    for entry in islice(chunks, 1):
+                        pending.append(pool.submit(job, entry))
                     yield result
             finally:
                 for future in pending:
                     future.cancel()
 
     def remove(self) -> None:
+        self._chunks = []
         for path in (self.numbers_path, self.codes_path):
             path.unlink(missing_ok=True)
 
@@ -217,16 +276,150 @@ def _read_rows(path: Path, offset: int, size: int, dtype: Any) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype)
 
 
+class _Waiting:
+    """Rows whose split is not known yet (their block of the split is not full): kept in memory, a
+    few per class, until the splitter decides them."""
+
+    def __init__(self, numeric: int, categorical: int) -> None:
+        self.ids = np.empty(0, dtype=np.int64)
+        self.numbers = np.empty((0, numeric))
+        self.codes = np.empty((0, categorical), dtype=np.int32)
+        self.targets: np.ndarray | None = None
+
+    def put(self, ids: np.ndarray, numbers: np.ndarray, codes: np.ndarray, targets: np.ndarray) -> None:
+        self.ids = np.concatenate([self.ids, ids])
+        self.numbers = np.concatenate([self.numbers, numbers])
+        self.codes = np.concatenate([self.codes, codes])
+        self.targets = targets.copy() if self.targets is None else np.concatenate([self.targets, targets])
+
+    def take(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of these ids (every one waiting), removed."""
+        at = np.searchsorted(self.ids, ids)
+        assert self.targets is not None and np.array_equal(self.ids[at], ids)
+        taken = self.numbers[at], self.codes[at], self.targets[at]
+        keep = np.ones(len(self.ids), dtype=bool)
+        keep[at] = False
+        self.ids, self.numbers, self.codes, self.targets = (
+            self.ids[keep], self.numbers[keep], self.codes[keep], self.targets[keep])  # fmt: skip
+        return taken
+
+
+class TableSink:
+    """Parsed rows, batch by batch: each is split as it arrives (split.BlockSplitter), written to its
+    split's RawStore, and the training rows' moments and category counts are merged in as they come,
+    so the fit needs no pass of its own."""
+
+    def __init__(
+        self, folder: Path, numeric: list[str], categorical: list[str], fractions: Any, seed: int, task: str | None
+    ) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        self.task = task
+        self.dictionaries: dict[str, dict[str, int]] = {name: {} for name in categorical}
+        self.splitter = BlockSplitter(fractions, seed)
+        budget = [RAW_MEMORY_BYTES]
+        self.stores = [RawStore(folder, name, len(numeric), len(categorical), budget) for name in SPLIT_NAMES]
+        self.moments = RunningMoments(len(numeric))
+        self.category_counts = {name: np.zeros(0, dtype=np.int64) for name in categorical}
+        self.waiting = _Waiting(len(numeric), len(categorical))
+        self.rows = 0
+
+    def encode(self, name: str, array: pa.Array) -> np.ndarray:
+        """Codes into this column's dictionary of every value seen; -1 for missing."""
+        encoded = array.dictionary_encode()
+        lookup = self.dictionaries[name]
+        values = encoded.dictionary.to_pylist()
+        mapping = np.array([lookup.setdefault(v, len(lookup)) for v in values] + [-1], dtype=np.int32)
+        return mapping[encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)]
+
+    def add(
+        self, numbers: np.ndarray, codes: np.ndarray, groups: np.ndarray, targets: np.ndarray, complete: bool
+    ) -> None:
+        """One batch: numbers (n, numeric) float64, codes (n, categorical), the split group and target of
+        each row; complete: no number is missing (NaN) in the batch."""
+        n = len(numbers)
+        split, done_ids, done_split = self.splitter.add(groups, self.rows)
+        ids = np.arange(self.rows, self.rows + n, dtype=np.int64)
+        self.rows += n
+        later = np.flatnonzero(split == PENDING) if split.min(initial=0) < 0 else ()
+        if len(later):  # first, as rows of this batch may be among those decided now
+            self.waiting.put(ids[later], numbers[later], codes[later], targets[later])
+        if len(done_ids):
+            self._emit(*self.waiting.take(done_ids), done_ids, done_split, complete=False)
+        if split.min(initial=0) >= 0:  # every row decided
+            self._emit(numbers, codes, targets, ids, split, complete)
+        else:
+            now = np.flatnonzero(split >= 0)
+            self._emit(numbers[now], codes[now], targets[now], ids[now], split[now], complete)
+
+    def finish(self) -> None:
+        ids, split = self.splitter.finish()
+        if len(ids):
+            order = np.argsort(ids, kind="stable")
+            ids, split = ids[order], split[order]
+            self._emit(*self.waiting.take(ids), ids, split, complete=False)
+        for store in self.stores:
+            store.seal()
+
+    def remove(self) -> None:
+        for store in self.stores:
+            store.seal()
+            store.remove()
+
+    def _emit(
+        self, numbers: np.ndarray, codes: np.ndarray, targets: np.ndarray, ids: np.ndarray, split: np.ndarray,
+        complete: bool,
+    ) -> None:  # fmt: skip
+        if not len(split):
+            return
+        counts = np.bincount(split, minlength=3)
+        order = None if counts.max() == len(split) else np.argsort(split, kind="stable")
+        start = 0
+        for index, count in enumerate(counts.tolist()):
+            if not count:
+                continue
+            at = None if order is None else order[start : start + count]
+            start += count
+            chosen = (ids, targets) if at is None else (ids[at], targets[at])
+            fit = self._fit_rows(complete) if index == TRAIN else None
+            self.stores[index].append(numbers, codes, at, *chosen, on_rows=fit)
+
+    def _fit_rows(self, complete: bool) -> Callable[[np.ndarray, np.ndarray], None]:
+        def fit(numbers: np.ndarray, codes: np.ndarray) -> None:
+            self.moments.merge(RunningMoments.of_block(numbers, complete))
+            for j, name in enumerate(self.categorical):
+                column = codes[:, j]
+                found = np.bincount(column[column >= 0], minlength=len(self.dictionaries[name]))
+                total = self.category_counts[name]
+                if len(found) > len(total):
+                    total = np.concatenate([total, np.zeros(len(found) - len(total), dtype=np.int64)])
+                total[: len(found)] += found
+                self.category_counts[name] = total
+
+        return fit
+
+
+class TaskChanged(Exception):
+    """Rows after the first ones make the guessed task another (say a 21st whole number in the target):
+    the split so far was grouped for the wrong task, so the file is read again for this one."""
+
+    def __init__(self, task: str) -> None:
+        super().__init__(task)
+        self.task = task
+
+
 def _scan(
     source: Path,
     header: list[str],
     columns: list[ColumnScan],
     collector: TargetCollector,
     limits: Limits,
-    store: RawStore,
+    sink: TableSink,
     splittable: bool = False,
+    check_task: bool = True,
 ) -> int:
-    """Pass 1: parse once. Raises ColumnTypeMismatch to restart with a corrected type."""
+    """Pass 1: parse once, split, fit and store. Raises ColumnTypeMismatch to restart with a corrected
+    type, TaskChanged to restart grouped for another task (at once with check_task, else at the end)."""
     numeric = [c for c in columns if c.kind == "numeric"]
     categorical = [c for c in columns if c.kind == "categorical"]
     types = {c.name: pa.float64() for c in numeric} | {c.name: pa.string() for c in categorical}
@@ -236,15 +429,23 @@ def _scan(
     batches = iter_batches(source, header, limits, column_types=types, include=include, splittable=splittable)
     for batch in batches:
         n = batch.num_rows
-        numbers = np.empty((n, len(numeric)), dtype=np.float64)
-        for j, column in enumerate(numeric):
+        if numeric and n:  # rows of float64, missing as NaN, laid out by pyarrow in one go
+            names = [c.name for c in numeric]
+            numbers = np.asarray(batch.select(names).to_tensor(null_to_nan=True, row_major=True))
+        else:
+            numbers = np.empty((n, len(numeric)), dtype=np.float64)
+        complete = True
+        for column in numeric:
             values = _to_float(batch.column(column.name))
-            numbers[:, j] = values
-            missing = np.isnan(values)
-            present = values[~missing] if missing.any() else values
+            low, high = (float(values.min()), float(values.max())) if n else (np.inf, -np.inf)
+            if np.isnan(low) or np.isnan(high):  # NaN passes through min and max: some are missing
+                complete = False
+                present = values[~np.isnan(values)]
+                low, high = (float(present.min()), float(present.max())) if len(present) else (np.inf, -np.inf)
+            else:
+                present = values
             column.missing += n - len(present)
             if len(present):
-                low, high = float(present.min()), float(present.max())
                 if np.isinf(low) or np.isinf(high):
                     line = rows + int(np.nonzero(np.isinf(values))[0][0]) + 2
                     raise DatasetError(
@@ -262,19 +463,27 @@ def _scan(
         for j, column in enumerate(categorical):
             data = batch.column(column.name)
             column.missing += data.null_count
-            codes[:, j] = store.encode(column.name, data)
-            if not column.overridden and len(store.dictionaries[column.name]) > limits.auto_categorical_max:
+            codes[:, j] = sink.encode(column.name, data)
+            if not column.overridden and len(sink.dictionaries[column.name]) > limits.auto_categorical_max:
                 column.distinct_capped = True
-            if len(store.dictionaries[column.name]) > limits.max_distinct_values:
+            if len(sink.dictionaries[column.name]) > limits.max_distinct_values:
                 raise DatasetError(
                     f"Column {column.name!r} has more than {limits.max_distinct_values:,} distinct values; "
                     "set it to ignore in column_types."
                 )
-        store.append(numbers, codes)
         collector.add(batch.column(collector.column))
+        if sink.task is None:
+            sink.task = collector.task_so_far()
+        elif check_task and collector.task_so_far() != sink.task:
+            raise TaskChanged(collector.task_so_far())
+        groups, targets = collector.last_groups(sink.task)
+        sink.add(numbers, codes, groups, targets, complete)
         rows += n
+    if sink.task is not None and collector.task_so_far() != sink.task:
+        raise TaskChanged(collector.task_so_far())
+    sink.finish()
     for column in categorical:
-        column.distinct = set(store.dictionaries[column.name])
+        column.distinct = set(sink.dictionaries[column.name])
         column.distinct_capped = len(column.distinct) > _DISTINCT_TRACKED
     return rows
 
@@ -284,30 +493,39 @@ def _scan_with_retries(
     header: list[str],
     columns: list[ColumnScan],
     target: str,
-    task: str,
+    options: dict[str, Any],
     limits: Limits,
     folder: Path,
     splittable: bool = False,
-) -> tuple[int, TargetCollector, RawStore]:
+) -> tuple[int, TargetCollector, TableSink]:
     by_index = {header.index(c.name): c for c in columns}
-    for _ in range(len(columns) + 1):
+    task = options.get("task", "")
+    # The task the split groups rows by: the first batch's guess, unless a read before found another.
+    guess: str | None = task or None
+    for _ in range(len(columns) + 3):
         collector = TargetCollector(target, task, limits)
         for column in columns:
             column.missing, column.count, column.total = 0, 0, 0.0
             column.minimum, column.maximum = np.inf, -np.inf
             column.distinct, column.distinct_capped = set(), False
-        store = RawStore(
+        sink = TableSink(
             folder,
             [c.name for c in columns if c.kind == "numeric"],
             [c.name for c in columns if c.kind == "categorical"],
+            options["split"],
+            options["seed"],
+            guess,
         )
         try:
-            rows = _scan(source, header, columns, collector, limits, store, splittable)
-            store.seal()
-            return rows, collector, store
+            rows = _scan(source, header, columns, collector, limits, sink, splittable, check_task=guess is None)
+            return rows, collector, sink
+        except TaskChanged as changed:
+            # Read again grouped for that task; the first rows may still look like the other one, so it is
+            # checked at the end only (where, the whole file read, the guess is final).
+            sink.remove()
+            guess = changed.task
         except ColumnTypeMismatch as mismatch:
-            store.seal()
-            store.remove()
+            sink.remove()
             # pyarrow names the column by its position in the file.
             column = by_index.get(mismatch.column_index)
             if column is None:
@@ -321,40 +539,16 @@ def _scan_with_retries(
                 ) from None
             column.kind = "categorical"  # numbers in the first block, text later: treat it as text
         except BaseException:
-            store.seal()
-            store.remove()
+            sink.remove()
             raise
     raise DatasetError("The column types could not be worked out; set them explicitly with column_types.")
 
 
-def _fit(
-    features: list[ColumnScan], store: RawStore, split: np.ndarray, limits: Limits, encoding: str
-) -> list[dict[str, Any]]:
-    """Pass 2 (over the stored values): preprocessing parameters from the training rows only."""
-    used = {c.name for c in features}
-    numeric_used = [j for j, name in enumerate(store.numeric) if name in used]
-    moments = RunningMoments(len(numeric_used))
-    counts = {
-        name: np.zeros(len(store.dictionaries[name]), dtype=np.int64) for name in store.categorical if name in used
-    }
-
-    def summarise(start: int, numbers: np.ndarray, codes: np.ndarray) -> tuple[Any, dict[str, np.ndarray]]:
-        train = split[start : start + len(numbers)] == TRAIN
-        block = numbers[train][:, numeric_used] if len(numeric_used) < numbers.shape[1] else numbers[train]
-        train_codes = codes[train]
-        found = {}
-        for j, name in enumerate(store.categorical):
-            if name in counts:
-                column_codes = train_codes[:, j]
-                found[name] = np.bincount(column_codes[column_codes >= 0], minlength=len(counts[name]))
-        return RunningMoments.of_block(block), found
-
-    for summary, found in store.map_chunks(summarise):  # merged in file order: the same figures as one thread
-        moments.merge(summary)
-        for name, column_counts in found.items():
-            counts[name] += column_counts
+def _fit(features: list[ColumnScan], sink: TableSink, limits: Limits, encoding: str) -> list[dict[str, Any]]:
+    """Preprocessing parameters from the training rows only, merged while the file was read."""
+    moments = sink.moments
     stds = moments.std()
-    position = {store.numeric[j]: p for p, j in enumerate(numeric_used)}
+    position = {name: j for j, name in enumerate(sink.numeric)}
     fitted: list[dict[str, Any]] = []
     for column in features:
         if column.kind == "numeric":
@@ -376,8 +570,8 @@ def _fit(
             if std <= 1e-12:
                 column.note = "the same value in every training row"
         else:
-            names = list(store.dictionaries[column.name])
-            column_counts = counts[column.name]
+            names = list(sink.dictionaries[column.name])
+            column_counts = sink.category_counts[column.name]
             ranked = sorted(
                 ((names[i], int(c)) for i, c in enumerate(column_counts) if c > 0), key=lambda item: (-item[1], item[0])
             )
@@ -400,23 +594,38 @@ def _fit(
     return fitted
 
 
-def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Target, out_dir: Path) -> None:
-    """Pass 3 (over the stored values): every row through the shared transform, into its split's files."""
-    width = int(doc["input_shape"][0])
-    y_all = target.y.astype(np.int64 if target.task == "classification" else np.float32)
-    writers = SplitWriters(out_dir, split_counts(split), (width,), np.float32, y_all.dtype)
-    numeric_at = {name: j for j, name in enumerate(store.numeric)}
-    categorical_at = {name: j for j, name in enumerate(store.categorical)}
-    # Code -> original text; the last slot (code -1) is a missing cell.
-    values_of = {name: np.array([*store.dictionaries[name], None], dtype=object) for name in store.categorical}
+def _standardise(values: np.ndarray, features: list[dict[str, Any]], mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """encode_numeric_block's answer, bit for bit: (values - mean) / std in float64, rounded to float32 as it
+    is stored; a block with a missing value or a number past float32 goes through encode_numeric_block."""
+    centred = values - mean
+    out = np.empty(values.shape, dtype=np.float32)
+    np.divide(centred, std, out=out, casting="same_kind")
+    if out.size and not (out.max() < FLOAT32_MAX and out.min() > -FLOAT32_MAX):  # NaN fails both
+        out = preprocessing.encode_numeric_block(values, features)  # imputes, or refuses with the column's name
+        if not np.isfinite(out).all():
+            raise DatasetError(
+                "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."
+            )
+    return out
 
+
+def _write(doc: dict[str, Any], sink: TableSink, target: Target, class_index: np.ndarray | None, out_dir: Path) -> None:
+    """The last pass: each split's stored rows through the shared transform, written in file order."""
+    width = int(doc["input_shape"][0])
+    y_dtype = np.int64 if target.task == "classification" else np.float32
+    numeric_at = {name: j for j, name in enumerate(sink.numeric)}
+    categorical_at = {name: j for j, name in enumerate(sink.categorical)}
+    # Code -> original text; the last slot (code -1) is a missing cell.
+    values_of = {name: np.array([*sink.dictionaries[name], None], dtype=object) for name in sink.categorical}
     # Every stored column, in order, is a numeric feature: the stored block is what transform_columns
     # would stack, so it goes to the same numeric encoding without being taken apart and stacked again.
-    stacked = [f["name"] for f in doc["features"]] == store.numeric
+    stacked = [f["name"] for f in doc["features"]] == sink.numeric
+    mean = np.array([float(f["mean"]) for f in doc["features"]]) if stacked else None
+    std = np.array([float(f["std"]) for f in doc["features"]]) if stacked else None
 
     def transform(start: int, numbers: np.ndarray, codes: np.ndarray) -> tuple[int, np.ndarray]:
-        if stacked:
-            X = preprocessing.encode_numeric_block(numbers, doc["features"])
+        if stacked:  # finite and within float32, or refused, already
+            return start, _standardise(numbers, doc["features"], mean, std)  # type: ignore[arg-type]
         else:
             columns: dict[str, Any] = {}
             for feature in doc["features"]:
@@ -432,15 +641,21 @@ def _write(doc: dict[str, Any], store: RawStore, split: np.ndarray, target: Targ
             )
         return start, X
 
-    try:
-        # Chunks are transformed on threads and written here, in order.
-        for start, X in store.map_chunks(transform):
-            n = len(X)
-            writers.write(split[start : start + n], X, y_all[start : start + n], np.arange(start, start + n))
-    except BaseException:
-        writers.abort()
-        raise
-    writers.close()
+    for name, store in zip(SPLIT_NAMES, sink.stores, strict=True):
+        ids = np.concatenate(store.ids) if store.ids else np.empty(0, dtype=np.int64)
+        targets = np.concatenate(store.targets) if store.targets else np.empty(0, dtype=y_dtype)
+        order = np.argsort(ids, kind="stable")  # nearly sorted: rows kept waiting were stored later
+        at = np.empty(len(ids), dtype=np.int64)
+        at[order] = np.arange(len(ids))
+        y = class_index[targets[order]] if class_index is not None else targets[order]
+        for path, array in ((f"y_{name}.npy", y.astype(y_dtype)), (f"ids_{name}.npy", ids[order])):
+            writer = NpyWriter(out_dir / path, array.shape, array.dtype)
+            writer.write(array)
+            writer.close()
+        with PositionedNpy(out_dir / f"X_{name}.npy", (len(ids), width), np.float32) as X_file:
+            # Chunks are transformed on threads and written here, each row at its place in file order.
+            for start, X in store.map_chunks(transform):
+                X_file.write_rows(at[start : start + len(X)], X)
 
 
 def ingest_tabular(upload: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
@@ -481,13 +696,13 @@ def ingest_tabular(upload: Path, options: dict[str, Any], out_dir: Path, limits:
             kind = "numeric" if _numeric_type(schema.field(name).type) else "categorical"
             columns.append(ColumnScan(name, kind))
 
-    rows, collector, store = _scan_with_retries(
-        source, header, columns, target, options.get("task", ""), limits, out_dir, byte_scan.splittable
+    rows, collector, sink = _scan_with_retries(
+        source, header, columns, target, options, limits, out_dir, byte_scan.splittable
     )
     try:
-        result = _finish(source, options, out_dir, limits, header, target, columns, rows, collector, store)
+        result = _finish(source, options, out_dir, limits, header, target, columns, rows, collector, sink)
     finally:
-        store.remove()
+        sink.remove()
     result.profile["file"] = file_format.describe()
     return result
 
@@ -502,7 +717,7 @@ def _finish(
     columns: list[ColumnScan],
     rows: int,
     collector: TargetCollector,
-    store: RawStore,
+    sink: TableSink,
 ) -> IngestResult:
     if rows == 0:
         raise DatasetError("The file has a header row but no data rows.")
@@ -515,13 +730,12 @@ def _finish(
                     "left out unless set to categorical"
                 )
     target_info = collector.finish()
-    labels = target_info.y if target_info.task == "classification" else None
-    split = assign_splits(rows, options["split"], options["seed"], labels=labels, usable=target_info.usable)
+    counts = {name: store.rows for name, store in zip(SPLIT_NAMES, sink.stores, strict=True)}
 
     features = [c for c in columns if c.kind != "ignore"]
     if not features:
         raise DatasetError("No input column is usable: every column is empty, ignored or an identifier.")
-    fitted = _fit(features, store, split, limits, options["encoding"])
+    fitted = _fit(features, sink, limits, options["encoding"])
     if not fitted:
         raise DatasetError("No input column has values in the training rows.")
     width = sum(preprocessing.feature_width(f) for f in fitted)
@@ -531,7 +745,7 @@ def _finish(
             "Use index encoding, or set high-cardinality columns to ignore."
         )
     y_dtype = np.int64 if target_info.task == "classification" else np.float32  # as _write stores it
-    estimate = arrays_bytes(sum(split_counts(split).values()), (width,), np.float32, y_dtype)
+    estimate = arrays_bytes(sum(counts.values()), (width,), np.float32, y_dtype)
     check_room(estimate, out_dir, limits, cap=table_cap(source, limits), hint=_widest(fitted))
     doc: dict[str, Any] = {
         "format": preprocessing.FORMAT,
@@ -544,11 +758,14 @@ def _finish(
         "missing_values": list(preprocessing.MISSING_TOKENS),
     }
     if target_info.task == "regression":
-        doc["target_scaling"] = preprocessing.fit_target_scaling(target_info.y[(split == TRAIN) & target_info.usable])
-    _write(doc, store, split, target_info, out_dir)
+        train = sink.stores[TRAIN]
+        ids, values = np.concatenate(train.ids), np.concatenate(train.targets)
+        doc["target_scaling"] = preprocessing.fit_target_scaling(values[np.argsort(ids, kind="stable")])
+    class_index = collector.class_index(target_info) if target_info.task == "classification" else None
+    _write(doc, sink, target_info, class_index, out_dir)
     write_json(out_dir / "preprocessing.json", doc)
     (out_dir / "thumbs").mkdir(exist_ok=True)
-    profile = _profile(rows, columns, target, target_info, split, width)
+    profile = _profile(rows, columns, target, target_info, counts, width)
     return IngestResult(target_info.task, [width], target_info.class_names, profile, doc)
 
 
@@ -566,7 +783,7 @@ def _widest(fitted: list[dict[str, Any]]) -> str:
 
 
 def _profile(
-    rows: int, columns: list[ColumnScan], target: str, info: Target, split: np.ndarray, width: int
+    rows: int, columns: list[ColumnScan], target: str, info: Target, splits: dict[str, int], width: int
 ) -> dict[str, Any]:
     column_profiles = []
     for column in columns:
@@ -600,7 +817,7 @@ def _profile(
         "rows": rows,
         "columns": column_profiles,
         "target": target_profile,
-        "splits": split_counts(split),
+        "splits": splits,
         "input_width": width,
         "notes": notes,
     }

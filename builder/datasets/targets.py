@@ -41,6 +41,7 @@ class TargetCollector:
         self._numbers: list[np.ndarray] = []
         self._numeric = True
         self._too_many = False
+        self._whole = True  # every number so far finite and whole
         self._example_text = ""
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
@@ -50,10 +51,15 @@ class TargetCollector:
         if self._numeric:
             try:
                 if encoded is not None:  # each distinct value cast once, then taken per row
-                    numbers = pc.take(pc.cast(encoded.dictionary, pa.float64()), encoded.indices)
+                    distinct = pc.cast(encoded.dictionary, pa.float64())
+                    numbers = pc.take(distinct, encoded.indices)
                 else:
-                    numbers = pc.cast(array, pa.float64())
+                    distinct = numbers = pc.cast(array, pa.float64())
                 self._numbers.append(numbers.to_numpy(zero_copy_only=False))
+                if self._whole:  # decided on the distinct values: the same answer as on every row
+                    present = distinct.to_numpy(zero_copy_only=False)
+                    present = present[~np.isnan(present)]
+                    self._whole = bool(np.all(np.isfinite(present)) and np.all(present == np.round(present)))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 self._numeric = False
                 self._numbers = []
@@ -83,10 +89,29 @@ class TargetCollector:
             return "classification"
         if self._too_many:
             return "regression"
-        values = np.concatenate(self._numbers) if self._numbers else np.empty(0)
-        values = values[~np.isnan(values)]
-        whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
-        return "classification" if whole and len(self._ids) <= AUTO_CLASSES_MAX else "regression"
+        return "classification" if self._whole and len(self._ids) <= AUTO_CLASSES_MAX else "regression"
+
+    def task_so_far(self) -> str:
+        """The task finish() would choose if the rows so far were the whole file."""
+        return self.task or self._guess_task()
+
+    def last_groups(self, task: str) -> tuple[np.ndarray, np.ndarray]:
+        """For the batch added last: (a group per row for the split: its class in the order classes
+        first appeared for classification, 0 for regression; -1 without a target, and the row's target:
+        that class number or the value)."""
+        if task == "regression" and self._numeric and self._numbers:
+            values = self._numbers[-1]
+            return np.where(np.isnan(values), -1, 0), values
+        if self._codes:
+            return self._codes[-1], self._codes[-1]
+        # Too many classes (finish() refuses it) or no numbers: one group, so the split goes on.
+        values = self._numbers[-1] if self._numbers else np.zeros(0)
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.int64)
+
+    def class_index(self, target: Target) -> np.ndarray:
+        """Class number in the order of first appearance -> its index in target.class_names."""
+        position = {name: i for i, name in enumerate(target.class_names)}
+        return np.array([position[name] for name in self._ids], dtype=np.int64)
 
     def _regression(self) -> Target:
         if not self._numeric:

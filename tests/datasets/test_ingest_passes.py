@@ -83,3 +83,22 @@ def test_fit_and_write_on_several_threads_give_the_same_arrays_as_one(tmp_path, 
         assert (one / name).read_bytes() == (many / name).read_bytes(), name
     X = np.load(one / "X_train.npy")
     assert X.shape == (first.profile["splits"]["train"], first.input_shape[0]) and np.isfinite(X).all()
+
+
+def test_rows_kept_in_memory_or_stored_on_disk_give_the_same_arrays(tmp_path, monkeypatch):
+    source = tmp_path / "upload.csv"
+    source.write_bytes(big_table(150_000))  # three chunks of 65,536 rows in the training split
+    options = validate_options("tabular", {"target_column": "label"})
+    outputs = []
+    # All in memory; the first chunk in memory and the rest on disk; all on disk.
+    for budget in (tabular.RAW_MEMORY_BYTES, tabular.CHUNK_ROWS * (3 * 8 + 4), 0):
+        monkeypatch.setattr(tabular, "RAW_MEMORY_BYTES", budget)
+        out = tmp_path / f"v{budget}"
+        result = materialise("tabular", source, options, out, Limits())
+        outputs.append((out, result))
+        assert not list(out.glob("raw-*")) and not list(tmp_path.glob("**/raw-*"))
+    (first, one), *others = outputs
+    for folder, result in others:
+        assert result.profile == one.profile
+        for name in sorted(p.name for p in first.glob("*.npy")):
+            assert (first / name).read_bytes() == (folder / name).read_bytes(), name

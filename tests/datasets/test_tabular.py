@@ -15,6 +15,7 @@ from builder.datasets.kinds import transform_records
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
 from builder.datasets.options import validate_options
+from builder.datasets.split import assign_block_splits
 from tests.datasets.factories import csv_bytes, iris_like, write
 
 
@@ -230,3 +231,46 @@ def test_a_regression_target_is_standardised_on_the_training_rows(tmp_path):
     assert np.allclose(np.asarray(y), prices[load_ids(tmp_path / "v1", "test")])
     (tmp_path / "c").mkdir()
     assert "target_scaling" not in ingest(tmp_path / "c", iris_like(), target_column="species").preprocessing
+
+
+def split_ids(folder) -> list[list[int]]:
+    return [load_ids(folder, s).tolist() for s in ("train", "val", "test")]
+
+
+@pytest.mark.parametrize(
+    ("late_target", "task"),
+    [
+        (lambda i: f"{i % 5}.5", "regression"),  # whole numbers 0-4 at first (classes, so far), then fractions
+        (lambda i: "unknown", "classification"),  # 30 whole numbers at first (regression, so far), then text
+    ],
+)
+def test_a_target_read_as_another_task_later_in_the_file_is_split_for_that_task(tmp_path, late_target, task):
+    classes = 5 if task == "regression" else 30
+    body = [[f"{i * 0.1:.1f}", str(i % classes)] for i in range(3000)]
+    body += [[f"{i * 0.1:.1f}", late_target(i)] for i in range(3000, 3050)]
+    data = csv_bytes(["x", "y"], body)
+    outcomes = {}
+    for name, limits in (("pieces", Limits(csv_block_bytes=1024)), ("whole", Limits())):
+        folder = tmp_path / name
+        folder.mkdir()
+        result = materialise("tabular", write(folder / "upload.csv", data), validate_options("tabular", {}),
+                             folder / "v1", limits)  # fmt: skip
+        assert result.task == task
+        outcomes[name] = split_ids(folder / "v1")
+    assert outcomes["pieces"] == outcomes["whole"]
+    # The rule of builder.datasets.split: blocks per class (regression: one group), in file order.
+    labels = np.array([row[1] for row in body])
+    expected = assign_block_splits(len(body), (0.8, 0.1, 0.1), 0, labels if task == "classification" else None)
+    assert outcomes["whole"] == [np.flatnonzero(expected == s).tolist() for s in range(3)]
+
+
+def test_rows_of_each_split_are_in_file_order_and_each_class_is_split_in_its_exact_shares(tmp_path):
+    body = [[f"{i * 0.37:.3f}", "abcd"[i % 4] if i % 7 else "e"] for i in range(2345)]
+    ingest(tmp_path, csv_bytes(["v", "y"], body))
+    ids = split_ids(tmp_path / "v1")
+    assert all(part == sorted(part) for part in ids) and sorted(sum(ids, [])) == list(range(2345))
+    labels = np.array([row[1] for row in body])
+    for label in "abcde":
+        n = int(np.sum(labels == label))
+        counts = [int(np.sum(labels[part] == label)) for part in ids]
+        assert counts == [n - 2 * round(n * 0.1), round(n * 0.1), round(n * 0.1)]
