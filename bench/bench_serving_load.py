@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_serving import DOC, admin_database, environment, free_port, rows, set_up  # noqa: E402
 
+from bench.figures import Figure, record  # noqa: E402
+
 CLOCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -337,6 +339,9 @@ async def run(args: Any, port: int, server: Any, database: str, requests: dict[s
         print(f"   {name}: server CPU / session.run {cpu / ort_ms:6.1f}x, / empty request "
               f"{cpu / per['empty']['server']:.2f}x, / constant answer {cpu / per['constant']['server']:.1f}x; "
               f"target <= 2 ms: {'met' if cpu <= 2 else 'MISSED'}")  # fmt: skip
+        record(Figure(f"{labels[name]}: server CPU per request", f"{cpu:.2f} ms",
+                      f"an empty authenticated request: {per['empty']['server']:.2f} ms; session.run {ort_ms:.3f} ms",
+                      cpu / per["empty"]["server"], "at most 2 ms", cpu <= 2))  # fmt: skip
 
     if args.cpu_only:
         return
@@ -365,6 +370,9 @@ async def run(args: Any, port: int, server: Any, database: str, requests: dict[s
           f"latest send {late:.1f} ms after its time")  # fmt: skip
     print(f"   server CPU {server_ms:.2f} ms, client CPU {client_ms:.3f} ms per request; "
           f"target p99 < 100 ms: {'met' if p99 < 100 else 'MISSED'}")  # fmt: skip
+    record(Figure(f"open loop at half the maximum ({rate:.0f} requests/s, {args.arrivals}): p99 (p50 {p50:.1f} ms)",
+                  f"{p99:.1f} ms", f"the maximum, closed loop: {best:.0f} requests/s", None, "p99 under 100 ms",
+                  p99 < 100))  # fmt: skip
     client.close()
 
 
