@@ -43,6 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
+
 NUMERIC = [f"x{i}" for i in range(8)]
 DOC = {
     "format": 1, "kind": "tabular", "task": "classification", "target_column": "label",
@@ -314,6 +316,19 @@ def main() -> None:
               "per request on average")  # fmt: skip
         print(f"cold: first request over HTTP after the server started {cold_http:.1f} ms; in process, "
               f"first predict() with the model not loaded {cold_local:.1f} ms vs warm {warm_local:.3f} ms")
+        Figure = figures.Figure
+        figures.record(
+            Figure("POST /api/jobs/{id}/predict/, one row, median", f"{statistics.median(endpoint):.2f} ms",
+                   f"session.run + an empty authenticated request: {statistics.median(direct) + statistics.median(empty):.2f} ms",
+                   ratio, "at most 1.5x", ratio <= 1.5),
+            Figure("a batch of 1,000 rows through the endpoint", f"{rows_per_second:,.0f} rows/s",
+                   f"serving.predict() in process: {1000 / (local_batch_ms / 1000):,.0f} rows/s",
+                   rows_per_second / (1000 / (local_batch_ms / 1000)), "at least 50,000 rows/s", rows_per_second >= 50_000),
+            Figure(f"{args.clients} concurrent clients, single rows: p99 (p50 {p50:.1f} ms)", f"{p99:.1f} ms",
+                   f"server CPU per request: {cpu_per_request:.2f} ms", None, "p99 under 100 ms", p99 < 100),
+            Figure("first request after the server started (model loaded cold)", f"{cold_http:.1f} ms",
+                   f"a warm predict() in process: {warm_local:.3f} ms", cold_http / warm_local),
+        )  # fmt: skip
     finally:
         if server is not None:
             server.terminate()
