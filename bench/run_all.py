@@ -68,6 +68,10 @@ AREAS = (
     Area("contention", "Trainer threads under contention", "bench_contention.py", ("--rounds", "1"),
          "A job's epoch quiet and beside one busy process, with the trainer's thread sizing and with the "
          "frameworks' defaults."),
+    Area("store", "The file store on an S3-compatible server", "bench_store.py", ("--rounds", "2", "--epochs", "4"),
+         "A job's whole epochs with its dataset and checkpoints in a bucket (moto on loopback) against the same "
+         "job on local files, alternating; a 1 GiB artifact download's peak in the web worker's memory against "
+         "its idle; the web-only install's size and memory against the full install's."),
     Area("sweep", "Sweeps", "bench_sweep.py", (),
          "A 12-trial random sweep on the wine table with the median pruner and without, and its winner "
          "against one job with the default settings."),
