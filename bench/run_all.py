@@ -55,6 +55,9 @@ AREAS = (
     Area("serving", "Serving predictions", "bench_serving.py", (),
          "POST /api/jobs/{id}/predict/ on the production web server (gunicorn, PostgreSQL, Redis) against "
          "the same ONNX Runtime session called directly and an authenticated request that does no work."),
+    Area("serving_load", "Serving under load", "bench_serving_load.py", ("--cpu-requests", "1000", "--seconds", "10"),
+         "The server's CPU per single-row prediction (gunicorn's processes, from /proc) against an empty "
+         "authenticated request, and the p99 of an open-loop load at half the measured maximum throughput."),
     Area("training", "Training: whole epochs against a hand-written loop", "bench_training.py",
          ("--rounds", "2", "--epochs", "4"),
          "A platform job's whole epoch (validation, metrics, checkpoint, writes) against a hand-written "
