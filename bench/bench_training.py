@@ -302,7 +302,11 @@ class Worker:
         self.queue = queue
         self.log_path = Path(os.environ["LAYERLOOM_VAR_DIR"]) / f"bench-worker-{queue}.log"
         log = open(self.log_path, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", queue, "-c", "1",
+        from workers.placement import training_queues
+
+        # Its queue and the device queues beside it: a job's device picks one of them (workers/placement.py).
+        queues = training_queues(queue)
+        self.proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", queues, "-c", "1",
                                       "--max-tasks-per-child", "1", "-n", f"{queue}@%h", "-l", "INFO",
                                       "--without-gossip", "--without-mingle"],
                                      cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
