@@ -43,6 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import Figure, record  # noqa: E402
+
 COLUMNS = 20
 
 
@@ -407,6 +409,16 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
                 f"({actual / 1e6 / statistics.median(uploads):,.0f} MB/s); web process peak growth "
                 f"{max(growths):.1f} MiB at most"
             )
+            task_cpu, bare_cpu = statistics.median(worker_cpus), statistics.median(bare_cpus)
+            record(
+                Figure(f"{actual / 1e6:,.0f} MB CSV through the API: upload's answer to ready, median of {len(api_times)}",
+                       f"{api:.2f} s", f"one bare pyarrow.csv.read_csv: {bare:.2f} s", api / bare, "within 1.2x",
+                       api / bare <= 1.2),
+                Figure(f"{actual / 1e6:,.0f} MB: the ingestion task's CPU seconds", f"{task_cpu:.2f} CPU-s",
+                       f"the bare parse: {bare_cpu:.2f} CPU-s", task_cpu / bare_cpu),
+                Figure(f"{actual / 1e6:,.0f} MB: the web process's peak memory growth during the upload",
+                       f"{max(growths):.1f} MiB", "", None, "flat (under 100 MB)", max(growths) < 100),
+            )  # fmt: skip
             source.unlink()
         print(f"\nload average {_loadavg()} at the end")
     finally:
