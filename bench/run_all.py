@@ -99,7 +99,10 @@ def commit() -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    # The run's own output (this page and its figures) does not count as a change to the code.
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/benchmarks.md",
+                  ":!docs/benchmarks.json")  # fmt: skip
+    return head + (" with uncommitted changes" if changed else "")
 
 
 def run_area(area: Area) -> dict[str, object]:
