@@ -132,7 +132,8 @@ def cell(text: object) -> str:
 def render(runs: dict[str, dict[str, object]]) -> str:
     lines = ["# Benchmarks", "",
              "Written by `make bench` (bench/run_all.py) from docs/benchmarks.json: every figure beside its",
-             "reference measured in the same run, as a ratio. Each area's table says when it ran, on what",
+             "reference measured in the same run (where nothing comparable runs, its target), as a ratio.",
+             "Each area's table says when it ran, on which commit, on what",
              "machine and under what load (the 1-minute load average before and after; the development",
              "machine is shared, so a busy moment shows in both sides of a ratio more than in the ratio).",
              "Logs of the last run are in var/bench/. Earlier runs, with the longer reasoning behind the",
