@@ -552,6 +552,7 @@ def _fit(features: list[ColumnScan], sink: TableSink, limits: Limits, encoding: 
     fitted: list[dict[str, Any]] = []
     for column in features:
         if column.kind == "numeric":
+            _check_float32_range(column)
             p = position[column.name]
             if moments.n[p] == 0:
                 column.note = "empty in every training row; left out"
@@ -594,6 +595,18 @@ def _fit(features: list[ColumnScan], sink: TableSink, limits: Limits, encoding: 
     return fitted
 
 
+def _check_float32_range(column: ColumnScan) -> None:
+    """A number float32 cannot hold would reach the model as infinity: refuse the file, naming the column."""
+    largest = max(abs(column.minimum), abs(column.maximum)) if column.count else 0.0
+    if largest > FLOAT32_MAX:
+        value = column.maximum if abs(column.maximum) >= abs(column.minimum) else column.minimum
+        raise DatasetError(
+            f"Column {column.name!r} holds {value:g}, beyond what the model's 32-bit numbers can hold "
+            f"(about ±{FLOAT32_MAX:.1e}). Rescale the column (for example into thousands or millions), "
+            "or remove the rows with such values, and upload the file again."
+        )
+
+
 def _standardise(values: np.ndarray, features: list[dict[str, Any]], mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """encode_numeric_block's answer, bit for bit: (values - mean) / std in float64, rounded to float32 as it
     is stored; a block with a missing value or a number past float32 goes through encode_numeric_block."""
@@ -601,7 +614,13 @@ def _standardise(values: np.ndarray, features: list[dict[str, Any]], mean: np.nd
     out = np.empty(values.shape, dtype=np.float32)
     np.divide(centred, std, out=out, casting="same_kind")
     if out.size and not (out.max() < FLOAT32_MAX and out.min() > -FLOAT32_MAX):  # NaN fails both
-        out = preprocessing.encode_numeric_block(values, features)  # imputes, or refuses with the column's name
+        try:
+            out = preprocessing.encode_numeric_block(values, features)  # imputes, or refuses with the column's name
+        except preprocessing.InputError as exc:
+            raise DatasetError(
+                f"{str(exc)[0].upper()}{str(exc)[1:]}. A value this far from the training rows does not fit the "
+                "model's 32-bit numbers once standardised: rescale that column or remove the row, and upload again."
+            ) from None
         if not np.isfinite(out).all():
             raise DatasetError(
                 "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."

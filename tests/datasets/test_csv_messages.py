@@ -6,6 +6,8 @@ checked for what it says and for its length: nothing of a huge header is echoed 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from builder.datasets.errors import OptionsError
@@ -87,3 +89,17 @@ def test_the_text_kind_still_names_another_separator_and_utf16_within_the_reques
     with pytest.raises(OptionsError) as caught:
         create_dataset_from_upload(alice, upload("u.csv", "text,label\n1,x\n".encode("utf-16")), "u", "text", {})
     assert "UTF-16" in caught.value.errors["file"]
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e39"])
+def test_a_number_past_float32_names_its_column_and_how_to_fix_it(tmp_path, value):
+    rows = [["a", "b", "label"]] + [[value if i == 3 else i, i % 7, "xy"[i % 2]] for i in range(20)]
+    message = fails(tmp_path, csv_bytes(rows[0], rows[1:]), re.escape(f"Column 'a' holds {float(value):g}, beyond what"))
+    assert "Rescale the column" in message and len(message) < SHORT
+
+
+def test_a_value_that_overflows_once_standardised_is_a_dataset_message(tmp_path):
+    # Training rows nearly constant (a tiny standard deviation): 1e37 elsewhere passes float32 once standardised.
+    rows = [[1 + (i % 3) * 1e-9 if i != 3 else 1e37, i % 7, "xy"[i % 2]] for i in range(20)]
+    message = fails(tmp_path, csv_bytes(["a", "b", "label"], rows), re.escape("Column 'a': 1e+37 is too large for the model"))
+    assert "rescale that column or remove the row" in message
