@@ -9,7 +9,6 @@ from django.db import transaction
 from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from api.errors import ServiceUnavailable, SignInLocked
 from api.parsers import JSONParser
+from api.request_cache import CachedTokenAuthentication
 from api.serializers import TokenRequestSerializer, TokenSerializer
 from api.throttles import TokenThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, error
@@ -82,7 +82,8 @@ class TokenView(ObtainTokenView):
         return super().initialize_request(request, *args, **kwargs)
 
     def get_authenticators(self) -> list[Any]:
-        return [TokenAuthentication()] if getattr(self, "_revoking", False) else super().get_authenticators()
+        # The API's own token authentication (one `tokenAuth` in the schema, not two classes under one name).
+        return [CachedTokenAuthentication()] if getattr(self, "_revoking", False) else super().get_authenticators()
 
     def get_permissions(self) -> list[Any]:
         return [IsAuthenticated()] if getattr(self, "_revoking", False) else super().get_permissions()
