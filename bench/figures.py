@@ -32,4 +32,5 @@ def record(*figures: Figure) -> None:
         return
     with open(path, "a", encoding="utf-8") as out:
         for figure in figures:
-            out.write(json.dumps(asdict(figure)) + "\n")
+            # numpy scalars (a ratio, a comparison) as the Python numbers they hold
+            out.write(json.dumps(asdict(figure), default=lambda value: value.item()) + "\n")
