@@ -59,9 +59,10 @@ AREAS = (
          "The server's CPU per single-row prediction (gunicorn's processes, from /proc) against an empty "
          "authenticated request, and the p99 of an open-loop load at half the measured maximum throughput."),
     Area("training", "Training: whole epochs against a hand-written loop", "bench_training.py",
-         ("--rounds", "2", "--epochs", "4"),
+         ("--rounds", "2", "--epochs", "4", "--threads", "1"),
          "A platform job's whole epoch (validation, metrics, checkpoint, writes) against a hand-written "
-         "loop of the same generated model, data and settings, alternating; and submission to first batch."),
+         "loop of the same generated model, data and settings (one math thread each: a job's default on "
+         "two cores), alternating; and submission to first batch."),
     Area("keras_loop", "The Keras job loop, paired epochs", "bench_keras_loop.py", ("--pairs", "12", "--models", "mlp"),
          "The job's `model.fit` with its callbacks and reporter against a plain `model.fit` of the same "
          "model, alternating epoch by epoch in one process."),
