@@ -51,6 +51,7 @@ CHUNK_ROWS = 65_536
 # Parsed rows an ingestion keeps in memory (the rest go to disk until the last pass reads them back):
 # a 285 MB table of 20 numeric columns fits, a 1 GiB one spills about three quarters.
 RAW_MEMORY_BYTES = 256 * 1024**2
+TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
 T = TypeVar("T")
 
 
@@ -326,11 +327,12 @@ class TableSink:
 
     def encode(self, name: str, array: pa.Array) -> np.ndarray:
         """Codes into this column's dictionary of every value seen; -1 for missing."""
-        encoded = array.dictionary_encode()
+        encoded = array.dictionary_encode()  # as it is when the reader encoded it
         lookup = self.dictionaries[name]
         values = encoded.dictionary.to_pylist()
         mapping = np.array([lookup.setdefault(v, len(lookup)) for v in values] + [-1], dtype=np.int32)
-        return mapping[encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)]
+        indices = encoded.indices.fill_null(len(values)) if encoded.indices.null_count else encoded.indices
+        return mapping[indices.to_numpy(zero_copy_only=False)]
 
     def add(
         self, numbers: np.ndarray, codes: np.ndarray, groups: np.ndarray, targets: np.ndarray, complete: bool
@@ -422,8 +424,9 @@ def _scan(
     type, TaskChanged to restart grouped for another task (at once with check_task, else at the end)."""
     numeric = [c for c in columns if c.kind == "numeric"]
     categorical = [c for c in columns if c.kind == "categorical"]
-    types = {c.name: pa.float64() for c in numeric} | {c.name: pa.string() for c in categorical}
-    types[collector.column] = pa.string()
+    # Text comes dictionary-encoded from the reader's own threads: codes need no hashing pass here.
+    types = {c.name: pa.float64() for c in numeric} | {c.name: TEXT_CODES for c in categorical}
+    types[collector.column] = TEXT_CODES
     include = [c.name for c in numeric + categorical] + [collector.column]
     rows = 0
     batches = iter_batches(source, header, limits, column_types=types, include=include, splittable=splittable)

@@ -38,24 +38,25 @@ class TargetCollector:
         self.allow_regression = allow_regression
         self._ids: dict[str, int] = {}
         self._codes: list[np.ndarray] = []
-        self._numbers: list[np.ndarray] = []
+        self._numbers: list[_Numbers] = []
         self._numeric = True
         self._too_many = False
         self._whole = True  # every number so far finite and whole
         self._example_text = ""
 
     def add(self, array: pa.Array | pa.ChunkedArray) -> None:
+        """One batch of the target column: text, or dictionary-encoded text as the CSV reader gives it."""
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
-        encoded = None if self._too_many else array.dictionary_encode()
+        encoded = None if self._too_many else array.dictionary_encode()  # already encoded: returned as it is
         if self._numeric:
             try:
-                if encoded is not None:  # each distinct value cast once, then taken per row
+                if encoded is not None:  # each distinct value cast once; rows take theirs when asked
                     distinct = pc.cast(encoded.dictionary, pa.float64())
-                    numbers = pc.take(distinct, encoded.indices)
+                    self._numbers.append(_Numbers(distinct.to_numpy(zero_copy_only=False), encoded.indices))
                 else:
-                    distinct = numbers = pc.cast(array, pa.float64())
-                self._numbers.append(numbers.to_numpy(zero_copy_only=False))
+                    distinct = pc.cast(array, pa.float64())
+                    self._numbers.append(_Numbers(distinct.to_numpy(zero_copy_only=False)))
                 if self._whole:  # decided on the distinct values: the same answer as on every row
                     present = distinct.to_numpy(zero_copy_only=False)
                     present = present[~np.isnan(present)]
@@ -72,8 +73,10 @@ class TargetCollector:
         for position, value in enumerate(dictionary):
             mapping[position] = self._ids.setdefault(value, len(self._ids))
         mapping[-1] = -1  # the slot nulls are sent to below
-        indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
-        self._codes.append(mapping[indices])
+        indices = encoded.indices
+        if indices.null_count:
+            indices = indices.fill_null(len(dictionary))
+        self._codes.append(mapping[indices.to_numpy(zero_copy_only=False)])
         if len(self._ids) > max(self.limits.max_classes, AUTO_CLASSES_MAX):
             self._too_many = True
             self._codes = []
@@ -100,13 +103,13 @@ class TargetCollector:
         first appeared for classification, 0 for regression; -1 without a target, and the row's target:
         that class number or the value)."""
         if task == "regression" and self._numeric and self._numbers:
-            values = self._numbers[-1]
+            values = self._numbers[-1].values()
             return np.where(np.isnan(values), -1, 0), values
         if self._codes:
             return self._codes[-1], self._codes[-1]
         # Too many classes (finish() refuses it) or no numbers: one group, so the split goes on.
-        values = self._numbers[-1] if self._numbers else np.zeros(0)
-        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.int64)
+        rows = len(self._numbers[-1]) if self._numbers else 0
+        return np.zeros(rows, dtype=np.int64), np.zeros(len(values), dtype=np.int64)
 
     def class_index(self, target: Target) -> np.ndarray:
         """Class number in the order of first appearance -> its index in target.class_names."""
@@ -119,7 +122,7 @@ class TargetCollector:
                 f"The target column {self.column!r} has text such as {self._example_text[:40]!r}, so it cannot be "
                 "predicted by regression. Choose classification, or a column of numbers."
             )
-        y = np.concatenate(self._numbers) if self._numbers else np.empty(0)
+        y = np.concatenate([part.values() for part in self._numbers]) if self._numbers else np.empty(0)
         if np.isinf(y).any():
             row = int(np.nonzero(np.isinf(y))[0][0]) + 2
             raise DatasetError(
@@ -177,3 +180,22 @@ def _class_sort_key(name: str, numeric: bool) -> tuple[float, str]:
         except ValueError:
             pass
     return 0.0, name
+
+
+class _Numbers:
+    """One batch's target as numbers: each distinct value cast once, the rows' values made only when
+    asked for (a classification never asks)."""
+
+    def __init__(self, distinct: np.ndarray, indices: pa.Array | None = None) -> None:
+        self.distinct = distinct
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.distinct) if self.indices is None else len(self.indices)
+
+    def values(self) -> np.ndarray:
+        """float64 per row, NaN where missing."""
+        if self.indices is None:
+            return self.distinct
+        slots = np.append(self.distinct, np.nan)  # the slot of a missing value
+        return slots[self.indices.fill_null(len(self.distinct)).to_numpy(zero_copy_only=False)]
