@@ -1,25 +1,21 @@
 """Tables: a CSV file with a target column -> standardised, encoded float32 arrays.
 
-One parse and one short pass after it, memory bounded by a block plus per-row ids and targets:
-1. parse (streamed, pieces parsed on pyarrow's threads): column types, missing values, infinities,
-   the target and its classes; each row's split is decided as it arrives (split.BlockSplitter: in
-   blocks per class, so no pass over the whole target is needed first); the row is stored in its
-   split's RawStore (numbers as float64, categories as codes), and the training rows' moments
-   (Chan et al.) and category counts are merged in as they come, so the fit is known at the end;
-2. write: each split's stored rows through the shared transform (preprocessing), on several
-   threads, each row written at its place in file order.
+One parse and one short pass after it (builder.datasets.tablesink holds what is kept between them):
+1. parse (streamed, pieces parsed on pyarrow's threads, text dictionary-encoded there): column types,
+   missing values, infinities, the target and its classes; each batch's columns are kept (copied
+   into column chunks, in memory or spilled to disk), each row's split is decided as it arrives (split.BlockSplitter:
+   in blocks per class, so no pass over the whole target is needed first), and the training rows'
+   moments (Chan et al.) and category counts are merged in, so the fit is known at the end;
+2. write: the kept chunks, in file order, through the shared transform (preprocessing) on several
+   threads, each split's rows appended to that split's array in file order.
 """
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -40,19 +36,18 @@ from builder.datasets.errors import DatasetError
 from builder.datasets.limits import Limits, human_bytes
 from builder.datasets.preprocessing import FLOAT32_MAX
 from builder.datasets.result import IngestResult, write_json
-from builder.datasets.split import PENDING, SPLIT_NAMES, TRAIN, BlockSplitter
+from builder.datasets.split import SPLIT_NAMES, TRAIN
 from builder.datasets.tablefile import prepare_table
+from builder.datasets.tablesink import CHUNK_ROWS, TableSink
 from builder.datasets.targets import Target, TargetCollector
 
 _DISTINCT_TRACKED = 1000
-# Threads for the passes over the stored values (fit, write): pyarrow's count, as its parse uses.
+# Threads for the pass over the kept batches (the write): pyarrow's count, as its parse uses.
 PARALLEL_CHUNKS = max(1, min(pa.cpu_count(), 8))
-CHUNK_ROWS = 65_536
 # Parsed rows an ingestion keeps in memory (the rest go to disk until the last pass reads them back):
 # a 285 MB table of 20 numeric columns fits, a 1 GiB one spills about three quarters.
 RAW_MEMORY_BYTES = 256 * 1024**2
 TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
-T = TypeVar("T")
 
 
 @dataclass
@@ -68,52 +63,6 @@ class ColumnScan:
     total: float = 0.0
     count: int = 0
     note: str = ""
-
-
-class RunningMoments:
-    """Per-column count, mean and sum of squared deviations, merged block by block (Chan et al.)."""
-
-    def __init__(self, columns: int) -> None:
-        self.n = np.zeros(columns)
-        self.mean = np.zeros(columns)
-        self.m2 = np.zeros(columns)
-
-    def add(self, block: np.ndarray) -> None:
-        """block: (rows, columns) float64, NaN where missing."""
-        self.merge(self.of_block(block))
-
-    @staticmethod
-    def of_block(block: np.ndarray, complete: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(count, mean, sum of squared deviations) per column of one block; None when it has no rows.
-        complete: the caller knows no value is missing. Merging blocks in order gives the same figures
-        wherever they were summarised."""
-        if not len(block):
-            return None
-        present = None if complete else ~np.isnan(block)
-        if present is None or present.all():
-            n_b = np.full(block.shape[1], float(len(block)))
-            mean_b = block.mean(axis=0)
-            centred = block - mean_b
-            m2_b = np.einsum("ij,ij->j", centred, centred)
-        else:
-            n_b = present.sum(axis=0).astype(np.float64)
-            mean_b = np.where(present, block, 0.0).sum(axis=0) / np.maximum(n_b, 1.0)
-            m2_b = (np.where(present, block - mean_b, 0.0) ** 2).sum(axis=0)
-        return n_b, mean_b, m2_b
-
-    def merge(self, summary: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
-        if summary is None:
-            return
-        n_b, mean_b, m2_b = summary
-        total = self.n + n_b
-        safe = np.maximum(total, 1.0)
-        delta = mean_b - self.mean
-        self.mean = self.mean + delta * n_b / safe
-        self.m2 = self.m2 + m2_b + delta * delta * self.n * n_b / safe
-        self.n = total
-
-    def std(self) -> np.ndarray:
-        return np.sqrt(self.m2 / np.maximum(self.n, 1.0))
 
 
 def _first_block_schema(source: Path, header: list[str], limits: Limits, target: str) -> pa.Schema:
@@ -144,261 +93,6 @@ def _numeric_type(data_type: pa.DataType) -> bool:
 
 def _to_float(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-class RawStore:
-    """One split's parsed rows (numbers as float64, categories as codes), in the order they were decided,
-    in chunks of CHUNK_ROWS rows: kept in memory while the ingestion's RAW_MEMORY_BYTES last, then on
-    disk (read back with plain reads, not mmap); their row ids and targets in memory."""
-
-    def __init__(self, folder: Path, name: str, numeric: int, categorical: int, budget: list[int]) -> None:
-        self.numeric = numeric
-        self.categorical = categorical
-        self.numbers_path = folder / f"raw-numbers-{name}.bin"
-        self.codes_path = folder / f"raw-codes-{name}.bin"
-        self.rows = 0
-        self.ids: list[np.ndarray] = []
-        self.targets: list[np.ndarray] = []
-        self._budget = budget  # bytes of memory left, shared by the splits' stores
-        self._chunks: list[tuple[int, int, tuple[np.ndarray, np.ndarray] | int]] = []  # start, rows, arrays or disk row
-        self._disk_rows = 0
-        self._files: tuple[Any, Any] | None = None
-        self._numbers, self._codes = self._buffers()
-        self._filled = 0
-
-    def _buffers(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.empty((CHUNK_ROWS, self.numeric)), np.empty((CHUNK_ROWS, self.categorical), dtype=np.int32))
-
-    def append(
-        self,
-        numbers: np.ndarray,
-        codes: np.ndarray,
-        at: np.ndarray | None,
-        ids: np.ndarray,
-        targets: np.ndarray,
-        on_rows: Callable[[np.ndarray, np.ndarray], None] | None = None,
-    ) -> None:
-        """Rows `at` of numbers and codes (all with None), gathered straight into the chunk being filled;
-        on_rows(numbers, codes) sees each part as stored."""
-        count = len(numbers) if at is None else len(at)
-        done = 0
-        while done < count:
-            take = min(CHUNK_ROWS - self._filled, count - done)
-            into = slice(self._filled, self._filled + take)
-            if at is None:
-                self._numbers[into] = numbers[done : done + take]
-                self._codes[into] = codes[done : done + take]
-            else:
-                rows = at[done : done + take]
-                np.take(numbers, rows, axis=0, out=self._numbers[into], mode="clip")
-                np.take(codes, rows, axis=0, out=self._codes[into], mode="clip")
-            if on_rows is not None:
-                on_rows(self._numbers[into], self._codes[into])
-            self._filled += take
-            done += take
-            if self._filled == CHUNK_ROWS:
-                self._store_chunk()
-        self.ids.append(ids)
-        self.targets.append(targets)
-        self.rows += count
-
-    def _store_chunk(self) -> None:
-        n = self._filled
-        start = self._chunks[-1][0] + self._chunks[-1][1] if self._chunks else 0
-        size = n * (self.numeric * 8 + self.categorical * 4)
-        if size <= self._budget[0]:  # kept as it is; the next chunk gets new buffers
-            self._budget[0] -= size
-            self._chunks.append((start, n, (self._numbers[:n], self._codes[:n])))
-            self._numbers, self._codes = self._buffers()
-        else:
-            if self._files is None:
-                self._files = (open(self.numbers_path, "wb"), open(self.codes_path, "wb"))  # noqa: SIM115
-            for handle, block in zip(self._files, (self._numbers[:n], self._codes[:n]), strict=True):
-                if block.size:  # the array's own bytes, without a copy
-                    handle.write(memoryview(block).cast("B"))
-            self._chunks.append((start, n, self._disk_rows))
-            self._disk_rows += n
-        self._filled = 0
-
-    def seal(self) -> None:
-        if self._filled:
-            self._store_chunk()
-        if self._files is not None:
-            for handle in self._files:
-                handle.close()
-            self._files = None
-
-    def chunk(
-        self, start: int, n: int, where: tuple[np.ndarray, np.ndarray] | int
-    ) -> tuple[int, np.ndarray, np.ndarray]:
-        """One stored chunk (numbers, codes); positioned reads, so several threads may read at once."""
-        if not isinstance(where, int):
-            return start, *where
-        k_num, k_cat = self.numeric, self.categorical
-        return (
-            start,
-            _read_rows(self.numbers_path, where * k_num * 8, n * k_num * 8, np.float64).reshape(n, k_num),
-            _read_rows(self.codes_path, where * k_cat * 4, n * k_cat * 4, np.int32).reshape(n, k_cat),
-        )
-
-    def map_chunks(self, work: Callable[[int, np.ndarray, np.ndarray], T]) -> Iterator[T]:
-        """work(start, numbers, codes) for each chunk in order, computed on PARALLEL_CHUNKS threads (numpy
-        and the reads release the GIL) with a few chunks in flight, so memory stays bounded."""
-        chunks = iter(self._chunks)
-
-        def job(entry: tuple[int, int, Any]) -> T:
-            return work(*self.chunk(*entry))
-
-        with ThreadPoolExecutor(PARALLEL_CHUNKS, thread_name_prefix="ingest") as pool:
-            pending: deque[Future[T]] = deque(pool.submit(job, entry) for entry in islice(chunks, PARALLEL_CHUNKS + 1))
-            try:
-                while pending:
-                    result = pending.popleft().result()
-                    for entry in islice(chunks, 1):
-                        pending.append(pool.submit(job, entry))
-                    yield result
-            finally:
-                for future in pending:
-                    future.cancel()
-
-    def remove(self) -> None:
-        self._chunks = []
-        for path in (self.numbers_path, self.codes_path):
-            path.unlink(missing_ok=True)
-
-
-def _read_rows(path: Path, offset: int, size: int, dtype: Any) -> np.ndarray:
-    if not size:
-        return np.empty(0, dtype=dtype)
-    with open(path, "rb", buffering=0) as handle:
-        data = os.pread(handle.fileno(), size, offset)
-    if len(data) != size:
-        raise OSError(f"{path.name}: short read at {offset}")
-    return np.frombuffer(data, dtype=dtype)
-
-
-class _Waiting:
-    """Rows whose split is not known yet (their block of the split is not full): kept in memory, a
-    few per class, until the splitter decides them."""
-
-    def __init__(self, numeric: int, categorical: int) -> None:
-        self.ids = np.empty(0, dtype=np.int64)
-        self.numbers = np.empty((0, numeric))
-        self.codes = np.empty((0, categorical), dtype=np.int32)
-        self.targets: np.ndarray | None = None
-
-    def put(self, ids: np.ndarray, numbers: np.ndarray, codes: np.ndarray, targets: np.ndarray) -> None:
-        self.ids = np.concatenate([self.ids, ids])
-        self.numbers = np.concatenate([self.numbers, numbers])
-        self.codes = np.concatenate([self.codes, codes])
-        self.targets = targets.copy() if self.targets is None else np.concatenate([self.targets, targets])
-
-    def take(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows of these ids (every one waiting), removed."""
-        at = np.searchsorted(self.ids, ids)
-        assert self.targets is not None and np.array_equal(self.ids[at], ids)
-        taken = self.numbers[at], self.codes[at], self.targets[at]
-        keep = np.ones(len(self.ids), dtype=bool)
-        keep[at] = False
-        self.ids, self.numbers, self.codes, self.targets = (
-            self.ids[keep], self.numbers[keep], self.codes[keep], self.targets[keep])  # fmt: skip
-        return taken
-
-
-class TableSink:
-    """Parsed rows, batch by batch: each is split as it arrives (split.BlockSplitter), written to its
-    split's RawStore, and the training rows' moments and category counts are merged in as they come,
-    so the fit needs no pass of its own."""
-
-    def __init__(
-        self, folder: Path, numeric: list[str], categorical: list[str], fractions: Any, seed: int, task: str | None
-    ) -> None:
-        self.numeric = numeric
-        self.categorical = categorical
-        self.task = task
-        self.dictionaries: dict[str, dict[str, int]] = {name: {} for name in categorical}
-        self.splitter = BlockSplitter(fractions, seed)
-        budget = [RAW_MEMORY_BYTES]
-        self.stores = [RawStore(folder, name, len(numeric), len(categorical), budget) for name in SPLIT_NAMES]
-        self.moments = RunningMoments(len(numeric))
-        self.category_counts = {name: np.zeros(0, dtype=np.int64) for name in categorical}
-        self.waiting = _Waiting(len(numeric), len(categorical))
-        self.rows = 0
-
-    def encode(self, name: str, array: pa.Array) -> np.ndarray:
-        """Codes into this column's dictionary of every value seen; -1 for missing."""
-        encoded = array.dictionary_encode()  # as it is when the reader encoded it
-        lookup = self.dictionaries[name]
-        values = encoded.dictionary.to_pylist()
-        mapping = np.array([lookup.setdefault(v, len(lookup)) for v in values] + [-1], dtype=np.int32)
-        indices = encoded.indices.fill_null(len(values)) if encoded.indices.null_count else encoded.indices
-        return mapping[indices.to_numpy(zero_copy_only=False)]
-
-    def add(
-        self, numbers: np.ndarray, codes: np.ndarray, groups: np.ndarray, targets: np.ndarray, complete: bool
-    ) -> None:
-        """One batch: numbers (n, numeric) float64, codes (n, categorical), the split group and target of
-        each row; complete: no number is missing (NaN) in the batch."""
-        n = len(numbers)
-        split, done_ids, done_split = self.splitter.add(groups, self.rows)
-        ids = np.arange(self.rows, self.rows + n, dtype=np.int64)
-        self.rows += n
-        later = np.flatnonzero(split == PENDING) if split.min(initial=0) < 0 else ()
-        if len(later):  # first, as rows of this batch may be among those decided now
-            self.waiting.put(ids[later], numbers[later], codes[later], targets[later])
-        if len(done_ids):
-            self._emit(*self.waiting.take(done_ids), done_ids, done_split, complete=False)
-        if split.min(initial=0) >= 0:  # every row decided
-            self._emit(numbers, codes, targets, ids, split, complete)
-        else:
-            now = np.flatnonzero(split >= 0)
-            self._emit(numbers[now], codes[now], targets[now], ids[now], split[now], complete)
-
-    def finish(self) -> None:
-        ids, split = self.splitter.finish()
-        if len(ids):
-            order = np.argsort(ids, kind="stable")
-            ids, split = ids[order], split[order]
-            self._emit(*self.waiting.take(ids), ids, split, complete=False)
-        for store in self.stores:
-            store.seal()
-
-    def remove(self) -> None:
-        for store in self.stores:
-            store.seal()
-            store.remove()
-
-    def _emit(
-        self, numbers: np.ndarray, codes: np.ndarray, targets: np.ndarray, ids: np.ndarray, split: np.ndarray,
-        complete: bool,
-    ) -> None:  # fmt: skip
-        if not len(split):
-            return
-        counts = np.bincount(split, minlength=3)
-        order = None if counts.max() == len(split) else np.argsort(split, kind="stable")
-        start = 0
-        for index, count in enumerate(counts.tolist()):
-            if not count:
-                continue
-            at = None if order is None else order[start : start + count]
-            start += count
-            chosen = (ids, targets) if at is None else (ids[at], targets[at])
-            fit = self._fit_rows(complete) if index == TRAIN else None
-            self.stores[index].append(numbers, codes, at, *chosen, on_rows=fit)
-
-    def _fit_rows(self, complete: bool) -> Callable[[np.ndarray, np.ndarray], None]:
-        def fit(numbers: np.ndarray, codes: np.ndarray) -> None:
-            self.moments.merge(RunningMoments.of_block(numbers, complete))
-            for j, name in enumerate(self.categorical):
-                column = codes[:, j]
-                found = np.bincount(column[column >= 0], minlength=len(self.dictionaries[name]))
-                total = self.category_counts[name]
-                if len(found) > len(total):
-                    total = np.concatenate([total, np.zeros(len(found) - len(total), dtype=np.int64)])
-                total[: len(found)] += found
-                self.category_counts[name] = total
-
-        return fit
 
 
 class TaskChanged(Exception):
@@ -432,14 +126,11 @@ def _scan(
     batches = iter_batches(source, header, limits, column_types=types, include=include, splittable=splittable)
     for batch in batches:
         n = batch.num_rows
-        if numeric and n:  # rows of float64, missing as NaN, laid out by pyarrow in one go
-            names = [c.name for c in numeric]
-            numbers = np.asarray(batch.select(names).to_tensor(null_to_nan=True, row_major=True))
-        else:
-            numbers = np.empty((n, len(numeric)), dtype=np.float64)
+        numbers: list[np.ndarray] = []  # each column's float64 values, missing as NaN
         complete = True
         for column in numeric:
-            values = _to_float(batch.column(column.name))
+            values = _to_float(batch.column(column.name))  # pyarrow's own buffer when nothing is missing
+            numbers.append(values)
             low, high = (float(values.min()), float(values.max())) if n else (np.inf, -np.inf)
             if np.isnan(low) or np.isnan(high):  # NaN passes through min and max: some are missing
                 complete = False
@@ -462,11 +153,11 @@ def _scan(
             if not column.distinct_capped:
                 column.distinct.update(np.unique(present[: _DISTINCT_TRACKED + 1]).tolist())
                 column.distinct_capped = len(column.distinct) > _DISTINCT_TRACKED
-        codes = np.empty((n, len(categorical)), dtype=np.int32)
-        for j, column in enumerate(categorical):
+        codes: list[np.ndarray] = []
+        for column in categorical:
             data = batch.column(column.name)
             column.missing += data.null_count
-            codes[:, j] = sink.encode(column.name, data)
+            codes.append(sink.encode(column.name, data))
             if not column.overridden and len(sink.dictionaries[column.name]) > limits.auto_categorical_max:
                 column.distinct_capped = True
             if len(sink.dictionaries[column.name]) > limits.max_distinct_values:
@@ -518,6 +209,7 @@ def _scan_with_retries(
             options["split"],
             options["seed"],
             guess,
+            RAW_MEMORY_BYTES,
         )
         try:
             rows = _scan(source, header, columns, collector, limits, sink, splittable, check_task=guess is None)
@@ -610,15 +302,18 @@ def _check_float32_range(column: ColumnScan) -> None:
         )
 
 
-def _standardise(values: np.ndarray, features: list[dict[str, Any]], mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """encode_numeric_block's answer, bit for bit: (values - mean) / std in float64, rounded to float32 as it
-    is stored; a block with a missing value or a number past float32 goes through encode_numeric_block."""
-    centred = values - mean
-    out = np.empty(values.shape, dtype=np.float32)
-    np.divide(centred, std, out=out, casting="same_kind")
+def _standardise(
+    numbers: list[np.ndarray], features: list[dict[str, Any]], mean: np.ndarray, std: np.ndarray
+) -> np.ndarray:
+    """encode_numeric_block's answer on these columns, bit for bit: (values - mean) / std in float64, rounded
+    to float32 as it is stored; a batch with a missing value or a number past float32 goes through
+    encode_numeric_block."""
+    out = np.empty((len(numbers[0]) if numbers else 0, len(numbers)), dtype=np.float32)
+    for j, values in enumerate(numbers):  # a column at a time, while the batch is in the cache
+        np.divide(values - mean[j], std[j], out=out[:, j], casting="same_kind")
     if out.size and not (out.max() < FLOAT32_MAX and out.min() > -FLOAT32_MAX):  # NaN fails both
-        try:
-            out = preprocessing.encode_numeric_block(values, features)  # imputes, or refuses with the column's name
+        try:  # imputes, or refuses with the column's name
+            out = preprocessing.encode_numeric_block(np.column_stack(numbers), features)
         except preprocessing.InputError as exc:
             raise DatasetError(
                 f"{str(exc)[0].upper()}{str(exc)[1:]}. A value this far from the training rows does not fit the "
@@ -632,52 +327,62 @@ def _standardise(values: np.ndarray, features: list[dict[str, Any]], mean: np.nd
 
 
 def _write(doc: dict[str, Any], sink: TableSink, target: Target, class_index: np.ndarray | None, out_dir: Path) -> None:
-    """The last pass: each split's stored rows through the shared transform, written in file order."""
+    """The last pass: the kept batches, in file order, through the shared transform; each batch's rows of
+    a split are written at that split's next rows, so every split is in file order."""
     width = int(doc["input_shape"][0])
     y_dtype = np.int64 if target.task == "classification" else np.float32
     numeric_at = {name: j for j, name in enumerate(sink.numeric)}
     categorical_at = {name: j for j, name in enumerate(sink.categorical)}
     # Code -> original text; the last slot (code -1) is a missing cell.
     values_of = {name: np.array([*sink.dictionaries[name], None], dtype=object) for name in sink.categorical}
-    # Every stored column, in order, is a numeric feature: the stored block is what transform_columns
-    # would stack, so it goes to the same numeric encoding without being taken apart and stacked again.
+    # Every kept column, in order, is a numeric feature: the same numeric encoding, a column at a time.
     stacked = [f["name"] for f in doc["features"]] == sink.numeric
     mean = np.array([float(f["mean"]) for f in doc["features"]]) if stacked else None
     std = np.array([float(f["std"]) for f in doc["features"]]) if stacked else None
+    bounds = [*range(0, sink.rows, CHUNK_ROWS), sink.rows]  # the store's chunks, in rows
 
-    def transform(start: int, numbers: np.ndarray, codes: np.ndarray) -> tuple[int, np.ndarray]:
+    def transform(index: int) -> tuple[int, np.ndarray, np.ndarray]:
+        numbers, codes = sink.store.columns(index)
+        part = sink.split[bounds[index] : bounds[index + 1]]
+        if part.min(initial=0) < 0:  # rows without a target are not stored
+            kept = part >= 0
+            numbers, codes, part = [a[kept] for a in numbers], [a[kept] for a in codes], part[kept]
         if stacked:  # finite and within float32, or refused, already
-            return start, _standardise(numbers, doc["features"], mean, std)  # type: ignore[arg-type]
-        else:
-            columns: dict[str, Any] = {}
-            for feature in doc["features"]:
-                name = feature["name"]
-                if feature["type"] == "numeric":
-                    columns[name] = numbers[:, numeric_at[name]]
-                else:
-                    columns[name] = values_of[name][codes[:, categorical_at[name]]]
-            X = preprocessing.transform_columns(doc, columns)
+            return index, _standardise(numbers, doc["features"], mean, std), part  # type: ignore[arg-type]
+        columns: dict[str, Any] = {}
+        for feature in doc["features"]:
+            name = feature["name"]
+            if feature["type"] == "numeric":
+                columns[name] = numbers[numeric_at[name]]
+            else:
+                columns[name] = values_of[name][codes[categorical_at[name]]]
+        X = preprocessing.transform_columns(doc, columns)
         if not np.isfinite(X).all():
             raise DatasetError(
                 "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."
             )
-        return start, X
+        return index, X, part
 
-    for name, store in zip(SPLIT_NAMES, sink.stores, strict=True):
-        ids = np.concatenate(store.ids) if store.ids else np.empty(0, dtype=np.int64)
-        targets = np.concatenate(store.targets) if store.targets else np.empty(0, dtype=y_dtype)
-        order = np.argsort(ids, kind="stable")  # nearly sorted: rows kept waiting were stored later
-        at = np.empty(len(ids), dtype=np.int64)
-        at[order] = np.arange(len(ids))
-        y = class_index[targets[order]] if class_index is not None else targets[order]
-        for path, array in ((f"y_{name}.npy", y.astype(y_dtype)), (f"ids_{name}.npy", ids[order])):
-            writer = NpyWriter(out_dir / path, array.shape, array.dtype)
-            writer.write(array)
-            writer.close()
-        with PositionedNpy(out_dir / f"X_{name}.npy", (len(ids), width), np.float32) as X_file:
-            # Chunks are transformed on threads and written here, each row at its place in file order.
-            for start, X in store.map_chunks(transform):
-                X_file.write_rows(at[start : start + len(X)], X)
+    starts: list[np.ndarray] = []  # per split: each chunk's first row in that split's array
+    with ExitStack() as stack:
+        files: list[PositionedNpy] = []
+        for index, name in enumerate(SPLIT_NAMES):
+            ids = np.flatnonzero(sink.split == index)
+            targets = sink.targets[ids]
+            y = class_index[targets] if class_index is not None else targets
+            for path, array in ((f"y_{name}.npy", y.astype(y_dtype)), (f"ids_{name}.npy", ids.astype(np.int64))):
+                writer = NpyWriter(out_dir / path, array.shape, array.dtype)
+                writer.write(array)
+                writer.close()
+            starts.append(np.searchsorted(ids, bounds[:-1]))
+            files.append(stack.enter_context(PositionedNpy(out_dir / f"X_{name}.npy", (len(ids), width), np.float32)))
+        # Chunks are transformed on threads and written here, each split's rows at their place.
+        for index, X, part in sink.store.map_chunks(transform, PARALLEL_CHUNKS):
+            for split, X_file in enumerate(files):
+                rows = np.flatnonzero(part == split)
+                if len(rows):
+                    start = int(starts[split][index])
+                    X_file.write_rows(np.arange(start, start + len(rows)), X[rows])
 
 
 def ingest_tabular(upload: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
@@ -752,7 +457,7 @@ def _finish(
                     "left out unless set to categorical"
                 )
     target_info = collector.finish()
-    counts = {name: store.rows for name, store in zip(SPLIT_NAMES, sink.stores, strict=True)}
+    counts = sink.split_counts()
 
     features = [c for c in columns if c.kind != "ignore"]
     if not features:
@@ -780,9 +485,7 @@ def _finish(
         "missing_values": list(preprocessing.MISSING_TOKENS),
     }
     if target_info.task == "regression":
-        train = sink.stores[TRAIN]
-        ids, values = np.concatenate(train.ids), np.concatenate(train.targets)
-        doc["target_scaling"] = preprocessing.fit_target_scaling(values[np.argsort(ids, kind="stable")])
+        doc["target_scaling"] = preprocessing.fit_target_scaling(sink.targets[sink.split == TRAIN])
     class_index = collector.class_index(target_info) if target_info.task == "classification" else None
     _write(doc, sink, target_info, class_index, out_dir)
     write_json(out_dir / "preprocessing.json", doc)

@@ -1,6 +1,7 @@
 """The fast paths of table ingestion give the same answers as the plain ones.
 
-The byte scan skips decoding ASCII chunks; the fit and write passes run on several threads.
+The byte scan skips decoding ASCII chunks; the write pass runs on several threads; the parsed rows
+are kept in memory or on disk.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from builder.datasets import tabular
+from builder.datasets import tablesink, tabular
 from builder.datasets.csvsource import scan_bytes
 from builder.datasets.limits import Limits
 from builder.datasets.materialise import materialise
@@ -87,11 +88,11 @@ def test_fit_and_write_on_several_threads_give_the_same_arrays_as_one(tmp_path, 
 
 def test_rows_kept_in_memory_or_stored_on_disk_give_the_same_arrays(tmp_path, monkeypatch):
     source = tmp_path / "upload.csv"
-    source.write_bytes(big_table(150_000))  # three chunks of 65,536 rows in the training split
+    source.write_bytes(big_table(150_000))  # three chunks of 65,536 rows
     options = validate_options("tabular", {"target_column": "label"})
     outputs = []
     # All in memory; the first chunk in memory and the rest on disk; all on disk.
-    for budget in (tabular.RAW_MEMORY_BYTES, tabular.CHUNK_ROWS * (3 * 8 + 4), 0):
+    for budget in (tabular.RAW_MEMORY_BYTES, tablesink.CHUNK_ROWS * (3 * 8 + 4), 0):
         monkeypatch.setattr(tabular, "RAW_MEMORY_BYTES", budget)
         out = tmp_path / f"v{budget}"
         result = materialise("tabular", source, options, out, Limits())
