@@ -7,6 +7,7 @@ ingest worker never holds a whole split in memory.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +38,7 @@ class NpyWriter:
         self.shape = shape
         self.dtype = np.dtype(dtype)
         self.rows_written = 0
+        self._counting = threading.Lock()
         self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
         np.lib.format.write_array_header_1_0(self._file, header)
@@ -91,7 +93,8 @@ class SplitWriters:
 
 
 class PositionedNpy:
-    """An .npy file of known shape whose rows are written at their places (os.pwrite), in any order."""
+    """An .npy file of known shape whose rows are written at their places (os.pwrite), in any order and
+    from several threads at once."""
 
     def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any) -> None:
         self.path = path
@@ -99,6 +102,7 @@ class PositionedNpy:
         self.dtype = np.dtype(dtype)
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
         self.rows_written = 0
+        self._counting = threading.Lock()
         self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in __exit__
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
         np.lib.format.write_array_header_1_0(self._file, header)
@@ -118,7 +122,8 @@ class PositionedNpy:
             written = os.pwrite(fd, run, self.offset + int(at[first]) * self.row_bytes)
             if written != len(run):
                 raise OSError(f"{self.path.name}: short write")
-        self.rows_written += len(at)
+        with self._counting:
+            self.rows_written += len(at)
 
     def __enter__(self) -> PositionedNpy:
         return self

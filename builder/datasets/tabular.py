@@ -341,14 +341,9 @@ def _write(doc: dict[str, Any], sink: TableSink, target: Target, class_index: np
     std = np.array([float(f["std"]) for f in doc["features"]]) if stacked else None
     bounds = [*range(0, sink.rows, CHUNK_ROWS), sink.rows]  # the store's chunks, in rows
 
-    def transform(index: int) -> tuple[int, np.ndarray, np.ndarray]:
-        numbers, codes = sink.store.columns(index)
-        part = sink.split[bounds[index] : bounds[index + 1]]
-        if part.min(initial=0) < 0:  # rows without a target are not stored
-            kept = part >= 0
-            numbers, codes, part = [a[kept] for a in numbers], [a[kept] for a in codes], part[kept]
+    def transform(numbers: list[np.ndarray], codes: list[np.ndarray]) -> np.ndarray:
         if stacked:  # finite and within float32, or refused, already
-            return index, _standardise(numbers, doc["features"], mean, std), part  # type: ignore[arg-type]
+            return _standardise(numbers, doc["features"], mean, std)  # type: ignore[arg-type]
         columns: dict[str, Any] = {}
         for feature in doc["features"]:
             name = feature["name"]
@@ -361,11 +356,26 @@ def _write(doc: dict[str, Any], sink: TableSink, target: Target, class_index: np
             raise DatasetError(
                 "Some numbers are too large to standardise in 32-bit floating point; rescale those columns."
             )
-        return index, X, part
+        return X
 
     starts: list[np.ndarray] = []  # per split: each chunk's first row in that split's array
+    files: list[PositionedNpy] = []
+
+    def write_chunk(index: int) -> None:
+        """One chunk through the transform, each split's rows written at their place (on a pool thread)."""
+        numbers, codes = sink.store.columns(index)
+        part = sink.split[bounds[index] : bounds[index + 1]]
+        if part.min(initial=0) < 0:  # rows without a target are not stored
+            kept = part >= 0
+            numbers, codes, part = [a[kept] for a in numbers], [a[kept] for a in codes], part[kept]
+        X = transform(numbers, codes)
+        for split, X_file in enumerate(files):
+            rows = np.flatnonzero(part == split)
+            if len(rows):
+                start = int(starts[split][index])
+                X_file.write_rows(np.arange(start, start + len(rows)), X[rows])
+
     with ExitStack() as stack:
-        files: list[PositionedNpy] = []
         for index, name in enumerate(SPLIT_NAMES):
             ids = np.flatnonzero(sink.split == index)
             targets = sink.targets[ids]
@@ -376,13 +386,8 @@ def _write(doc: dict[str, Any], sink: TableSink, target: Target, class_index: np
                 writer.close()
             starts.append(np.searchsorted(ids, bounds[:-1]))
             files.append(stack.enter_context(PositionedNpy(out_dir / f"X_{name}.npy", (len(ids), width), np.float32)))
-        # Chunks are transformed on threads and written here, each split's rows at their place.
-        for index, X, part in sink.store.map_chunks(transform, PARALLEL_CHUNKS):
-            for split, X_file in enumerate(files):
-                rows = np.flatnonzero(part == split)
-                if len(rows):
-                    start = int(starts[split][index])
-                    X_file.write_rows(np.arange(start, start + len(rows)), X[rows])
+        for _ in sink.store.map_chunks(write_chunk, PARALLEL_CHUNKS):
+            pass
 
 
 def ingest_tabular(upload: Path, options: dict[str, Any], out_dir: Path, limits: Limits) -> IngestResult:
