@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
+from tests.datasets.factories import class_table
 from workers.models import TrainingJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,14 +24,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 def iris_like_csv(path: Path, rows: int = 150, seed: int = 0) -> None:
     """Four numeric features and three learnable species."""
-    rng = np.random.default_rng(seed)
-    species = ["setosa", "versicolor", "virginica"]
-    lines = ["sepal_length,sepal_width,petal_length,petal_width,species"]
-    for i in range(rows):
-        label = i % 3
-        values = rng.normal(loc=label * 1.5, scale=0.4, size=4)
-        lines.append(",".join(f"{v:.3f}" for v in values) + f",{species[label]}")
-    path.write_text("\n".join(lines) + "\n")
+    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    path.write_bytes(class_table(rows, seed, names=names, classes=["setosa", "versicolor", "virginica"]))
 
 
 def python_example() -> str:

@@ -36,6 +36,26 @@ def iris_like(rows: int = 90, seed: int = 0, with_color: bool = True) -> bytes:
     return csv_bytes(header, body)
 
 
+def class_table(
+    rows: int = 150,
+    seed: int = 0,
+    *,
+    names: Sequence[str] = ("a", "b", "c", "d"),
+    target: str = "species",
+    classes: Sequence[str] = ("x", "y", "z"),
+    spread: float = 1.5,
+    scale: float = 0.4,
+    digits: int = 3,
+) -> bytes:
+    """Numeric columns drawn around each class's centre (class k at k * spread), and the class, in turn."""
+    rng = np.random.default_rng(seed)
+    lines = [",".join([*names, target])]
+    for i in range(rows):
+        values = rng.normal(loc=(i % len(classes)) * spread, scale=scale, size=len(names))
+        lines.append(",".join(f"{v:.{digits}f}" for v in values) + f",{classes[i % len(classes)]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
 def png_bytes(
     size: tuple[int, int] = (12, 10), color: Any = (200, 30, 30), mode: str = "RGB", fmt: str = "PNG"
 ) -> bytes:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import requests
 from celery import Celery
@@ -43,6 +42,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from builder.models import Dataset
+from tests.datasets.factories import class_table
 from tests.faults.helpers import DROPOUT_SPEC, assert_same_run, children_of
 from tests.foundation.test_web_without_frameworks import HOOK, MUST_BE_BLOCKED, modules_outside_web_requirements
 from tests.support.hosts import Host, Reaper, celery_host, namespaces_refused, wait_celery_ready
@@ -62,12 +62,8 @@ FINISHED = {"succeeded", "failed", "cancelled"}
 
 def table_csv(rows: int, seed: int = 0) -> bytes:
     """Six numeric columns and a three-class label that the columns predict."""
-    rng = np.random.default_rng(seed)
-    lines = ["f1,f2,f3,f4,f5,f6,label"]
-    for i in range(rows):
-        values = rng.normal(loc=(i % 3) * 1.2, scale=0.6, size=6)
-        lines.append(",".join(f"{v:.4f}" for v in values) + f",{'xyz'[i % 3]}")
-    return ("\n".join(lines) + "\n").encode()
+    names = [f"f{i}" for i in range(1, 7)]
+    return class_table(rows, seed, names=names, target="label", spread=1.2, scale=0.6, digits=4)
 
 
 @dataclass

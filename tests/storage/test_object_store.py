@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -31,6 +30,7 @@ from django.core.management import call_command
 
 from builder.models import Dataset
 from tests.api.conftest import token_client
+from tests.datasets.factories import class_table
 from tests.datasets.test_ingest_task import wait_until_settled
 from tests.support.s3_server import S3Server, store_settings
 from tests.workers.helpers import hp, make_dataset, wait_for, wait_status
@@ -45,15 +45,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1200)
 SPEC = {"format": 1, "name": "tiny", "input": {"shape": [4]}, "layers": [
     {"id": "h", "type": "Dense", "params": {"units": 8, "activation": "relu"}},
     {"id": "out", "type": "Dense", "params": {"units": 3, "activation": "softmax"}}]}  # fmt: skip
-
-
-def iris_like_csv(rows: int = 150, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    lines = ["a,b,c,d,species"]
-    for i in range(rows):
-        values = rng.normal(loc=(i % 3) * 1.5, scale=0.4, size=4)
-        lines.append(",".join(f"{v:.3f}" for v in values) + f",{['x', 'y', 'z'][i % 3]}")
-    return ("\n".join(lines) + "\n").encode()
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +86,14 @@ def test_upload_train_download_predict_and_delete_through_the_bucket(
     s3: S3Server, s3_worker: Any, web_store: Path, alice: Any, settings: Any
 ) -> None:
     api = token_client(alice)
-    body = {"file": SimpleUploadedFile("iris.csv", iris_like_csv()), "kind": "tabular", "name": "iris",
+    body = {"file": SimpleUploadedFile("iris.csv", class_table()), "kind": "tabular", "name": "iris",
             "options": '{"target_column": "species"}'}  # fmt: skip
     response = api.post("/api/datasets/", body, format="multipart")
     assert response.status_code == 201, response.json()
     dataset = Dataset.objects.get(pk=response.json()["id"])
     prefix = f"datasets/{dataset.storage_key}"
     # The upload is in the bucket, and the web host kept no copy of it.
-    assert s3.read(dataset.source) == iris_like_csv()
+    assert s3.read(dataset.source) == class_table()
     assert not (web_store / dataset.source).exists()
     dataset = wait_until_settled(dataset.pk)
     assert dataset.status == "ready", f"{dataset.error}\n{s3_worker.log()[-3000:]}"
