@@ -11,6 +11,8 @@ import logging
 import os
 import resource
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -51,12 +53,12 @@ def run(job_id: int, token: str) -> int:
         backend = backend_class(ctx.framework)(ctx)
         _update(job_id, token, device_name=backend.device_name, total_epochs=ctx.hp.epochs, batches_per_epoch=batches)
         reporter.start()
-        apply_memory_cap()
         # Everything alive now (Django, the framework, the data) lives until the process ends:
         # freezing it keeps the collector's full passes, which otherwise rescan those hundreds
         # of thousands of objects (about 0.15 s each here), out of the training loop.
         gc.freeze()
-        model, resumed = backend.train(train_split, val, reporter)
+        with memory_cap():
+            model, resumed = backend.train(train_split, val, reporter)
         if resumed:
             _update(job_id, token, resumed_from_epoch=resumed)
         if reporter.stop_reason == "cancelled":
@@ -119,21 +121,40 @@ def baselines(ctx: JobContext, evaluation: dict[str, Any]) -> dict[str, Any]:
         return {"models": [], "notes": [f"The baselines could not be computed: {type(exc).__name__}: {exc}"[:300]]}
 
 
-def apply_memory_cap() -> None:
-    """LAYERLOOM_JOB_MEMORY_LIMIT_MB: room the job may allocate beyond what it holds now.
+@contextmanager
+def memory_cap() -> Iterator[None]:
+    """LAYERLOOM_JOB_MEMORY_LIMIT_MB: room the training may allocate beyond what the job holds now.
 
     Applied after the framework and the data are loaded (their reserved address space is
     not the job's to pay for); an allocation past it fails with MemoryError, reported as
     out of memory instead of the machine swapping or the OOM killer choosing a victim.
+    Lifted when training ends: OpenBLAS (numpy's and scipy's, which the evaluation's
+    baselines use) retries a failed allocation of its buffer forever, which would leave the
+    job running with no end; its first buffer is taken before the cap for the same reason.
     """
     extra = settings.LAYERLOOM_JOB_MEMORY_LIMIT_MB
     if extra <= 0:
+        yield
         return
+    _take_blas_buffers()
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[0])
     current = pages * os.sysconf("SC_PAGE_SIZE")
-    cap = current + extra * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (current + extra * 1024 * 1024, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, before)
+
+
+def _take_blas_buffers() -> None:
+    """One small call into numpy's and scipy's OpenBLAS: each allocates its work buffer on its first
+    call and reuses it on the next ones."""
+    import scipy.linalg  # the evaluation's baselines load it anyway (scikit-learn)
+
+    square = np.eye(8)
+    scipy.linalg.cho_factor(square @ square)
 
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "resource exhausted", "oom when allocating",
