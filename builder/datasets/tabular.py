@@ -309,8 +309,9 @@ def _standardise(
     to float32 as it is stored; a batch with a missing value or a number past float32 goes through
     encode_numeric_block."""
     out = np.empty((len(numbers[0]) if numbers else 0, len(numbers)), dtype=np.float32)
-    for j, values in enumerate(numbers):  # a column at a time, while the batch is in the cache
-        np.divide(values - mean[j], std[j], out=out[:, j], casting="same_kind")
+    with np.errstate(over="ignore", invalid="ignore"):  # a number past float32 is caught just below
+        for j, values in enumerate(numbers):  # a column at a time, while the chunk is in the cache
+            np.divide(values - mean[j], std[j], out=out[:, j], casting="same_kind")
     if out.size and not (out.max() < FLOAT32_MAX and out.min() > -FLOAT32_MAX):  # NaN fails both
         try:  # imputes, or refuses with the column's name
             out = preprocessing.encode_numeric_block(np.column_stack(numbers), features)
