@@ -2,10 +2,10 @@
 
 Each batch the CSV reader gives is copied, column by column, into the ColumnStore's chunks (in
 memory while the ingestion's budget lasts, then in one spill file), which frees pyarrow's buffers
-for its next piece. As a batch arrives, its rows get their splits (split.BlockSplitter; a row whose block is
-not full yet gets it later, by id) and its training rows are summarised into the fit: per-column
-moments (Chan et al.) and category counts, computed column by column while the batch is still in
-the cache. The last pass (tabular._write) then reads the chunks in file order, so every split's
+for its next piece. As a batch arrives, its rows get their splits (split.BlockSplitter; a row
+whose block is not full yet gets it later, by id) and its training rows are summarised into the
+fit: per-column moments (Chan et al.) and category counts, computed column by column while the
+batch is still in the cache. The last pass (tabular._write) then reads the chunks in file order, so every split's
 rows come out in file order with no sorting.
 """
 

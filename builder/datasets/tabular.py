@@ -1,11 +1,12 @@
 """Tables: a CSV file with a target column -> standardised, encoded float32 arrays.
 
 One parse and one short pass after it (builder.datasets.tablesink holds what is kept between them):
-1. parse (streamed, pieces parsed on pyarrow's threads, text dictionary-encoded there): column types,
-   missing values, infinities, the target and its classes; each batch's columns are kept (copied
-   into column chunks, in memory or spilled to disk), each row's split is decided as it arrives (split.BlockSplitter:
-   in blocks per class, so no pass over the whole target is needed first), and the training rows'
-   moments (Chan et al.) and category counts are merged in, so the fit is known at the end;
+1. parse (streamed, pieces parsed on pyarrow's threads, text dictionary-encoded there): column
+   types, missing values, infinities, the target and its classes; each batch's columns are kept
+   (copied into column chunks, in memory or spilled to disk), each row's split is decided as it
+   arrives (split.BlockSplitter: in blocks per class, so no pass over the whole target is needed
+   first), and the training rows' moments (Chan et al.) and category counts are merged in, so the
+   fit is known at the end;
 2. write: the kept chunks, in file order, through the shared transform (preprocessing) on several
    threads, each split's rows appended to that split's array in file order.
 """
@@ -42,7 +43,7 @@ from builder.datasets.tablesink import CHUNK_ROWS, TableSink
 from builder.datasets.targets import Target, TargetCollector
 
 _DISTINCT_TRACKED = 1000
-# Threads for the pass over the kept batches (the write): pyarrow's count, as its parse uses.
+# Threads for the pass over the kept chunks (the write): pyarrow's count, as its parse uses.
 PARALLEL_CHUNKS = max(1, min(pa.cpu_count(), 8))
 # Parsed rows an ingestion keeps in memory (the rest go to disk until the last pass reads them back):
 # a 285 MB table of 20 numeric columns fits, a 1 GiB one spills about three quarters.
