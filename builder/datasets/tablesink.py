@@ -49,6 +49,8 @@ class RunningMoments:
             # not np.dot: BLAS would start its threads for vectors this long, costing more than it saves.)
             weights = None if rows is None else rows.astype(np.float64)
             count = len(columns[0]) if rows is None else int(np.count_nonzero(rows))
+            if not count:
+                return
             for j, values in enumerate(columns):
                 mean = values.sum() / count if weights is None else np.einsum("i,i->", weights, values) / count
                 centred = values - mean

@@ -103,3 +103,23 @@ def test_rows_kept_in_memory_or_stored_on_disk_give_the_same_arrays(tmp_path, mo
         assert result.profile == one.profile
         for name in sorted(p.name for p in first.glob("*.npy")):
             assert (first / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_moments_merged_batch_by_batch_on_weights_equal_those_of_the_chosen_rows(complete):
+    rng = np.random.default_rng(7)
+    batches = []
+    for rows in (12_000, 3, 700, 1):  # one batch past 10,000 values, where BLAS would start threads
+        columns = [rng.normal(loc=1e4, scale=3.0, size=rows), rng.exponential(size=rows)]
+        if not complete:
+            columns[1][rng.random(rows) < 0.2] = np.nan
+        batches.append((columns, rng.random(rows) < 0.8))
+    moments = tablesink.RunningMoments(2)
+    for columns, chosen in batches:
+        moments.add_columns(columns, chosen, complete)
+    for j in range(2):
+        values = np.concatenate([columns[j][chosen] for columns, chosen in batches])
+        values = values[~np.isnan(values)]
+        assert moments.n[j] == len(values)
+        assert moments.mean[j] == pytest.approx(values.mean(), rel=1e-12)
+        assert moments.std()[j] == pytest.approx(values.std(), rel=1e-9)
