@@ -59,12 +59,14 @@ def run_job(job_id: int, node: str) -> str:
         finish(job_id, token, Status.FAILED, f"Stopped: the job reached its time limit of {limit} seconds.")
         return "time limit"
     except TrainerShuttingDown:
-        # At once: Celery's main process may exit first, and this process goes with it. Checkpoints
-        # are written whole (a rename), so what the child saved stays; only the epoch in progress is lost.
+        # At once, and the job first: Celery's main process may exit before this one is done, and this
+        # process goes with it. The handover fences the run (its token is cleared), so the child's last
+        # moments write nothing to the job; checkpoints are written whole (a rename), so what it saved
+        # stays, and only the epoch in progress is lost.
         log.warning("job %s: the trainer is shutting down; handing the job back to its queue", job_id)
-        stop_child(child, grace=0)
         hand_over(job_id, token, f"Attempt {attempt(job_id)} stopped: its trainer ({node}) was shut down. "
                                  "Resumed from its last checkpoint on the next free trainer.")  # fmt: skip
+        stop_child(child, grace=0)
         return "handed over"
     finally:
         heartbeat.stop()
