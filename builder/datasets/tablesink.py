@@ -5,8 +5,8 @@ memory while the ingestion's budget lasts, then in one spill file), which frees 
 for its next piece. As a batch arrives, its rows get their splits (split.BlockSplitter; a row
 whose block is not full yet gets it later, by id) and its training rows are summarised into the
 fit: per-column moments (Chan et al.) and category counts, computed column by column while the
-batch is still in the cache. The last pass (tabular._write) then reads the chunks in file order, so every split's
-rows come out in file order with no sorting.
+batch is still in the cache. The last pass (tabular._write) then reads the chunks in file order,
+so every split's rows come out in file order with no sorting.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import pyarrow as pa
 from builder.datasets.split import PENDING, SPLIT_NAMES, TRAIN, BlockSplitter
 
 T = TypeVar("T")
-Columns = tuple[list[np.ndarray], list[np.ndarray]]
+Columns = tuple[list[np.ndarray], list[np.ndarray]]  # numbers (float64, NaN missing), codes (int32, -1 missing)
 # Rows per chunk of the ColumnStore: 10 MiB of float64 for 20 numeric columns.
-CHUNK_ROWS = 65_536  # numbers (float64, NaN missing), codes (int32, -1 missing)
+CHUNK_ROWS = 65_536
 
 
 class RunningMoments:
@@ -92,7 +92,6 @@ class ColumnStore:
         self.path = folder / "raw-columns.bin"
         self.numeric = numeric
         self.categorical = categorical
-        self.rows = 0
         self._budget = budget
         self._chunks: list[tuple[int, Columns | int]] = []  # (rows, the arrays or their place in the file)
         self._file: Any = None
@@ -116,7 +115,6 @@ class ColumnStore:
             done += take
             if self._filled == CHUNK_ROWS:
                 self._store_chunk()
-        self.rows += rows
 
     def _store_chunk(self) -> None:
         n = self._filled
