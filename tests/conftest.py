@@ -46,6 +46,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_without_delay() -> None:
+    """The live server sends each answer as it is written (webapp.devserver), as runserver and gunicorn do."""
+    from django.test.testcases import LiveServerThread
+
+    from webapp.devserver import NoDelayThreadedWSGIServer
+
+    LiveServerThread.server_class = NoDelayThreadedWSGIServer
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     """Sign-in and throttle counters outlive a test's transaction: no test inherits them.

@@ -31,6 +31,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "webapp.devserver",  # first, so that its runserver (no 40 ms stall per answer) is the one run
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
