@@ -11,12 +11,14 @@ With --api, the whole path as a client sees it: the Procfile's web process (runs
 Celery worker on the ingest queue ("default", one process), on the embedded defaults (SQLite,
 the filesystem broker) in a throwaway LAYERLOOM_VAR_DIR. Each size's CSV is uploaded streamed
 through POST /api/datasets/ with a token (client.api.MultipartStream), and timed from the
-upload's answer to status "ready" (GET /api/datasets/{id}/ every --poll seconds); beside it,
+upload's answer to status "ready" (GET /api/datasets/{id}/?wait=30, which the server answers as
+the ingestion ends, as the command-line client and the dataset page read it; or, with --poll S,
+a plain GET every S seconds); beside it,
 in the same run, one bare pyarrow.csv.read_csv of the same file. Rounds alternate (bare, api,
 bare, api...) so the machine's other load weighs on both sides alike; medians and their ratio
 are printed, with the task's own time from the worker's log, the CPU seconds of the task (the
 worker's pool process) against those of the bare parse (a figure that load distorts less than
-wall time), the web process's CPU time answering the polls, and its peak RSS growth during the upload (VmHWM, reset before it, or
+wall time), the web process's CPU time answering the reads, and its peak RSS growth during the upload (VmHWM, reset before it, or
 VmRSS sampled every 20 ms). The dataset is deleted after each round. A first small upload,
 untimed, lets the worker import what a running worker has already imported.
 
@@ -335,8 +337,11 @@ class Services:
                 for n in (task / "children").read_text().split()]  # fmt: skip
         pool_ticks = sum(_cpu_ticks(p) for p in pool)
         while dataset["status"] not in ("ready", "failed"):
-            time.sleep(poll)
-            dataset = self.session.get(f"{self.url}/api/datasets/{dataset['id']}/").json()
+            if poll:
+                time.sleep(poll)
+            # Held by the server until the ingestion ends (?wait=), as the client and the browser read it.
+            wait = {} if poll else {"wait": 30}
+            dataset = self.session.get(f"{self.url}/api/datasets/{dataset['id']}/", params=wait).json()
         ready = time.perf_counter()
         web_cpu = (_cpu_ticks(pid) - web_ticks) / os.sysconf("SC_CLK_TCK")
         worker_cpu = (sum(_cpu_ticks(p) for p in pool) - pool_ticks) / os.sysconf("SC_CLK_TCK")
@@ -397,7 +402,7 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
                     f"{result['upload']:.2f} s, "
                     f"then ready in {result['ingest']:.2f} s (the task ran {result['task']:.2f} s, "
                     f"{result['worker_cpu']:.2f} CPU-s; the web process "
-                    f"answered the polls in {result['web_cpu']:.2f} CPU-s) | web process peak grew {result['web_growth_mib']:.1f} MiB "
+                    f"answered the reads in {result['web_cpu']:.2f} CPU-s) | web process peak grew {result['web_growth_mib']:.1f} MiB "
                     f"| load {_loadavg()}"
                 )
             bare, api = statistics.median(bare_times), statistics.median(api_times)
@@ -436,7 +441,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--api", action="store_true", help="through the real web process and ingest worker")
     parser.add_argument("--rounds", type=int, default=5, help="--api: alternating rounds per size (default 5)")
-    parser.add_argument("--poll", type=float, default=0.1, help="--api: seconds between status polls (default 0.1)")
+    parser.add_argument(
+        "--poll", type=float, default=0.0, help="--api: a plain status read every S seconds, not a held one (?wait=)"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -29,6 +29,7 @@ RETRY_STATUSES = {429, 503}  # "too many requests" and "unavailable": both may s
 GATEWAY_ERRORS = {502, 503, 504}  # a proxy in front of a server that is restarting
 LOGS_TOP_FOLDER = "layerloom-logs"  # the folder GET /api/jobs/logs/ puts every job's logs under
 MAX_PAGE_SIZE = 200  # the API's cap (api/pagination.py); fewer, larger pages
+DATASET_WAIT = 25  # seconds each read of an ingesting dataset asks the server to hold it (its cap is 30)
 
 
 class ApiError(CliError):
@@ -277,12 +278,22 @@ class Client:
                             timeout=(30, None))  # fmt: skip
 
     def wait_dataset(self, dataset_id: int, timeout: float | None = None, interval: float = 1.0) -> dict[str, Any]:
-        """Poll until ingestion ends (ready or failed); TimedOut when ``timeout`` seconds pass first."""
+        """Wait until ingestion ends (ready or failed); TimedOut when ``timeout`` seconds pass first.
+
+        Each read asks the server to hold its answer until then (?wait=, up to DATASET_WAIT s), so the
+        end is seen as it happens. A server that answers early while still ingesting (it holds only so
+        many reads at once) is read again after ``interval``, as a plain poll."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            dataset: dict[str, Any] = self.request("GET", f"datasets/{dataset_id}/")
+            hold = DATASET_WAIT if deadline is None else max(0.0, min(DATASET_WAIT, deadline - time.monotonic()))
+            asked = time.monotonic()
+            dataset: dict[str, Any] = self.request("GET", f"datasets/{dataset_id}/", params={"wait": f"{hold:.3f}"},
+                                                   timeout=self.timeout + hold)  # fmt: skip
             if dataset["status"] in ("ready", "failed"):
                 return dataset
+            held = time.monotonic() - asked >= hold / 2  # else the server declined to hold it: pause as a poll
+            if held and (deadline is None or time.monotonic() < deadline):
+                continue
             if not _next_turn(deadline, interval):
                 raise TimedOut(f"dataset {dataset_id} is still {dataset['status']} after {timeout:g} s; "
                                f"check later with `layerloom datasets {dataset_id}`.")  # fmt: skip

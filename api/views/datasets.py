@@ -25,6 +25,7 @@ from api.serializers import (
 )
 from api.throttles import UploadThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
+from api.waiting import WAIT_PARAMETER, requested_wait, wait_until
 from builder.datasets.kinds import kind_names
 from builder.models import Dataset
 
@@ -37,6 +38,7 @@ class DatasetInUseConflict(Conflict):
 
 
 NOT_FOUND = {404: error("No such dataset among yours.")}
+INGESTING = (Dataset.Status.PENDING, Dataset.Status.PROCESSING)
 
 
 def install_upload_handlers(request: HttpRequest) -> None:
@@ -54,7 +56,11 @@ def install_upload_handlers(request: HttpRequest) -> None:
     list=extend_schema(summary="List your datasets", responses={200: DatasetSerializer(many=True), **LIST_ERRORS,
                                                                 **COMMON_ERRORS}),
     retrieve=extend_schema(summary="Read a dataset with its profile and splits",
-                           responses={200: DatasetSerializer, **NOT_FOUND, **COMMON_ERRORS}),
+                           description="With wait, the answer waits for the ingestion to end (ready or failed), "
+                                       "up to that many seconds.",
+                           parameters=[WAIT_PARAMETER],
+                           responses={200: DatasetSerializer, 400: error("wait is not a number of seconds from 0 "
+                                                                         "to 30."), **NOT_FOUND, **COMMON_ERRORS}),
 )  # fmt: skip
 class DatasetViewSet(
     OwnedViewMixin,
@@ -85,7 +91,7 @@ class DatasetViewSet(
     @extend_schema(
         summary="Upload a dataset (multipart/form-data)",
         description="The file streams to disk; ingestion (profiling, splits, arrays) runs in the background. "
-        "Poll the dataset until status is ready or failed.",
+        "Read the dataset with ?wait=30 (or poll it) until status is ready or failed.",
         request={"multipart/form-data": DatasetUploadSerializer},
         responses={201: DatasetSerializer, 200: OpenApiResponse(DatasetSerializer, description=(
                        "The same bytes with the same kind and options were uploaded before: that dataset.")),
@@ -118,6 +124,15 @@ class DatasetViewSet(
         )
         created = not getattr(dataset, "duplicate", False)
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        seconds = requested_wait(request)
+        dataset = self.get_object()
+        if dataset.status in INGESTING:
+            rows = Dataset.objects.filter(pk=dataset.pk)
+            if wait_until(lambda: not rows.filter(status__in=INGESTING).exists(), seconds):
+                dataset = self.get_object()  # 404 if it was deleted meanwhile
+        return Response(self.get_serializer(dataset).data)
 
     @extend_schema(
         methods=["GET"], summary="List the demo datasets", responses={200: DemoInfoSerializer(many=True),

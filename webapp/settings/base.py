@@ -389,6 +389,9 @@ LAYERLOOM_API_THROTTLE_RATES: dict[str, str | None] = {
     "submit": env_str("LAYERLOOM_API_SUBMIT_RATE", "120/hour"),
     "auth": env_str("LAYERLOOM_API_AUTH_RATE", "20/minute"),
 }
+# Requests each web process lets wait at once for an ingestion to end (GET a dataset with ?wait=);
+# each holds a server thread, so this stays well under gunicorn's threads. Past it, they answer at once.
+LAYERLOOM_API_WAITERS = env_int("LAYERLOOM_API_WAITERS", 4)
 SPECTACULAR_SETTINGS.update(
     {
         "COMPONENT_SPLIT_REQUEST": True,  # request and response bodies as separate schemas

@@ -1,5 +1,8 @@
 // Status badges and progress bars that update themselves: every element with data-live-url
-// (a dataset or job in the API) is polled every two seconds until it has finished.
+// (a dataset or job in the API) is polled every two seconds until it has finished. An element
+// with data-live-wait="S" asks the server to hold each answer up to S seconds until the object
+// has finished (?wait=S), so it changes as it happens; only one per page, since each held
+// request keeps one of the browser's few connections to the server busy.
 import { getJSON } from "./api.js";
 import { duration, statusWord } from "./format.js";
 
@@ -26,18 +29,22 @@ function paint(root, data) {
 }
 
 function watch(root) {
-  const url = root.dataset.liveUrl;
+  const hold = Number(root.dataset.liveWait || 0);
+  const url = hold ? `${root.dataset.liveUrl}?wait=${hold}` : root.dataset.liveUrl;
   const tick = async () => {
+    const asked = Date.now();
     try {
       const data = await getJSON(url);
       paint(root, data);
       if (FINISHED.has(data.status)) return;
+      // Held for its time: ask again at once. Answered early (the server holds only so many): poll.
+      if (hold && Date.now() - asked >= hold * 500) return tick();
     } catch (error) {
       if (error.status === 404) return; // deleted meanwhile: nothing more to show
     }
     setTimeout(tick, INTERVAL_MS);
   };
-  setTimeout(tick, INTERVAL_MS);
+  setTimeout(tick, hold ? 0 : INTERVAL_MS);
 }
 
 export function watchAll(scope = document) {
