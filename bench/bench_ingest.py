@@ -249,12 +249,14 @@ class Services:
     """The Procfile's web and ingest worker on the embedded defaults (SQLite, filesystem broker),
     in a throwaway LAYERLOOM_VAR_DIR."""
 
-    def __init__(self, var: Path) -> None:
+    def __init__(self, var: Path, memory_mb: int | None = None) -> None:
         import requests
 
         self.var = var
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_", "LAYERLOOM_"))}
         self.env.update(DJANGO_SETTINGS_MODULE="webapp.settings.base", LAYERLOOM_VAR_DIR=str(var), PYTHONUNBUFFERED="1")
+        if memory_mb is not None:
+            self.env["LAYERLOOM_INGEST_MEMORY_MB"] = str(memory_mb)
         self.procs: list[subprocess.Popen[bytes]] = []
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=self.env, check=True, capture_output=True)
@@ -367,15 +369,17 @@ def bare_parse(source: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
+def run_api(sizes: list[int], rounds: int, poll: float, keep: bool, memory_mb: int | None = None) -> None:
     import statistics
 
     print(f"{os.cpu_count()} CPUs, load average {_loadavg()} at start (other work on the machine slows every figure)")
+    if memory_mb is not None:
+        print(f"LAYERLOOM_INGEST_MEMORY_MB={memory_mb}")
     work = Path(tempfile.mkdtemp(prefix="layerloom-bench-api-"))
     services = None
     try:
         (work / "var").mkdir()
-        services = Services(work / "var")
+        services = Services(work / "var", memory_mb)
         warm = work / "warm.csv"
         make_csv(warm, 2 * 1024**2, seed=1)
         services.ingest(warm, poll)  # untimed: the worker's first task imports pyarrow, which a running worker has done
@@ -416,7 +420,8 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool) -> None:
             )
             task_cpu, bare_cpu = statistics.median(worker_cpus), statistics.median(bare_cpus)
             record(
-                Figure(f"{actual / 1e6:,.0f} MB CSV through the API: upload's answer to ready, median of {len(api_times)}",
+                Figure(f"{actual / 1e6:,.0f} MB CSV through the API: upload's answer to ready, median of {len(api_times)}"
+                       + (f" (LAYERLOOM_INGEST_MEMORY_MB={memory_mb})" if memory_mb is not None else ""),
                        f"{api:.2f} s", f"one bare pyarrow.csv.read_csv: {bare:.2f} s", api / bare, "within 1.2x",
                        api / bare <= 1.2),
                 Figure(f"{actual / 1e6:,.0f} MB: the ingestion task's CPU seconds", f"{task_cpu:.2f} CPU-s",
@@ -444,13 +449,14 @@ def main() -> None:
     parser.add_argument(
         "--poll", type=float, default=0.0, help="--api: a plain status read every S seconds, not a held one (?wait=)"
     )
+    parser.add_argument("--ingest-memory-mb", type=int, help="--api: the worker's LAYERLOOM_INGEST_MEMORY_MB")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         {"ingest": child_ingest, "upload": child_upload, "epoch": child_epoch}[args.child[0]](*args.child[1:])
         return
     if args.api:
-        run_api([parse_size(s) for s in args.size.split(",")], args.rounds, args.poll, args.keep)
+        run_api([parse_size(s) for s in args.size.split(",")], args.rounds, args.poll, args.keep, args.ingest_memory_mb)
         return
 
     size = parse_size(args.size)

@@ -26,6 +26,10 @@ class Limits:
     min_table_array_bytes: int = 64 * MiB  # ... once past this
     storage_room_bytes: int | None = None  # what the owner's quota has left; set per ingestion
     csv_block_bytes: int = 8 * MiB
+    # Parsed table rows one ingestion keeps in memory until its last pass; the rest wait in a file.
+    # A 285 MB table of 20 numeric columns fits in the default; a 1 GiB one needs about 1 GiB
+    # (8 bytes a number, 4 a category).
+    table_memory_bytes: int = 256 * MiB
     # Zip archives, enforced on the bytes actually decompressed (headers can lie).
     max_zip_entries: int = 100_000
     max_zip_total_bytes: int = 8 * GiB
@@ -40,13 +44,14 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        """Defaults, overridden by LAYERLOOM_MAX_UPLOAD_BYTES, LAYERLOOM_MAX_DATASET_ARRAYS_MB and the
-        LAYERLOOM_DATASET_LIMITS dict."""
+        """Defaults, overridden by LAYERLOOM_MAX_UPLOAD_BYTES, LAYERLOOM_MAX_DATASET_ARRAYS_MB,
+        LAYERLOOM_INGEST_MEMORY_MB and the LAYERLOOM_DATASET_LIMITS dict."""
         from django.conf import settings
 
         overrides: dict[str, Any] = dict(getattr(settings, "LAYERLOOM_DATASET_LIMITS", {}) or {})
         overrides.setdefault("max_upload_bytes", getattr(settings, "LAYERLOOM_MAX_UPLOAD_BYTES", 2 * GiB))
         overrides.setdefault("max_array_bytes", getattr(settings, "LAYERLOOM_MAX_DATASET_ARRAYS_MB", 4096) * MiB)
+        overrides.setdefault("table_memory_bytes", getattr(settings, "LAYERLOOM_INGEST_MEMORY_MB", 256) * MiB)
         known = {f.name for f in fields(cls)}
         return replace(cls(), **{k: v for k, v in overrides.items() if k in known})
 

@@ -45,9 +45,6 @@ from builder.datasets.targets import Target, TargetCollector
 _DISTINCT_TRACKED = 1000
 # Threads for the pass over the kept chunks (the write): pyarrow's count, as its parse uses.
 PARALLEL_CHUNKS = max(1, min(pa.cpu_count(), 8))
-# Parsed rows an ingestion keeps in memory (the rest go to disk until the last pass reads them back):
-# a 285 MB table of 20 numeric columns fits, a 1 GiB one spills about three quarters.
-RAW_MEMORY_BYTES = 256 * 1024**2
 TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -210,7 +207,7 @@ def _scan_with_retries(
             options["split"],
             options["seed"],
             guess,
-            RAW_MEMORY_BYTES,
+            limits.table_memory_bytes,  # the rest go to disk until the last pass reads them back
         )
         try:
             rows = _scan(source, header, columns, collector, limits, sink, splittable, check_task=guess is None)

@@ -86,16 +86,15 @@ def test_fit_and_write_on_several_threads_give_the_same_arrays_as_one(tmp_path, 
     assert X.shape == (first.profile["splits"]["train"], first.input_shape[0]) and np.isfinite(X).all()
 
 
-def test_rows_kept_in_memory_or_stored_on_disk_give_the_same_arrays(tmp_path, monkeypatch):
+def test_rows_kept_in_memory_or_stored_on_disk_give_the_same_arrays(tmp_path):
     source = tmp_path / "upload.csv"
     source.write_bytes(big_table(150_000))  # three chunks of 65,536 rows
     options = validate_options("tabular", {"target_column": "label"})
     outputs = []
     # All in memory; the first chunk in memory and the rest on disk; all on disk.
-    for budget in (tabular.RAW_MEMORY_BYTES, tablesink.CHUNK_ROWS * (3 * 8 + 4), 0):
-        monkeypatch.setattr(tabular, "RAW_MEMORY_BYTES", budget)
+    for budget in (Limits().table_memory_bytes, tablesink.CHUNK_ROWS * (3 * 8 + 4), 0):
         out = tmp_path / f"v{budget}"
-        result = materialise("tabular", source, options, out, Limits())
+        result = materialise("tabular", source, options, out, Limits(table_memory_bytes=budget))
         outputs.append((out, result))
         assert not list(out.glob("raw-*")) and not list(tmp_path.glob("**/raw-*"))
     (first, one), *others = outputs
@@ -103,6 +102,11 @@ def test_rows_kept_in_memory_or_stored_on_disk_give_the_same_arrays(tmp_path, mo
         assert result.profile == one.profile
         for name in sorted(p.name for p in first.glob("*.npy")):
             assert (first / name).read_bytes() == (folder / name).read_bytes(), name
+
+
+def test_the_memory_budget_is_the_setting(settings):
+    settings.LAYERLOOM_INGEST_MEMORY_MB = 3
+    assert Limits.from_settings().table_memory_bytes == 3 * 1024**2
 
 
 @pytest.mark.parametrize("complete", [True, False])

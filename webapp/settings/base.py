@@ -220,6 +220,8 @@ LAYERLOOM_MAX_UPLOAD_BYTES = env_int("LAYERLOOM_MAX_UPLOAD_BYTES", 2 * 1024**3)
 LAYERLOOM_USER_STORAGE_QUOTA_MB = env_int("LAYERLOOM_USER_STORAGE_QUOTA_MB", 10 * 1024)
 # The largest materialised arrays one dataset version may have (MiB), estimated before writing.
 LAYERLOOM_MAX_DATASET_ARRAYS_MB = env_int("LAYERLOOM_MAX_DATASET_ARRAYS_MB", 4 * 1024)
+# Parsed rows one table ingestion keeps in memory (MiB); past it they wait in a file until its last pass.
+LAYERLOOM_INGEST_MEMORY_MB = env_int("LAYERLOOM_INGEST_MEMORY_MB", 256)
 # The longest a training job may run; Celery's time limits and Redis's visibility timeout follow it.
 LAYERLOOM_JOB_TIME_LIMIT = env_int("LAYERLOOM_JOB_TIME_LIMIT", 6 * 3600)
 LAYERLOOM_MAX_LAYERS = env_int("LAYERLOOM_MAX_LAYERS", 200)
