@@ -125,3 +125,11 @@ def test_a_spec_at_a_sane_depth_still_validates(alice_api: APIClient, mlp_spec: 
     response = alice_api.post("/api/architectures/validate/", json.dumps({"spec": mlp_spec}),
                               content_type="application/json")  # fmt: skip
     assert response.status_code == 200, response.content[:300]
+
+
+def test_a_spec_that_is_not_an_object_is_a_400_with_the_layers_report(alice_api: APIClient) -> None:
+    response = alice_api.post("/api/architectures/validate/", json.dumps({"spec": []}), content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    # The error shape, plus what the validate endpoint documents beside it: the report of what could be checked.
+    assert set(body) == {"status", "code", "message", "errors", "report"} and body["errors"], body

@@ -141,8 +141,10 @@ def test_cancel_of_a_stuck_job_ends_it_and_a_requeue_really_runs_it(alice, worke
     first.kill()
     checkpoint = checkpoint_epoch(job)
     # A killed process with memory to free can take a moment to exit (under CI's load it had not
-    # when the cancel came): the cancel is about a run that is gone.
+    # when the cancel came): the cancel is about a run that is gone, its training process and the
+    # pool process that owns the run (the one the cancel looks at) both.
     wait_for(lambda: liveness.identity(child) == "", 10, 0.05, "the training process to end with its worker")
+    wait_for(lambda: liveness.is_alive(job.run_owner) is False, 10, 0.05, "the run's pool process to end")
     job = cancel_job(job)  # nobody runs it any more: cancelled now, not "cancelling" forever
     assert job.status == TrainingJob.Status.CANCELLED and job.error.startswith("Cancelled. Attempt 1 stopped")
     assert not TrainingJob.objects.filter(owner=alice, status__in=TrainingJob.ACTIVE).exists()  # quota freed
