@@ -16,6 +16,7 @@ from api.schema_fields import (
     SpecField,
     StrictCharField,
 )
+from api.waiting import MAX_WAIT_SECONDS
 from builder.codegen.frameworks import CHOICES as FRAMEWORK_CHOICES
 from builder.codegen.frameworks import DEFAULT as DEFAULT_FRAMEWORK
 from builder.datasets.kinds import all_kinds, kind_choices
@@ -205,6 +206,19 @@ class DatasetSerializer(serializers.ModelSerializer):
             "profile", "task", "input_shape", "num_classes", "class_names", "version", "created", "updated",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+BAD_WAIT = f"Give wait as a number of seconds from 0 to {MAX_WAIT_SECONDS}, for example wait=10."
+
+
+class WaitQuerySerializer(serializers.Serializer):
+    wait = serializers.FloatField(
+        min_value=0, max_value=MAX_WAIT_SECONDS, default=0,
+        error_messages={"invalid": BAD_WAIT, "min_value": BAD_WAIT, "max_value": BAD_WAIT},
+        help_text=f"Seconds (0 to {MAX_WAIT_SECONDS}) to hold the answer while the object is still pending or "
+        "processing: it comes as soon as that ends, or when the time is up. When the server already holds "
+        "as many waiting requests as it allows, it answers at once.",
+    )  # fmt: skip
 
 
 class DatasetDeleteQuerySerializer(serializers.Serializer):

@@ -17,39 +17,10 @@ from collections.abc import Callable
 from functools import cache
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions
-from rest_framework.request import Request
 
-MAX_WAIT_SECONDS = 30
+MAX_WAIT_SECONDS = 30  # what a request may ask for (api.serializers.WaitQuerySerializer checks it)
 FIRST_LOOK_SECONDS = 0.02
 LAST_LOOK_SECONDS = 0.25
-
-WAIT_PARAMETER = OpenApiParameter(
-    "wait",
-    OpenApiTypes.NUMBER,
-    description=(
-        f"Seconds (0 to {MAX_WAIT_SECONDS}) to hold the answer while the object is still pending or "
-        "processing: it comes as soon as that ends, or when the time is up. When the server already holds "
-        "as many waiting requests as it allows, it answers at once."
-    ),
-)
-
-
-def requested_wait(request: Request) -> float:
-    """The ``wait`` query parameter in seconds (0 when absent); 400 naming it when it is not 0-30."""
-    raw = request.query_params.get("wait")
-    if raw is None or raw == "":
-        return 0.0
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_WAIT_SECONDS:  # also refuses NaN
-        message = f"Give wait as a number of seconds from 0 to {MAX_WAIT_SECONDS}, for example wait=10."
-        raise exceptions.ValidationError({"wait": [exceptions.ErrorDetail(message, code="invalid")]})
-    return seconds
 
 
 @cache

@@ -22,10 +22,11 @@ from api.serializers import (
     DatasetUploadSerializer,
     DemoDatasetSerializer,
     DemoInfoSerializer,
+    WaitQuerySerializer,
 )
 from api.throttles import UploadThrottle, UserThrottle
 from api.views.common import COMMON_ERRORS, LIST_ERRORS, OwnedViewMixin, error
-from api.waiting import WAIT_PARAMETER, requested_wait, wait_until
+from api.waiting import wait_until
 from builder.datasets.kinds import kind_names
 from builder.models import Dataset
 
@@ -58,7 +59,7 @@ def install_upload_handlers(request: HttpRequest) -> None:
     retrieve=extend_schema(summary="Read a dataset with its profile and splits",
                            description="With wait, the answer waits for the ingestion to end (ready or failed), "
                                        "up to that many seconds.",
-                           parameters=[WAIT_PARAMETER],
+                           parameters=[WaitQuerySerializer],
                            responses={200: DatasetSerializer, 400: error("wait is not a number of seconds from 0 "
                                                                          "to 30."), **NOT_FOUND, **COMMON_ERRORS}),
 )  # fmt: skip
@@ -126,7 +127,9 @@ class DatasetViewSet(
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        seconds = requested_wait(request)
+        query = WaitQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        seconds = query.validated_data["wait"]
         dataset = self.get_object()
         if dataset.status in INGESTING:
             rows = Dataset.objects.filter(pk=dataset.pk)
