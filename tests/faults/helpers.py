@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from tests.workers.helpers import SPECS, hp, make_dataset, wait_for
 from workers.models import TrainingJob
@@ -107,9 +110,35 @@ def frozen_after_a_checkpoint(job: TrainingJob, epochs: int) -> int:
     wait_for(ready, 600, 0.05, "the job to checkpoint its first epoch")
     pid = training_process(job)
     os.kill(pid, signal.SIGSTOP)
+    # On SQLite a process frozen inside a write transaction keeps the database's one write lock
+    # until it is killed, and every other writer (the test, the other trainer) then waits in vain:
+    # freeze it again a moment later until it is stopped outside one.
+    for _ in range(200):
+        if not holds_sqlite_write_lock():
+            break
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.02)
+        os.kill(pid, signal.SIGSTOP)
+    else:
+        raise AssertionError("the training process kept the SQLite write lock through 200 tries")
     job.refresh_from_db()
     assert job.status == "running" and 1 <= job.epoch < epochs, (job.status, job.epoch)
     return pid
+
+
+def holds_sqlite_write_lock() -> bool:
+    """Whether another connection holds the SQLite database's write lock (False on other backends)."""
+    if connection.vendor != "sqlite":
+        return False
+    probe = sqlite3.connect(connection.settings_dict["NAME"], timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
 
 
 def training_process(job: TrainingJob) -> int:
