@@ -82,10 +82,11 @@ def checkpoint_writer(model: keras.Model, ctx: JobContext, epoch: int, early: Ea
     early stopping's and the learning-rate schedule's state; copied now, and the function that
     writes the copy (any time later)."""
     folder, name = ctx.checkpoint_dir, f"weights-{epoch}.npz"
-    # np.array copies: training changes the variables in place while the copy is written.
-    arrays = {f"v{i}": np.array(v) for i, v in enumerate(model.variables)}
-    arrays.update({f"o{i}": np.array(v) for i, v in enumerate(model.optimizer.variables)})
-    arrays["global_seed"] = np.array(global_seed_generator().state)
+    # Copies: training changes the variables in place while the copy is written. numpy() and not
+    # np.array(variable), whose __array__ numpy 2 warns about (it takes no copy argument).
+    arrays = {f"v{i}": v.numpy().copy() for i, v in enumerate(model.variables)}
+    arrays.update({f"o{i}": v.numpy().copy() for i, v in enumerate(model.optimizer.variables)})
+    arrays["global_seed"] = global_seed_generator().state.numpy().copy()
     state = {"framework": "keras", "epoch": epoch, "weights": name, "early": early.state(), "lr_schedule": rate.state()}
     rng = checkpoints.host_rng_state()
 
