@@ -46,7 +46,7 @@ AREAS = (
     Area("builder", "The builder's validation round trip", "bench_builder.py", ("--repeat", "40"),
          "POST /api/architectures/validate/ for a 200-layer spec: through Django's whole stack in the "
          "process, and as a full HTTP request to a server thread."),
-    Area("ingest", "Dataset ingestion through the API", "bench_ingest.py", ("--api", "--size", "272M", "--rounds", "5"),
+    Area("ingest", "Dataset ingestion through the API", "bench_ingest.py", ("--api", "--size", "272M,1G", "--rounds", "5"),
          "A numeric CSV uploaded through POST /api/datasets/ to a web process and a Celery worker: from the "
          "upload's answer to `ready`, against one bare `pyarrow.csv.read_csv` of the same file."),
     Area("audio", "Audio", "bench_audio.py", ("--rounds", "3"),
