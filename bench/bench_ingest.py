@@ -18,7 +18,7 @@ in the same run, one bare pyarrow.csv.read_csv of the same file. Rounds alternat
 bare, api...) so the machine's other load weighs on both sides alike; medians and their ratio
 are printed, with the task's own time from the worker's log, the CPU seconds of the task (the
 worker's pool process) against those of the bare parse (a figure that load distorts less than
-wall time), the web process's CPU time answering the reads, and its peak RSS growth during the upload (VmHWM, reset before it, or
+wall time), and of those the system (kernel) seconds, the web process's CPU time answering the reads, and its peak RSS growth during the upload (VmHWM, reset before it, or
 VmRSS sampled every 20 ms). The dataset is deleted after each round. A first small upload,
 untimed, lets the worker import what a running worker has already imported.
 
@@ -232,9 +232,10 @@ def _proc_kib(pid: int, field: str) -> int:
     return 0
 
 
-def _cpu_ticks(pid: int) -> int:
+def _cpu_times(pid: int) -> np.ndarray:
+    """(user, system) CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    return np.array([int(fields[11]), int(fields[12])]) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _free_port() -> int:
@@ -334,10 +335,10 @@ class Services:
         if answer.status_code != 201:
             raise RuntimeError(f"upload answered {answer.status_code}: {answer.text[:500]}")
         dataset = answer.json()
-        web_ticks = _cpu_ticks(pid)
+        web_times = _cpu_times(pid)
         pool = [int(n) for task in Path(f"/proc/{self.worker.pid}/task").iterdir()
                 for n in (task / "children").read_text().split()]  # fmt: skip
-        pool_ticks = sum(_cpu_ticks(p) for p in pool)
+        pool_times = sum(_cpu_times(p) for p in pool)
         while dataset["status"] not in ("ready", "failed"):
             if poll:
                 time.sleep(poll)
@@ -345,8 +346,8 @@ class Services:
             wait = {} if poll else {"wait": 30}
             dataset = self.session.get(f"{self.url}/api/datasets/{dataset['id']}/", params=wait).json()
         ready = time.perf_counter()
-        web_cpu = (_cpu_ticks(pid) - web_ticks) / os.sysconf("SC_CLK_TCK")
-        worker_cpu = (sum(_cpu_ticks(p) for p in pool) - pool_ticks) / os.sysconf("SC_CLK_TCK")
+        web_cpu = float((_cpu_times(pid) - web_times).sum())
+        worker_user, worker_sys = sum(_cpu_times(p) for p in pool) - pool_times
         ran = re.findall(
             r"builder\.ingest_dataset\[[^]]+\] succeeded in ([0-9.]+)s", (self.var / "worker.log").read_text()
         )
@@ -355,18 +356,19 @@ class Services:
         self.session.delete(f"{self.url}/api/datasets/{dataset['id']}/").raise_for_status()
         return {"upload": answered - started, "ingest": ready - answered, "web_growth_mib": growth,
                 "task": float(ran[-1]) if ran else float("nan"), "web_cpu": web_cpu,
-                "worker_cpu": worker_cpu}  # fmt: skip
+                "worker_cpu": float(worker_user + worker_sys), "worker_sys": float(worker_sys)}  # fmt: skip
 
 
-def bare_parse(source: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one pyarrow.csv.read_csv of the file, in this process."""
+def bare_parse(source: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, of which system) of one pyarrow.csv.read_csv of the file, in this process."""
     import pyarrow.csv as pacsv
 
-    cpu, started = cpu_seconds(), time.perf_counter()
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     table = pacsv.read_csv(source)
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    elapsed, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
     del table
-    return elapsed, cpu
+    system = after.ru_stime - before.ru_stime
+    return elapsed, after.ru_utime - before.ru_utime + system, system
 
 
 def run_api(sizes: list[int], rounds: int, poll: float, keep: bool, memory_mb: int | None = None) -> None:
@@ -391,21 +393,25 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool, memory_mb: i
             print(f"\n{actual / 1e6:,.0f} MB, {rows:,} rows x {COLUMNS + 1} columns "
                   f"(generated in {time.perf_counter() - started:.0f} s); load average {_loadavg()}")  # fmt: skip
             bare_times, api_times, uploads, growths, tasks, bare_cpus, worker_cpus = [], [], [], [], [], [], []
+            bare_sys, worker_sys = [], []
             for number in range(1, rounds + 1):
-                bare_wall, bare_cpu = bare_parse(source)
+                bare_wall, bare_cpu, bare_system = bare_parse(source)
                 bare_times.append(bare_wall)
                 bare_cpus.append(bare_cpu)
+                bare_sys.append(bare_system)
                 result = services.ingest(source, poll)
                 api_times.append(result["ingest"])
                 uploads.append(result["upload"])
                 growths.append(result["web_growth_mib"])
                 tasks.append(result["task"])
                 worker_cpus.append(result["worker_cpu"])
+                worker_sys.append(result["worker_sys"])
                 print(
-                    f"  round {number}: bare read_csv {bare_wall:.2f} s ({bare_cpu:.2f} CPU-s) | upload answered in "
+                    f"  round {number}: bare read_csv {bare_wall:.2f} s ({bare_cpu:.2f} CPU-s, {bare_system:.2f} system) | "
+                    f"upload answered in "
                     f"{result['upload']:.2f} s, "
                     f"then ready in {result['ingest']:.2f} s (the task ran {result['task']:.2f} s, "
-                    f"{result['worker_cpu']:.2f} CPU-s; the web process "
+                    f"{result['worker_cpu']:.2f} CPU-s, {result['worker_sys']:.2f} system; the web process "
                     f"answered the reads in {result['web_cpu']:.2f} CPU-s) | web process peak grew {result['web_growth_mib']:.1f} MiB "
                     f"| load {_loadavg()}"
                 )
@@ -414,7 +420,8 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool, memory_mb: i
                 f"  medians: bare {bare:.2f} s, upload's answer -> ready {api:.2f} s: ratio {api / bare:.2f} "
                 f"(target 1.2); the task itself {statistics.median(tasks):.2f} s; CPU-s: the task "
                 f"{statistics.median(worker_cpus):.2f}, bare {statistics.median(bare_cpus):.2f} (ratio "
-                f"{statistics.median(worker_cpus) / statistics.median(bare_cpus):.2f}); upload {statistics.median(uploads):.2f} s "
+                f"{statistics.median(worker_cpus) / statistics.median(bare_cpus):.2f}), of which system (the kernel) "
+                f"{statistics.median(worker_sys):.2f} and {statistics.median(bare_sys):.2f}; upload {statistics.median(uploads):.2f} s "
                 f"({actual / 1e6 / statistics.median(uploads):,.0f} MB/s); web process peak growth "
                 f"{max(growths):.1f} MiB at most"
             )
@@ -426,6 +433,10 @@ def run_api(sizes: list[int], rounds: int, poll: float, keep: bool, memory_mb: i
                        api / bare <= 1.2),
                 Figure(f"{actual / 1e6:,.0f} MB: the ingestion task's CPU seconds", f"{task_cpu:.2f} CPU-s",
                        f"the bare parse: {bare_cpu:.2f} CPU-s", task_cpu / bare_cpu),
+                Figure(f"{actual / 1e6:,.0f} MB: of those, system (kernel) CPU seconds",
+                       f"{statistics.median(worker_sys):.2f} CPU-s",
+                       f"the bare parse: {statistics.median(bare_sys):.2f} CPU-s",
+                       statistics.median(worker_sys) / max(statistics.median(bare_sys), 0.01)),
                 Figure(f"{actual / 1e6:,.0f} MB: the web process's peak memory growth during the upload",
                        f"{max(growths):.1f} MiB", "", None, "flat (under 100 MB)", max(growths) < 100),
             )  # fmt: skip
