@@ -18,8 +18,9 @@ in the same run, one bare pyarrow.csv.read_csv of the same file. Rounds alternat
 bare, api...) so the machine's other load weighs on both sides alike; medians and their ratio
 are printed, with the task's own time from the worker's log, the CPU seconds of the task (the
 worker's pool process) against those of the bare parse (a figure that load distorts less than
-wall time), and of those the system (kernel) seconds, the web process's CPU time answering the reads, and its peak RSS growth during the upload (VmHWM, reset before it, or
-VmRSS sampled every 20 ms). The dataset is deleted after each round. A first small upload,
+wall time), and of those the system (kernel) seconds, the web process's CPU time answering the
+reads, and its peak RSS growth during the upload (VmHWM, reset before it, or VmRSS sampled every
+20 ms). The dataset is deleted after each round. A first small upload,
 untimed, lets the worker import what a running worker has already imported.
 
 Every figure is measured here, side by side, on this machine; docs/benchmarks.md records a run.
@@ -338,7 +339,7 @@ class Services:
         web_times = _cpu_times(pid)
         pool = [int(n) for task in Path(f"/proc/{self.worker.pid}/task").iterdir()
                 for n in (task / "children").read_text().split()]  # fmt: skip
-        pool_times = sum(_cpu_times(p) for p in pool)
+        pool_times = sum((_cpu_times(p) for p in pool), np.zeros(2))
         while dataset["status"] not in ("ready", "failed"):
             if poll:
                 time.sleep(poll)
@@ -347,7 +348,7 @@ class Services:
             dataset = self.session.get(f"{self.url}/api/datasets/{dataset['id']}/", params=wait).json()
         ready = time.perf_counter()
         web_cpu = float((_cpu_times(pid) - web_times).sum())
-        worker_user, worker_sys = sum(_cpu_times(p) for p in pool) - pool_times
+        worker_user, worker_sys = sum((_cpu_times(p) for p in pool), np.zeros(2)) - pool_times
         ran = re.findall(
             r"builder\.ingest_dataset\[[^]]+\] succeeded in ([0-9.]+)s", (self.var / "worker.log").read_text()
         )
