@@ -55,15 +55,43 @@ class BrowserProblems:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def _playwright() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: run 'apt-get install chromium' (make test does it as root).")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def _chromium(_playwright: Any) -> Iterator[dict[str, Any]]:
+    holder: dict[str, Any] = {}
+    yield holder
+    if holder.get("browser") is not None and holder["browser"].is_connected():
+        holder["browser"].close()
+
+
+def connected_browser(playwright: Any, holder: dict[str, Any]) -> Any:
+    """The session's Chromium (in holder), launched when there is none or it is known to be gone."""
+    current = holder.get("browser")
+    if current is None or not current.is_connected():
+        holder["browser"] = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    return holder["browser"]
+
+
+def new_context(playwright: Any, holder: dict[str, Any], **options: Any) -> Any:
+    """A new context in the session's Chromium. A browser that has gone away (crashed) is launched
+    again, so a crash fails the test it happened in, not every browser test after it."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    browser = connected_browser(playwright, holder)
+    try:
+        return browser.new_context(**options)
+    except PlaywrightError:
+        if browser.is_connected():  # the browser is there and said no: a real error
+            raise
+        return connected_browser(playwright, holder).new_context(**options)
 
 
 @pytest.fixture
@@ -81,9 +109,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def page(
-    browser: Any, live_server: Any, browser_problems: BrowserProblems, request: pytest.FixtureRequest
+    _playwright: Any,
+    _chromium: dict[str, Any],
+    live_server: Any,
+    browser_problems: BrowserProblems,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = new_context(_playwright, _chromium, base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
     tab.on("console", lambda m: browser_problems.console(m.type, m.text))
