@@ -3,6 +3,11 @@ the process's CPU seconds), beside one bare pyarrow.csv.read_csv of the same fil
 rounds (medians compared).
 
     .venv/bin/python bench/bench_ingest_phases.py --size 272M --rounds 5
+    .venv/bin/python bench/bench_ingest_phases.py --keep-memory   # both sides on memory already touched
+
+With --keep-memory the process runs with its allocators told to keep what is freed (glibc's and
+pyarrow's mimalloc: RETAINED below), so after the first round neither side pays for memory new to
+the process (which costs more on a VM that hands free memory back to its host; bench_first_touch.py).
 
 Phases: before the parse (the byte scan, header, first block's types), the parse (with the split,
 the per-column checks and statistics, the training rows' moments and the stored rows), the fit
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -22,6 +28,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Allocator settings that keep freed memory in the process: large blocks from the heap rather than
+# their own mappings, the heap never trimmed, mimalloc never purging. Read at start, so set by a re-exec.
+RETAINED = {
+    "MALLOC_MMAP_THRESHOLD_": str(2**31),
+    "MALLOC_TRIM_THRESHOLD_": str(2**32),
+    "MIMALLOC_PURGE_DELAY": "-1",
+}
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -30,19 +43,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="272M", help="CSV size, e.g. 272M or 1G (default 272M)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep-memory", action="store_true", help="run with RETAINED's allocator settings")
     args = parser.parse_args()
+    if args.keep_memory and any(os.environ.get(k) != v for k, v in RETAINED.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **RETAINED})
 
     import pyarrow.csv as pacsv
-    from bench_ingest import cpu_seconds, make_csv, parse_size
+    from bench_ingest import make_csv, parse_size
 
     from builder.datasets import tabular
     from builder.datasets.limits import Limits
     from builder.datasets.options import validate_options
 
-    marks: list[tuple[str, float, float]] = []
+    def cpu() -> tuple[float, float]:
+        """(CPU seconds, of which system) of this process so far."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime, usage.ru_stime
+
+    marks: list[tuple[str, float, tuple[float, float]]] = []
 
     def mark(name: str) -> None:
-        marks.append((name, time.perf_counter(), cpu_seconds()))
+        marks.append((name, time.perf_counter(), cpu()))
 
     scan, write = tabular._scan_with_retries, tabular._write
 
@@ -63,15 +84,17 @@ def main() -> None:
     try:
         source = work / "data.csv"
         rows = make_csv(source, parse_size(args.size))
+        kept = "; allocators keep freed memory" if args.keep_memory else ""
         print(f"{source.stat().st_size / 1e6:,.0f} MB, {rows:,} rows; {os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.2f} at start")  # fmt: skip
+              f"load average {os.getloadavg()[0]:.2f} at start{kept}")  # fmt: skip
         options = validate_options("tabular", {"target_column": "label"})
-        phases: dict[str, list[tuple[float, float]]] = {}
-        bare: list[tuple[float, float]] = []
+        phases: dict[str, list[tuple[float, float, float]]] = {}  # (wall, CPU, system) seconds
+        bare: list[tuple[float, float, float]] = []
         for number in range(1, args.rounds + 1):
-            cpu, started = cpu_seconds(), time.perf_counter()
+            (cpu0, sys0), started = cpu(), time.perf_counter()
             pacsv.read_csv(source)
-            bare.append((time.perf_counter() - started, cpu_seconds() - cpu))
+            (cpu1, sys1) = cpu()
+            bare.append((time.perf_counter() - started, cpu1 - cpu0, sys1 - sys0))
             out = work / "v1"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir()
@@ -81,17 +104,27 @@ def main() -> None:
             mark("document and profile")
             line = []
             for (_, t0, c0), (name, t1, c1) in zip(marks, marks[1:], strict=False):
-                phases.setdefault(name, []).append((t1 - t0, c1 - c0))
+                phases.setdefault(name, []).append((t1 - t0, c1[0] - c0[0], c1[1] - c0[1]))
                 line.append(f"{name} {t1 - t0:.2f} s")
-            total = (marks[-1][1] - marks[0][1], marks[-1][2] - marks[0][2])
+            (_, t0, c0), (_, t1, c1) = marks[0], marks[-1]
+            total = (t1 - t0, c1[0] - c0[0], c1[1] - c0[1])
             phases.setdefault("ingestion in all", []).append(total)
-            print(f"round {number}: bare {bare[-1][0]:.2f} s ({bare[-1][1]:.2f} CPU-s) | " + " | ".join(line)
-                  + f" | in all {total[0]:.2f} s ({total[1]:.2f} CPU-s) | load {os.getloadavg()[0]:.2f}")  # fmt: skip
-        wall, cpu = statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)
-        print(f"medians: bare read_csv {wall:.2f} s ({cpu:.2f} CPU-s)")
+            print(f"round {number}: bare {bare[-1][0]:.2f} s ({bare[-1][1]:.2f} CPU-s, {bare[-1][2]:.2f} system) | "
+                  + " | ".join(line) + f" | in all {total[0]:.2f} s ({total[1]:.2f} CPU-s, {total[2]:.2f} system)"
+                  f" | load {os.getloadavg()[0]:.2f}")  # fmt: skip
+        # The first round meets memory new to the process on both sides; the medians leave it out.
+        counted = slice(1, None) if args.rounds > 2 else slice(None)
+        wall, cpus, system = (statistics.median(b[i] for b in bare[counted]) for i in range(3))
+        print(
+            f"medians{' after the first round' if args.rounds > 2 else ''}: "
+            f"bare read_csv {wall:.2f} s ({cpus:.2f} CPU-s, {system:.2f} system)"
+        )
         for name, values in phases.items():
-            w, c = statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
-            print(f"  {name:22s} {w:6.3f} s = {w / wall:.2f} of the bare parse; {c:6.3f} CPU-s = {c / cpu:.2f}")
+            w, c, k = (statistics.median(v[i] for v in values[counted]) for i in range(3))
+            print(
+                f"  {name:22s} {w:6.3f} s = {w / wall:.2f} of the bare parse; {c:6.3f} CPU-s = {c / cpus:.2f}"
+                f" ({k:.3f} system)"
+            )
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
     finally:
         shutil.rmtree(work, ignore_errors=True)
