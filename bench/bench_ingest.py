@@ -96,9 +96,14 @@ def reset_peak() -> int:
     return _status_kib("VmRSS")
 
 
-def cpu_seconds() -> float:
+def cpu_and_system() -> tuple[float, float]:
+    """(CPU seconds, of which system) of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, usage.ru_stime
+
+
+def cpu_seconds() -> float:
+    return cpu_and_system()[0]
 
 
 # --- children: each measurement runs in its own process so that ru_maxrss is its own -------
@@ -364,12 +369,11 @@ def bare_parse(source: Path) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, of which system) of one pyarrow.csv.read_csv of the file, in this process."""
     import pyarrow.csv as pacsv
 
-    before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    (cpu, system), started = cpu_and_system(), time.perf_counter()
     table = pacsv.read_csv(source)
-    elapsed, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
+    elapsed, (cpu_after, system_after) = time.perf_counter() - started, cpu_and_system()
     del table
-    system = after.ru_stime - before.ru_stime
-    return elapsed, after.ru_utime - before.ru_utime + system, system
+    return elapsed, cpu_after - cpu, system_after - system
 
 
 def run_api(sizes: list[int], rounds: int, poll: float, keep: bool, memory_mb: int | None = None) -> None:

@@ -1,6 +1,7 @@
-"""Where table ingestion's time goes: ingest_tabular in this process, its phases timed (wall and
-the process's CPU seconds), beside one bare pyarrow.csv.read_csv of the same file, in alternating
-rounds (medians compared).
+"""Where table ingestion's time goes: ingest_tabular in this process, its phases timed (wall, and
+the process's CPU seconds with the system's share), beside one bare pyarrow.csv.read_csv of the
+same file, in alternating rounds (medians compared, the first round left out from three rounds on:
+both sides meet memory new to the process there).
 
     .venv/bin/python bench/bench_ingest_phases.py --size 272M --rounds 5
     .venv/bin/python bench/bench_ingest_phases.py --keep-memory   # both sides on memory already touched
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import sys
@@ -48,22 +48,16 @@ def main() -> None:
     if args.keep_memory and any(os.environ.get(k) != v for k, v in RETAINED.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **RETAINED})
 
-    import pyarrow.csv as pacsv
-    from bench_ingest import make_csv, parse_size
+    from bench_ingest import bare_parse, cpu_and_system, make_csv, parse_size
 
     from builder.datasets import tabular
     from builder.datasets.limits import Limits
     from builder.datasets.options import validate_options
 
-    def cpu() -> tuple[float, float]:
-        """(CPU seconds, of which system) of this process so far."""
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime, usage.ru_stime
-
     marks: list[tuple[str, float, tuple[float, float]]] = []
 
     def mark(name: str) -> None:
-        marks.append((name, time.perf_counter(), cpu()))
+        marks.append((name, time.perf_counter(), cpu_and_system()))
 
     scan, write = tabular._scan_with_retries, tabular._write
 
@@ -91,10 +85,7 @@ def main() -> None:
         phases: dict[str, list[tuple[float, float, float]]] = {}  # (wall, CPU, system) seconds
         bare: list[tuple[float, float, float]] = []
         for number in range(1, args.rounds + 1):
-            (cpu0, sys0), started = cpu(), time.perf_counter()
-            pacsv.read_csv(source)
-            (cpu1, sys1) = cpu()
-            bare.append((time.perf_counter() - started, cpu1 - cpu0, sys1 - sys0))
+            bare.append(bare_parse(source))
             out = work / "v1"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir()
