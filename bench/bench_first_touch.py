@@ -55,11 +55,13 @@ def child(mib: int, pause: float, rounds: int) -> None:
         return wall, system
 
     touch()  # the process's first allocation is in neither column
-    results: dict[str, list[tuple[float, float]]] = {"right after a free": [], f"after {pause:g} s": []}
+    soon: list[tuple[float, float]] = []
+    later: list[tuple[float, float]] = []
     for _ in range(rounds):
-        results["right after a free"].append(touch())
+        soon.append(touch())
         time.sleep(pause)
-        results[f"after {pause:g} s"].append(touch())
+        later.append(touch())
+    results = {"right after a free": soon, f"after {pause:g} s": later}
     print(json.dumps(results))
 
 
